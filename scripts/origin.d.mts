@@ -1,0 +1,24 @@
+import type { IncomingHttpHeaders, Server } from "node:http";
+
+export interface ReceivedEvent {
+  id: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: { subject: string; [key: string]: unknown };
+}
+
+export interface RunningOrigin {
+  url: string;
+  port: number;
+  events: ReceivedEvent[];
+  server: Server;
+  close(): Promise<void>;
+}
+
+export function startOrigin(options: {
+  port?: number;
+  host?: string;
+  secret: string;
+  onEvent?: (event: ReceivedEvent) => void;
+  onInvalid?: (error: unknown) => void;
+}): Promise<RunningOrigin>;

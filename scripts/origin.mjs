@@ -1,0 +1,80 @@
+// A real origin for local runs and tests: an HTTP server on loopback that verifies every event
+// with the official `standardwebhooks` package, exactly as an origin team would.
+// Used by `npm start` (prints events) and by the test suites (records events, scripted replies).
+import { createServer } from "node:http";
+import { Webhook } from "standardwebhooks";
+
+/**
+ * Starts the origin. Options: port (0 = any free port), host, secret (whsec_...), onEvent(event).
+ * Returns { url, port, events, close() }. `events` holds every verified delivery:
+ * { id, headers, body, json }. Test control endpoints (loopback only, never in production):
+ *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject)
+ *   GET    /_attempts?subject=S   every verified attempt with the status it was answered
+ *   DELETE /_events               forget events and attempts
+ *   POST   /_script               {"subject": S, "replies": [503, 503, 200]}: the next replies for S
+ */
+export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEvent = () => {}, onInvalid = () => {} }) {
+  const webhook = new Webhook(secret);
+  const events = [];
+  const attempts = [];
+  const scripts = new Map();
+
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://origin");
+    const send = (status, payload) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(payload));
+    };
+
+    if (url.pathname === "/_events" && req.method === "GET") {
+      const subject = url.searchParams.get("subject");
+      return send(200, subject === null ? events : events.filter((e) => e.json.subject === subject));
+    }
+    if (url.pathname === "/_attempts" && req.method === "GET") {
+      const subject = url.searchParams.get("subject");
+      return send(200, subject === null ? attempts : attempts.filter((a) => a.subject === subject));
+    }
+    if (url.pathname === "/_events" && req.method === "DELETE") {
+      events.length = 0;
+      attempts.length = 0;
+      return send(200, { ok: true });
+    }
+    if (url.pathname === "/_script" && req.method === "POST") {
+      const { subject, replies } = JSON.parse(body);
+      scripts.set(subject, [...replies]);
+      return send(200, { ok: true });
+    }
+    if (req.method !== "POST") return send(405, { error: "method_not_allowed" });
+
+    let json;
+    try {
+      json = webhook.verify(body, req.headers);
+    } catch (err) {
+      onInvalid(err);
+      return send(401, { error: "invalid signature" });
+    }
+    const scripted = scripts.get(json.subject)?.shift() ?? 200;
+    attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted });
+    if (scripted !== 200) return send(scripted, { error: `scripted ${scripted}` });
+    const event = { id: req.headers["webhook-id"], headers: req.headers, body, json };
+    events.push(event);
+    onEvent(event);
+    return send(200, { ok: true });
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    events,
+    server,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}

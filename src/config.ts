@@ -1,0 +1,196 @@
+/**
+ * Configuration from wrangler vars and secrets, validated with valibot on first use and cached
+ * per isolate. Errors name the field at fault and never include a secret's value.
+ * Contract: ../shared/design/ARCHITECTURE.md "Configuration"; reference: docs/configuration.md.
+ */
+import * as v from "valibot";
+import { fromBase64 } from "./crypto";
+import { PROVIDERS } from "./event";
+import { providers } from "./providers";
+import type { Provider } from "./providers/provider";
+
+export const DEFAULTS = {
+  maxBodyBytes: 256 * 1024,
+  edgeCacheTtlSeconds: 24 * 60 * 60,
+  deliveryTimeoutMs: 10_000,
+} as const;
+
+/** One configured source, with its secrets resolved from their bindings. */
+export interface SourceConfig {
+  readonly name: string;
+  readonly provider: Provider<unknown, unknown>;
+  /** Values of the `secrets` bindings, newest first. */
+  readonly secrets: readonly string[];
+  /** Values of other secret bindings named in the provider options. */
+  readonly named: ReadonlyMap<string, string>;
+  readonly options: unknown;
+  readonly originUrl: string;
+}
+
+export interface GatewayConfig {
+  readonly sources: ReadonlyMap<string, SourceConfig>;
+  readonly originSecret: Uint8Array<ArrayBuffer>;
+  readonly maxBodyBytes: number;
+  readonly edgeCacheTtlSeconds: number;
+  readonly deliveryTimeoutMs: number;
+}
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
+
+const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const COMMON_KEYS = new Set(["provider", "secrets", "origin"]);
+
+const SourceBase = v.looseObject({
+  provider: v.picklist(PROVIDERS, `must be one of ${PROVIDERS.join(", ")}`),
+  secrets: v.optional(v.array(v.pipe(v.string(), v.nonEmpty("must not be empty"))), []),
+  origin: v.optional(v.string()),
+});
+
+const positiveInt = (text: unknown): number | undefined => {
+  const n = typeof text === "number" ? text : typeof text === "string" && text !== "" ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
+/** Origins must be https, except loopback hosts for local development and tests. */
+export function originUrlError(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (parsed.protocol === "https:") return undefined;
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
+  return parsed.protocol === "http:" && loopback ? undefined : "must be https (http only for localhost)";
+}
+
+function readSources(raw: unknown): Record<string, unknown> | string {
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return "SOURCES: is not valid JSON";
+    }
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "SOURCES: must be an object of sources";
+  return raw as Record<string, unknown>;
+}
+
+function issuesOf(prefix: string, issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    return `${prefix}${path ? `.${path}` : ""}: ${issue.message}`;
+  });
+}
+
+function secretValue(env: Record<string, unknown>, name: string): string | undefined {
+  const value = env[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function resolveSource(
+  name: string,
+  raw: unknown,
+  env: Record<string, unknown>,
+  defaultOrigin: string | undefined,
+  errors: string[],
+): SourceConfig | undefined {
+  const at = `SOURCES.${name}`;
+  if (!SOURCE_NAME.test(name)) errors.push(`${at}: source names are letters, digits, '-' and '_' (max 64)`);
+  const base = v.safeParse(SourceBase, raw);
+  if (!base.success) {
+    errors.push(...issuesOf(at, base.issues));
+    return undefined;
+  }
+  const provider = providers[base.output.provider];
+  if (provider === undefined) {
+    errors.push(`${at}.provider: ${base.output.provider} is not supported by this version`);
+    return undefined;
+  }
+  const optionInput = Object.fromEntries(Object.entries(base.output).filter(([key]) => !COMMON_KEYS.has(key)));
+  const options = v.safeParse(provider.options, optionInput);
+  if (!options.success) {
+    errors.push(...issuesOf(at, options.issues));
+    return undefined;
+  }
+  const before = errors.length;
+  const secrets: string[] = [];
+  for (const binding of base.output.secrets) {
+    const value = secretValue(env, binding);
+    if (value === undefined) errors.push(`${at}.secrets: secret binding ${binding} is not set`);
+    else secrets.push(value);
+  }
+  const named = new Map<string, string>();
+  for (const binding of provider.secretBindings(options.output)) {
+    const value = secretValue(env, binding);
+    if (value === undefined) errors.push(`${at}: secret binding ${binding} is not set`);
+    else named.set(binding, value);
+  }
+  if (base.output.secrets.length === 0 && named.size === 0 && errors.length === before) {
+    errors.push(`${at}.secrets: at least one secret is required (a source never runs without verification)`);
+  }
+  const originUrl = base.output.origin ?? defaultOrigin;
+  if (originUrl === undefined) errors.push(`${at}: no origin (set ORIGIN_URL or the source's "origin")`);
+  else {
+    const problem = originUrlError(originUrl);
+    if (problem) errors.push(`${base.output.origin ? `${at}.origin` : "ORIGIN_URL"}: ${problem}`);
+  }
+  if (errors.length > before || originUrl === undefined) return undefined;
+  return { name, provider, secrets, named, options: options.output, originUrl };
+}
+
+/** Parses and checks the whole configuration. */
+export function parseConfig(env: Record<string, unknown>): ConfigResult {
+  const errors: string[] = [];
+  const sources = new Map<string, SourceConfig>();
+  const rawSources = readSources(env.SOURCES);
+  const defaultOrigin = typeof env.ORIGIN_URL === "string" && env.ORIGIN_URL !== "" ? env.ORIGIN_URL : undefined;
+  if (typeof rawSources === "string") errors.push(rawSources);
+  else {
+    for (const [name, raw] of Object.entries(rawSources)) {
+      const source = resolveSource(name, raw, env, defaultOrigin, errors);
+      if (source) sources.set(name, source);
+    }
+  }
+
+  let originSecret: Uint8Array<ArrayBuffer> | undefined;
+  const secret = env.ORIGIN_SECRET;
+  if (typeof secret !== "string" || secret === "") errors.push("ORIGIN_SECRET: is not set");
+  else {
+    originSecret = secret.startsWith("whsec_") ? fromBase64(secret.slice(6)) : undefined;
+    if (originSecret === undefined || originSecret.length < 24) {
+      errors.push("ORIGIN_SECRET: must be whsec_ followed by standard base64 of at least 24 bytes");
+    }
+  }
+
+  const numbers = {} as Record<"maxBodyBytes" | "edgeCacheTtlSeconds" | "deliveryTimeoutMs", number>;
+  for (const [key, binding] of [
+    ["maxBodyBytes", "MAX_BODY_BYTES"],
+    ["edgeCacheTtlSeconds", "EDGE_CACHE_TTL_SECONDS"],
+    ["deliveryTimeoutMs", "DELIVERY_TIMEOUT_MS"],
+  ] as const) {
+    const raw = env[binding];
+    const value = raw === undefined || raw === "" ? DEFAULTS[key] : positiveInt(raw);
+    if (value === undefined) errors.push(`${binding}: must be a positive integer`);
+    else numbers[key] = value;
+  }
+  if (numbers.edgeCacheTtlSeconds !== undefined && numbers.edgeCacheTtlSeconds < 60) {
+    errors.push("EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)");
+  }
+
+  if (errors.length > 0 || originSecret === undefined) return { ok: false, errors };
+  return { ok: true, config: { sources, originSecret, ...numbers } };
+}
+
+// The env object is stable for an isolate's life, so the parsed config is cached against it.
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Returns the validated configuration for this env, parsing it once per isolate. */
+export function loadConfig(env: object): ConfigResult {
+  let result = cache.get(env);
+  if (result === undefined) {
+    result = parseConfig(env as Record<string, unknown>);
+    cache.set(env, result);
+  }
+  return result;
+}

@@ -1,0 +1,28 @@
+/**
+ * Workers KV as an edge cache of recently accepted event ids. A hit means the account's Durable
+ * Object already stored that event, so a provider retry is acked at the edge without a DO round
+ * trip. KV is eventually consistent (a write may take ~60 s to show in other locations), so a
+ * miss proves nothing: the Durable Object stays the authority. Keys are written once per newly
+ * accepted event (KV writes cost 10x reads), never for duplicates or rejected requests.
+ * Trade-offs: docs/architecture.md "Edge cache".
+ */
+
+const PREFIX = "seen:v1:";
+
+/** True if this event id is known to be stored. A KV failure counts as a miss. */
+export async function seenAtEdge(kv: KVNamespace, eventId: string): Promise<boolean> {
+  try {
+    return (await kv.get(PREFIX + eventId)) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Records a stored event id for `ttlSeconds`. Best effort: the DO already has the truth. */
+export async function rememberAtEdge(kv: KVNamespace, eventId: string, ttlSeconds: number): Promise<void> {
+  try {
+    await kv.put(PREFIX + eventId, "1", { expirationTtl: ttlSeconds });
+  } catch {
+    // A failed cache write only costs a DO round trip on the next retry.
+  }
+}

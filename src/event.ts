@@ -1,0 +1,114 @@
+/**
+ * The outbound contract: the one definition of the normalized event an origin receives.
+ * The TypeScript types are inferred from these valibot schemas and `schema/gateway-event.json`
+ * is generated from them (`npm run schema`), so code, schema and docs cannot drift apart.
+ * Field-by-field documentation lives in docs/events.md.
+ */
+import * as v from "valibot";
+
+export const PROVIDERS = ["cybavo", "cregis", "killb", "cabital", "coins"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const MONEY_STATUSES = ["pending", "processing", "succeeded", "failed", "cancelled", "rejected", "expired"] as const;
+export type MoneyStatus = (typeof MONEY_STATUSES)[number];
+
+export const PARTY_STATUSES = ["pending", "action_required", "active", "rejected", "suspended", "closed"] as const;
+export type PartyStatus = (typeof PARTY_STATUSES)[number];
+
+const DECIMAL_PATTERN = /^-?\d+(\.\d+)?$/;
+
+const Amount = v.object({
+  value: v.pipe(v.string(), v.regex(DECIMAL_PATTERN), v.description("Exact decimal string, never a float.")),
+  currency: v.pipe(v.string(), v.description("The provider's currency or token code.")),
+});
+export type Amount = v.InferOutput<typeof Amount>;
+
+const optionalString = (description: string) => v.optional(v.pipe(v.string(), v.description(description)));
+
+/** Anti-money-laundering screening results the provider attached, carried through unchanged. */
+const Aml = v.object({
+  screenPass: v.optional(v.boolean()),
+  blocklistTags: v.optional(v.array(v.string())),
+  tags: v.optional(v.unknown()),
+});
+
+const common = {
+  providerStatus: v.pipe(v.string(), v.description("The provider's own status value, as a string.")),
+  payload: v.pipe(v.unknown(), v.description("The provider's original JSON, unchanged.")),
+};
+
+/** Data of deposit.updated, withdrawal.updated and transfer.updated. */
+const MoneyMovementData = v.object({
+  status: v.picklist(MONEY_STATUSES),
+  ...common,
+  amount: Amount,
+  fee: v.optional(Amount),
+  txHash: optionalString("On-chain transaction hash, if any."),
+  fromAddress: optionalString("Sending address, if known."),
+  toAddress: optionalString("Receiving address, if known."),
+  memo: optionalString("Memo or destination tag."),
+  confirmations: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  blockHeight: optionalString("Block height, as a decimal string."),
+  orderId: optionalString("The merchant's or provider's order id for this movement."),
+  failureReason: optionalString("Why the movement failed, when the provider says."),
+  aml: v.optional(Aml),
+});
+export type MoneyMovementData = v.InferOutput<typeof MoneyMovementData>;
+
+/** Data of payment.updated (merchant payment orders). */
+const PaymentData = v.object({
+  status: v.picklist(MONEY_STATUSES),
+  ...common,
+  amount: v.optional(Amount),
+  paidAmount: v.optional(Amount),
+  orderId: optionalString("The merchant's order id."),
+  txHash: optionalString("On-chain transaction hash, if any."),
+});
+
+/** Data of ramp.updated and balance.updated: money with a provider-specific shape. */
+const GenericMoneyData = v.object({
+  status: v.picklist(MONEY_STATUSES),
+  ...common,
+  amount: v.optional(Amount),
+});
+
+/** Data of customer.updated, payment_account.updated and account_link.updated. */
+const PartyData = v.object({
+  status: v.picklist(PARTY_STATUSES),
+  ...common,
+});
+
+const envelope = {
+  specversion: v.literal("1.0"),
+  id: v.pipe(
+    v.string(),
+    v.regex(/^evt_[0-9a-f]{32}$/),
+    v.description("Deterministic: the same provider event always has the same id; equals webhook-id."),
+  ),
+  source: v.pipe(v.string(), v.regex(/^\/sources\/.+$/)),
+  subject: v.pipe(v.string(), v.description("The account key: the unit of ordering.")),
+  time: v.pipe(v.string(), v.isoTimestamp()),
+  datacontenttype: v.literal("application/json"),
+  provider: v.picklist(PROVIDERS),
+};
+
+export const GatewayEventSchema = v.variant("type", [
+  v.object({ ...envelope, type: v.picklist(["deposit.updated", "withdrawal.updated", "transfer.updated"]), data: MoneyMovementData }),
+  v.object({ ...envelope, type: v.literal("payment.updated"), data: PaymentData }),
+  v.object({ ...envelope, type: v.picklist(["ramp.updated", "balance.updated"]), data: GenericMoneyData }),
+  v.object({
+    ...envelope,
+    type: v.picklist(["customer.updated", "payment_account.updated", "account_link.updated"]),
+    data: PartyData,
+  }),
+]);
+
+export type GatewayEvent = v.InferOutput<typeof GatewayEventSchema>;
+export type EventType = GatewayEvent["type"];
+
+/** What a provider adapter produces: the event's type and data, without the original payload. */
+export type NormalizedEvent = GatewayEvent extends infer E
+  ? E extends { type: infer T; data: infer D }
+    ? { type: T; data: Omit<D, "payload"> }
+    : never
+  : never;

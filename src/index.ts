@@ -1,0 +1,38 @@
+/**
+ * Worker entry: routes requests and exports the AccountLedger Durable Object class.
+ * Contract: ../shared/design/ARCHITECTURE.md; architecture notes: docs/architecture.md.
+ */
+import { type IRequest, Router } from "itty-router";
+import { loadConfig } from "./config";
+import { handleWebhook } from "./ingress";
+import { reply } from "./replies";
+
+export { AccountLedger } from "./ledger/AccountLedger";
+
+type Args = [Env, ExecutionContext];
+
+const router = Router<IRequest, Args, Response>();
+
+router
+  .get("/healthz", (_request, env) => {
+    const loaded = loadConfig(env);
+    if (!loaded.ok) return reply.json(500, { status: "invalid_config", errors: loaded.errors });
+    const sources = Object.fromEntries(
+      [...loaded.config.sources.values()].map((s) => [s.name, { provider: s.provider.name, secrets: s.secrets.length + s.named.size }]),
+    );
+    return reply.json(200, { status: "ok", sources });
+  })
+  .all("/webhooks/:source", (request, env, ctx) => {
+    const loaded = loadConfig(env);
+    // A broken configuration must not look like a rejected signature: 503 makes providers retry.
+    if (!loaded.ok) return reply.unavailable();
+    const source = loaded.config.sources.get(decodeURIComponent(request.params.source ?? ""));
+    if (source === undefined) return reply.notFound();
+    if (request.method !== "POST") return reply.methodNotAllowed("POST");
+    return handleWebhook(request, env, ctx, loaded.config, source);
+  })
+  .all("*", () => reply.notFound());
+
+export default {
+  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,164 @@
+/**
+ * The ingress pipeline for `POST /webhooks/{source}`:
+ * size cap → verify over raw bytes → parse (valibot) → normalize → edge cache → claim in the
+ * account's Durable Object → ack. Every exit is a reply from ./replies.ts; nothing is stored
+ * for a request that does not verify, and nothing is acked that is not stored.
+ */
+import * as v from "valibot";
+import type { GatewayConfig, SourceConfig } from "./config";
+import { digest, toHex, utf8 } from "./crypto";
+import { rememberAtEdge, seenAtEdge } from "./edge-cache";
+import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
+import { log } from "./log";
+import type { InboundRequest, Normalized } from "./providers/provider";
+import { reply } from "./replies";
+
+/** Reads the body up to `limit` bytes; stops reading (never buffers the rest) past it. */
+export async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) return "too_large";
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return "too_large";
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** `evt_` + 128 bits of SHA-256(source, key): the same provider event always gets the same id. */
+export async function eventId(source: string, idempotencyKey: string): Promise<string> {
+  return `evt_${toHex(await digest("SHA-256", utf8(`${source}\n${idempotencyKey}`))).slice(0, 32)}`;
+}
+
+/**
+ * Serializes the CloudEvent, splicing the provider's payload in as its original JSON text, so
+ * numbers a double cannot hold (a 17-digit id) reach the origin unchanged.
+ */
+export function eventBody(source: SourceConfig, id: string, normalized: Normalized, receivedAt: number, payloadText: string): string {
+  const envelope = {
+    specversion: "1.0",
+    id,
+    source: `/sources/${source.name}`,
+    type: normalized.event.type,
+    subject: normalized.accountKey,
+    time: normalized.time ?? new Date(receivedAt).toISOString(),
+    datacontenttype: "application/json",
+    provider: source.provider.name,
+    data: normalized.event.data,
+  };
+  const json = JSON.stringify(envelope);
+  // `data` is the last member and never empty, so the text ends with "}}".
+  return `${json.slice(0, -2)},"payload":${payloadText.trim()}}}`;
+}
+
+type Parsed = { kind: "event"; normalized: Normalized; text: string } | { kind: "quarantine"; reason: string };
+
+/** Decodes, parses and normalizes a verified body. Anything unreadable is quarantined, never dropped. */
+export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
+  let text: string;
+  let json: unknown;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+    json = JSON.parse(text);
+  } catch {
+    return { kind: "quarantine", reason: "not JSON" };
+  }
+  const result = v.safeParse(source.provider.schema, json);
+  if (!result.success) {
+    const first = result.issues[0];
+    return { kind: "quarantine", reason: `schema: ${first ? `${v.getDotPath(first) ?? "(root)"} ${first.message}` : "no match"}` };
+  }
+  const normalized = source.provider.normalize(result.output, text);
+  if ("unmapped" in normalized) return { kind: "quarantine", reason: `unmapped: ${normalized.unmapped}` };
+  return { kind: "event", normalized, text };
+}
+
+function ledgerFor(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
+  return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${account}`));
+}
+
+/** The account name under which a source's quarantined callbacks are kept. */
+export const QUARANTINE_ACCOUNT = "~quarantine";
+
+export async function handleWebhook(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  config: GatewayConfig,
+  source: SourceConfig,
+): Promise<Response> {
+  const now = Date.now();
+  const done = (outcome: string, response: Response, extra: Record<string, string | number> = {}) => {
+    log("ingress", {
+      source: source.name,
+      provider: source.provider.name,
+      outcome,
+      status: response.status,
+      ms: Date.now() - now,
+      ...extra,
+    });
+    return response;
+  };
+
+  const body = await readBodyCapped(request, config.maxBodyBytes);
+  if (body === "too_large") return done("too_large", reply.tooLarge());
+
+  const url = new URL(request.url);
+  const inbound: InboundRequest = { body, headers: request.headers, method: request.method, pathWithQuery: url.pathname + url.search, now };
+  const verified = await source.provider.verify(inbound, source);
+  if (!verified.ok) return done("rejected", reply.unauthorized(), { reason: verified.reason });
+
+  const parsed = parseVerified(source, body);
+  let claim: ClaimResult;
+  let id: string;
+  try {
+    if (parsed.kind === "quarantine") {
+      const key = `raw:${toHex(await digest("SHA-256", body))}`;
+      id = await eventId(source.name, key);
+      claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
+        id,
+        source: source.name,
+        idempotencyKey: key,
+        reason: parsed.reason,
+        raw: body,
+        receivedAt: now,
+      });
+      return done("quarantined", reply.ack(source.provider.ack), {
+        eventId: id,
+        reason: parsed.reason,
+        duplicate: String(claim.duplicate),
+      });
+    }
+    const { normalized } = parsed;
+    id = await eventId(source.name, normalized.idempotencyKey);
+    if (await seenAtEdge(env.SEEN, id)) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+    claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
+      id,
+      source: source.name,
+      idempotencyKey: normalized.idempotencyKey,
+      type: normalized.event.type,
+      body: eventBody(source, id, normalized, now, parsed.text),
+      receivedAt: now,
+    });
+  } catch (err) {
+    // The Durable Object could not confirm the write: nothing is acked, the provider retries.
+    return done("storage_error", reply.unavailable(), { error: err instanceof Error ? err.name : "Error" });
+  }
+  if (!claim.duplicate) ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
+  return done(claim.duplicate ? "duplicate" : "accepted", reply.ack(source.provider.ack), { eventId: id });
+}

@@ -1,0 +1,165 @@
+/**
+ * CYBAVO SOFA wallet callbacks.
+ * Scheme (CYBAVO/SOFA_MOCK_SERVER, CYBAVO/API_CHECKSUM_CALC): header `X-CHECKSUM` is the
+ * base64url (with `=` padding) SHA-256 of the raw body bytes followed by the API secret bytes.
+ * Not an HMAC: that is the provider's choice, reproduced exactly. Reply: 200 `OK`.
+ * Docs: docs/providers/cybavo.md.
+ */
+import * as v from "valibot";
+import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "../crypto";
+import { fromSmallestUnit } from "../decimal";
+import type { MoneyMovementData, MoneyStatus } from "../event";
+import { topLevelMembers } from "../json-text";
+import { unixSecondsToIso } from "../time";
+import { anySecret, type Normalized, type Provider } from "./provider";
+
+const Options = v.strictObject({
+  /** wallet_id → secret binding names (newest first), for deployments with one API code per wallet. */
+  walletSecrets: v.optional(v.record(v.pipe(v.string(), v.regex(/^\d+$/)), v.pipe(v.array(v.string()), v.minLength(1)))),
+});
+type Options = v.InferOutput<typeof Options>;
+
+const integer = v.pipe(v.number(), v.safeInteger());
+const smallestUnits = v.pipe(v.string(), v.regex(/^\d+$/));
+
+const Addon = v.looseObject({
+  err_reason: v.optional(v.string()),
+  fee_decimal: v.optional(v.pipe(integer, v.minValue(0))),
+  blocklist_tags: v.optional(v.array(v.string())),
+  aml_tags: v.optional(v.unknown()),
+  aml_screen_pass: v.optional(v.boolean()),
+  address_label: v.optional(v.string()),
+});
+
+const callbackFields = {
+  serial: integer,
+  order_id: v.optional(v.string()),
+  currency: v.string(),
+  txid: v.optional(v.string()),
+  block_height: v.optional(integer),
+  vout_index: v.optional(integer),
+  amount: smallestUnits,
+  fees: v.optional(v.union([smallestUnits, v.literal("")])),
+  memo: v.optional(v.string()),
+  broadcast_at: v.optional(integer),
+  chain_at: v.optional(integer),
+  from_address: v.optional(v.string()),
+  to_address: v.optional(v.string()),
+  wallet_id: integer,
+  state: integer,
+  confirm_blocks: v.optional(integer),
+  processing_state: integer,
+  addon: v.optional(Addon),
+  decimal: v.pipe(integer, v.minValue(0)),
+  currency_bip44: v.optional(integer),
+  token_address: v.optional(v.string()),
+};
+
+const Deposit = v.looseObject({ type: v.literal(1), ...callbackFields });
+const Withdraw = v.looseObject({ type: v.literal(2), ...callbackFields });
+const Collect = v.looseObject({ type: v.literal(3), ...callbackFields });
+const Airdrop = v.looseObject({ type: v.literal(4), ...callbackFields });
+const Callback = v.variant("type", [Deposit, Withdraw, Collect, Airdrop]);
+type Callback = v.InferOutput<typeof Callback>;
+
+const EVENT_TYPE = { 1: "deposit.updated", 2: "withdrawal.updated", 3: "transfer.updated", 4: "deposit.updated" } as const;
+
+/**
+ * `state` + `processing_state` → normalized status. State 3 ("in chain") is only final once
+ * `processing_state` is 2 (enough confirmations). Documented in docs/providers/cybavo.md.
+ */
+export function cybavoStatus(state: number, processingState: number): MoneyStatus | undefined {
+  switch (state) {
+    case 1:
+    case 2:
+      return "processing";
+    case 3:
+      return processingState === 2 ? "succeeded" : "processing";
+    case 5:
+    case 10:
+    case 11:
+      return "failed";
+    case 8:
+      return "cancelled";
+    default:
+      return undefined;
+  }
+}
+
+async function checksumMatches(body: Uint8Array<ArrayBuffer>, secret: string, expected: Uint8Array): Promise<boolean> {
+  return timingSafeEqual(await digest("SHA-256", concatBytes(body, utf8(secret))), expected);
+}
+
+/** Picks the secrets for the callback's wallet: its own map entry if it has one, else the source's. */
+function secretsForWallet(
+  body: Uint8Array,
+  keys: { secrets: readonly string[]; named: ReadonlyMap<string, string>; options: Options },
+): readonly string[] {
+  const map = keys.options.walletSecrets;
+  if (map === undefined) return keys.secrets;
+  // The wallet id is read with the non-throwing raw scanner, before any parse: the body is
+  // still unverified here. Duplicate keys make the scanner fail, so no secret is chosen by one
+  // value while the parser later reads another.
+  const walletId = topLevelMembers(new TextDecoder().decode(body))?.get("wallet_id");
+  const names = walletId?.kind === "number" ? map[walletId.raw] : undefined;
+  if (names === undefined) return keys.secrets;
+  return names.map((name) => keys.named.get(name)).filter((s): s is string => s !== undefined);
+}
+
+function normalize(cb: Callback): Normalized | { unmapped: string } {
+  const status = cybavoStatus(cb.state, cb.processing_state);
+  if (status === undefined) return { unmapped: `state ${cb.state}` };
+  const value = fromSmallestUnit(cb.amount, cb.decimal);
+  if (value === undefined) return { unmapped: "amount" };
+  const addon = cb.addon ?? {};
+  const data: Omit<MoneyMovementData, "payload"> = {
+    status,
+    providerStatus: `${cb.state}/${cb.processing_state}`,
+    amount: { value, currency: cb.currency },
+  };
+  if (cb.fees) {
+    const fee = fromSmallestUnit(cb.fees, addon.fee_decimal ?? cb.decimal);
+    // Fees are paid in the chain's native coin: for a token transfer that is not `currency`, so
+    // the fee's currency is named by its BIP-44 coin type, as CYBAVO recommends.
+    const feeCurrency = cb.token_address ? `bip44:${cb.currency_bip44 ?? "unknown"}` : cb.currency;
+    if (fee !== undefined) data.fee = { value: fee, currency: feeCurrency };
+  }
+  if (cb.txid) data.txHash = cb.txid;
+  if (cb.from_address) data.fromAddress = cb.from_address;
+  if (cb.to_address) data.toAddress = cb.to_address;
+  if (cb.memo) data.memo = cb.memo;
+  if (cb.confirm_blocks !== undefined && cb.confirm_blocks >= 0) data.confirmations = cb.confirm_blocks;
+  if (cb.block_height) data.blockHeight = String(cb.block_height);
+  if (cb.order_id) data.orderId = cb.order_id;
+  if (addon.err_reason) data.failureReason = addon.err_reason;
+  if (addon.aml_screen_pass !== undefined || addon.blocklist_tags !== undefined || addon.aml_tags !== undefined) {
+    data.aml = {
+      ...(addon.aml_screen_pass !== undefined && { screenPass: addon.aml_screen_pass }),
+      ...(addon.blocklist_tags !== undefined && { blocklistTags: addon.blocklist_tags }),
+      ...(addon.aml_tags !== undefined && { tags: addon.aml_tags }),
+    };
+  }
+  const time = unixSecondsToIso(cb.chain_at || cb.broadcast_at || 0);
+  return {
+    event: { type: EVENT_TYPE[cb.type], data },
+    idempotencyKey: String(cb.serial),
+    accountKey: String(cb.wallet_id),
+    ...(time !== undefined && { time }),
+  };
+}
+
+export const cybavo: Provider<Options, Callback> = {
+  name: "cybavo",
+  options: Options,
+  secretBindings: (options) => Object.values(options.walletSecrets ?? {}).flat(),
+  async verify(request, keys) {
+    const header = request.headers.get("x-checksum");
+    if (header === null) return { ok: false, reason: "missing_signature" };
+    const expected = fromBase64UrlPadded(header.trim());
+    if (expected === undefined || expected.length !== 32) return { ok: false, reason: "malformed_signature" };
+    return anySecret(secretsForWallet(request.body, keys), (secret) => checksumMatches(request.body, secret, expected));
+  },
+  schema: Callback,
+  normalize,
+  ack: { body: "OK", contentType: "text/plain; charset=utf-8" },
+};

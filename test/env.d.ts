@@ -1,0 +1,7 @@
+// Bindings only the test configuration adds (vitest.config.ts).
+declare namespace Cloudflare {
+  interface Env {
+    TEST_ORIGIN_URL: string;
+    ORIGIN_SECRET: string;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Helpers for tests inside workerd: sign callbacks as each provider does, post them to the
+ * Worker, drive the account's alarms, and read what the real origin received.
+ */
+
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/crypto";
+import worker from "../../src/index";
+import type { EventRow } from "../../src/ledger/schema";
+import { TEST_SECRETS } from "./test-config";
+
+export const secrets = TEST_SECRETS;
+
+/** CYBAVO's scheme, written from its docs: base64url(SHA-256(body ‖ secret)) with padding. */
+export async function cybavoChecksum(body: string, secret: string = TEST_SECRETS.CYBAVO_API_SECRET): Promise<string> {
+  return toBase64UrlPadded(await digest("SHA-256", concatBytes(utf8(body), utf8(secret))));
+}
+
+/**
+ * Cregis' scheme as its SDKs implement it, over a JSON text built by the caller: `fields` are
+ * [key, JSON text of the value] pairs, so integers too large for a double stay exact.
+ */
+export async function cregisBody(fields: [string, string][], apiKey: string = TEST_SECRETS.CREGIS_API_KEY): Promise<string> {
+  const signed = fields
+    .filter(([, json]) => json !== "null" && json !== '""')
+    .map(([key, json]) => [key, json.startsWith('"') ? (JSON.parse(json) as string) : json] as const)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => k + v)
+    .join("");
+  const sign = toHex(await digest("MD5", utf8(apiKey + signed)));
+  return `{${[...fields, ["sign", JSON.stringify(sign)]].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+}
+
+/** Turns an object into the [key, JSON text] pairs `cregisBody` takes. */
+export function jsonFields(object: Record<string, unknown>): [string, string][] {
+  return Object.entries(object).map(([k, v]) => [k, JSON.stringify(v)]);
+}
+
+/**
+ * Calls the Worker's fetch handler in this isolate, with the real bindings, and waits for its
+ * `waitUntil` work (the edge-cache write). In-process calls avoid a loopback socket per request,
+ * which matters for the tests that send thousands.
+ */
+export async function call(request: Request, bindings: Env = env): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request as Parameters<typeof worker.fetch>[0], bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+export function post(source: string, body: string | Uint8Array, headers: Record<string, string> = {}, bindings?: Env): Promise<Response> {
+  const request = new Request(`https://gateway.test/webhooks/${source}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: body as BodyInit,
+  });
+  return call(request, bindings);
+}
+
+export async function postCybavo(source: string, callback: object, secret?: string): Promise<Response> {
+  const body = JSON.stringify(callback);
+  return post(source, body, { "X-CHECKSUM": await cybavoChecksum(body, secret) });
+}
+
+export function ledger(source: string, account: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${account}`));
+}
+
+export async function storedEvents(source: string, account: string): Promise<EventRow[]> {
+  return ledger(source, account).events();
+}
+
+/**
+ * Runs the account's alarms until its outbox holds nothing pending, fast-forwarding retries.
+ * An alarm the runtime already started is waited for rather than run twice.
+ */
+export async function drain(source: string, account: string, maxRuns = 200): Promise<void> {
+  const stub = ledger(source, account);
+  for (let i = 0; i < maxRuns; i++) {
+    await runDurableObjectAlarm(stub);
+    const pending = (await stub.events(10_000)).filter((e) => e.state === "pending");
+    if (pending.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`outbox of ${source}/${account} still has pending events after ${maxRuns} alarm runs`);
+}
+
+export interface OriginEvent {
+  id: string;
+  headers: Record<string, string>;
+  body: string;
+  json: { id: string; type: string; subject: string; data: Record<string, unknown> & { status: string } };
+}
+
+/** Events the real origin received and verified for one subject, in arrival order. */
+export async function originEvents(subject: string): Promise<OriginEvent[]> {
+  const response = await fetch(`${env.TEST_ORIGIN_URL}/_events?subject=${encodeURIComponent(subject)}`);
+  return response.json();
+}
+
+/** A fresh account id, so tests never share an account's outbox. */
+let counter = 0;
+export function uniqueAccount(): number {
+  counter += 1;
+  return Number(`${Date.now() % 1_000_000_000}${String(counter).padStart(3, "0")}`);
+}
+
+/** A CYBAVO callback with sensible defaults (the seed doc's deposit sample). */
+export function cybavoCallback(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 1,
+    serial: 90000000619,
+    order_id: "",
+    currency: "ETH",
+    txid: "0xc99a4941f87364c9679fe834f99bc12cbacfc577dedf4f34c4fd8833a68a0b00",
+    block_height: 8336269,
+    tindex: 43,
+    vout_index: 0,
+    amount: "500000000000000000",
+    fees: "945000000000000",
+    memo: "",
+    broadcast_at: 1595296751,
+    chain_at: 1595296751,
+    from_address: "0x8382Cc1B05649AfBe179e341179fa869C2A9862b",
+    to_address: "0x32d638773cB85965422b3B98e9312Fc9392307BC",
+    wallet_id: 5,
+    state: 3,
+    confirm_blocks: 2,
+    processing_state: 2,
+    addon: { fee_decimal: 18 },
+    decimal: 18,
+    currency_bip44: 60,
+    token_address: "",
+    ...overrides,
+  };
+}

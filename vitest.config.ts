@@ -1,0 +1,35 @@
+/**
+ * Two test projects:
+ * - "workers": unit and integration tests inside workerd (real KV, real SQLite-backed Durable
+ *   Objects) through Cloudflare's vitest integration;
+ * - "e2e": Node tests that start the gateway as a real local server with Miniflare.
+ * Both deliver to a real Node HTTP origin on loopback (scripts/origin.mjs).
+ */
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { startOrigin } from "./scripts/origin.mjs";
+import { TEST_SECRETS, testBindings } from "./test/support/test-config";
+
+// The origin the in-workerd tests deliver to. It lives as long as the vitest process; `unref`
+// lets the process exit when the run is over.
+const origin = await startOrigin({ secret: TEST_SECRETS.ORIGIN_SECRET });
+origin.server.unref();
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ...testBindings(origin.url), TEST_ORIGIN_URL: origin.url } },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },
+      },
+      {
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
+      },
+    ],
+  },
+});
