@@ -106,11 +106,11 @@ export function uniqueAccount(): number {
   return Number(`${Date.now() % 1_000_000_000}${String(counter).padStart(3, "0")}`);
 }
 
-/** A CYBAVO callback with sensible defaults (the seed doc's deposit sample). */
+/** A CYBAVO callback with the seed doc's deposit sample as defaults, and a fresh serial. */
 export function cybavoCallback(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: 1,
-    serial: 90000000619,
+    serial: uniqueAccount(),
     order_id: "",
     currency: "ETH",
     txid: "0xc99a4941f87364c9679fe834f99bc12cbacfc577dedf4f34c4fd8833a68a0b00",

@@ -1,0 +1,266 @@
+/**
+ * The ingress contract (ARCHITECTURE.md "Ingress" and "Replies to providers"), end to end inside
+ * workerd: real KV, real SQLite-backed Durable Objects, a real origin on loopback.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { eventId, QUARANTINE_ACCOUNT } from "../src/ingress";
+import {
+  call,
+  cybavoCallback,
+  cybavoChecksum,
+  drain,
+  originEvents,
+  post,
+  postCybavo,
+  secrets,
+  storedEvents,
+  uniqueAccount,
+} from "./support/gateway";
+
+describe("routes", () => {
+  it("GET /healthz reports the sources without any secret", async () => {
+    const response = await call(new Request("https://gateway.test/healthz"));
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({
+      status: "ok",
+      sources: { cybavo: { provider: "cybavo", secrets: 2 }, cregis: { provider: "cregis" } },
+    });
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+  });
+
+  it("GET /healthz is 500 with a reason when the configuration is invalid, and webhooks get 503", async () => {
+    const broken = { ...env, SOURCES: '{"x":{"provider":"cybavo","secrets":["MISSING_BINDING"]}}' } as Env;
+    const response = await call(new Request("https://gateway.test/healthz"), broken);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({
+      status: "invalid_config",
+      errors: ["SOURCES.x.secrets: secret binding MISSING_BINDING is not set"],
+    });
+    expect((await post("x", "{}", {}, broken)).status).toBe(503);
+  });
+
+  it("unknown source → 404, other methods → 405", async () => {
+    expect((await post("nope", "{}")).status).toBe(404);
+    const get = await call(new Request("https://gateway.test/webhooks/cybavo"));
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect((await call(new Request("https://gateway.test/other"))).status).toBe(404);
+  });
+});
+
+describe("body size cap", () => {
+  it("refuses a declared oversized body with 413 before reading it", async () => {
+    const body = "x".repeat(65_537);
+    expect((await post("cybavo", body, { "X-CHECKSUM": await cybavoChecksum(body) })).status).toBe(413);
+  });
+
+  it("stops reading an undeclared (streamed) body as soon as it passes the cap", async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(16 * 1024);
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        if (pulled > 1000)
+          controller.close(); // 16 MiB if read to the end
+        else controller.enqueue(chunk);
+      },
+    });
+    const request = new Request("https://gateway.test/webhooks/cybavo", { method: "POST", body: stream, headers: { "X-CHECKSUM": "x" } });
+    const response = await call(request);
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThan(10);
+  });
+});
+
+describe("signatures", () => {
+  it("missing, malformed or wrong checksum → 401 with a generic body; nothing stored", async () => {
+    const wallet = uniqueAccount();
+    const body = JSON.stringify(cybavoCallback({ wallet_id: wallet }));
+    for (const headers of [{}, { "X-CHECKSUM": "not base64!" }, { "X-CHECKSUM": await cybavoChecksum(body, "wrong") }]) {
+      const response = await post("cybavo", body, headers);
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: "unauthorized" });
+    }
+    expect(await storedEvents("cybavo", String(wallet))).toEqual([]);
+  });
+
+  it("accepts every listed secret (rotation), newest first", async () => {
+    const wallet = uniqueAccount();
+    const response = await postCybavo("cybavo", cybavoCallback({ wallet_id: wallet }), secrets.CYBAVO_OLD_SECRET);
+    expect(response.status).toBe(200);
+  });
+
+  it("uses a wallet's own secret when the source maps one, and only that one", async () => {
+    const walletSeven = cybavoCallback({ wallet_id: 7, serial: uniqueAccount() });
+    expect((await postCybavo("cybavo-wallets", walletSeven, secrets.CYBAVO_WALLET_7_SECRET)).status).toBe(200);
+    expect((await postCybavo("cybavo-wallets", { ...walletSeven, serial: uniqueAccount() })).status).toBe(401);
+    const other = cybavoCallback({ wallet_id: uniqueAccount() });
+    expect((await postCybavo("cybavo-wallets", other)).status).toBe(200);
+    expect((await postCybavo("cybavo-wallets", { ...other, serial: 1 }, secrets.CYBAVO_WALLET_7_SECRET)).status).toBe(401);
+  });
+});
+
+describe("storage", () => {
+  it("answers 503 and acks nothing when the Durable Object fails", async () => {
+    const failing = {
+      idFromName: (name: string) => env.LEDGER.idFromName(name),
+      get: () => ({
+        accept: () => Promise.reject(new Error("storage unavailable")),
+        quarantine: () => Promise.reject(new Error("storage unavailable")),
+      }),
+    };
+    const faulty = { ...env, LEDGER: failing } as unknown as Env;
+    const wallet = uniqueAccount();
+    const callback = cybavoCallback({ wallet_id: wallet });
+    const body = JSON.stringify(callback);
+    const response = await post("cybavo", body, { "X-CHECKSUM": await cybavoChecksum(body) }, faulty);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: "unavailable" });
+    // Not remembered at the edge either: the provider's retry must reach storage.
+    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(callback.serial))}` })).keys).toEqual([]);
+  });
+});
+
+describe("quarantine", () => {
+  it("acks a verified body that is not JSON, stores it raw and forwards nothing", async () => {
+    const body = `not json ${uniqueAccount()}`;
+    const response = await post("cybavo", body, { "X-CHECKSUM": await cybavoChecksum(body) });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("OK");
+    const rows = await storedEvents("cybavo", QUARANTINE_ACCOUNT);
+    const row = rows.find((r) => r.reason === "not JSON" && r.idempotency_key.startsWith("raw:"));
+    expect(row).toMatchObject({ state: "quarantined", type: null, body: null });
+  });
+
+  it("acks a verified callback that matches no schema or has an unknown status, once per distinct body", async () => {
+    const wallet = uniqueAccount();
+    for (const callback of [cybavoCallback({ wallet_id: wallet, type: 9 }), cybavoCallback({ wallet_id: wallet, state: 42 })]) {
+      for (let i = 0; i < 2; i++) expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    }
+    const rows = (await storedEvents("cybavo", QUARANTINE_ACCOUNT)).filter(
+      (r) => r.reason?.startsWith("schema") || r.reason === "unmapped: state 42",
+    );
+    expect(rows.filter((r) => r.state === "quarantined").length).toBeGreaterThanOrEqual(2);
+    await drain("cybavo", String(wallet));
+    expect(await originEvents(String(wallet))).toEqual([]);
+    expect(await storedEvents("cybavo", String(wallet))).toEqual([]);
+  });
+});
+
+describe("dedupe and order", () => {
+  it("50 concurrent identical deliveries: all acked, the origin receives exactly one event", async () => {
+    const wallet = uniqueAccount();
+    const callback = cybavoCallback({ wallet_id: wallet, serial: wallet });
+    const body = JSON.stringify(callback);
+    const checksum = await cybavoChecksum(body);
+    const responses = await Promise.all(Array.from({ length: 50 }, () => post("cybavo", body, { "X-CHECKSUM": checksum })));
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(await Promise.all(responses.map((r) => r.text()))).toEqual(Array(50).fill("OK"));
+
+    await drain("cybavo", String(wallet));
+    const received = await originEvents(String(wallet));
+    expect(received).toHaveLength(1);
+    expect(received[0]?.id).toBe(await eventId("cybavo", String(wallet)));
+    expect(await storedEvents("cybavo", String(wallet))).toHaveLength(1);
+
+    // A later retry is answered from the edge cache, with the same success body.
+    expect((await env.SEEN.get(`seen:v1:${received[0]?.id}`)) !== null).toBe(true);
+    const retry = await post("cybavo", body, { "X-CHECKSUM": checksum });
+    expect(await retry.text()).toBe("OK");
+  });
+
+  it("a withdrawal going state 1 → 2 → 3 reaches the origin in order, ending in succeeded", async () => {
+    const wallet = uniqueAccount();
+    const steps = [
+      { serial: 1, state: 1, processing_state: 0, txid: "" },
+      { serial: 2, state: 2, processing_state: 0 },
+      { serial: 3, state: 3, processing_state: 2, confirm_blocks: 12 },
+    ];
+    for (const step of steps) {
+      const callback = cybavoCallback({ type: 2, order_id: "order-7", wallet_id: wallet, ...step, serial: wallet * 10 + step.serial });
+      expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    }
+    await drain("cybavo", String(wallet));
+    const received = await originEvents(String(wallet));
+    expect(received.map((e) => [e.json.type, e.json.data.status, e.json.data.providerStatus])).toEqual([
+      ["withdrawal.updated", "processing", "1/0"],
+      ["withdrawal.updated", "processing", "2/0"],
+      ["withdrawal.updated", "succeeded", "3/2"],
+    ]);
+    expect(received[2]?.json.data).toMatchObject({ orderId: "order-7", confirmations: 12, amount: { value: "0.5", currency: "ETH" } });
+  });
+});
+
+describe("CYBAVO normalization", () => {
+  it("carries amounts, fee, addresses, failure reason and AML fields through", async () => {
+    const wallet = uniqueAccount();
+    const callbacks = [
+      cybavoCallback({
+        type: 4,
+        serial: wallet * 10 + 1,
+        wallet_id: wallet,
+        amount: "88800000000000",
+        fees: "2142000000000000",
+        addon: { blocklist_tags: ["Involve phishing activity"], aml_screen_pass: false, fee_decimal: 18 },
+      }),
+      cybavoCallback({
+        type: 2,
+        serial: wallet * 10 + 2,
+        wallet_id: wallet,
+        state: 5,
+        processing_state: -1,
+        fees: "",
+        addon: { err_reason: "Illegal Transaction Format" },
+      }),
+      cybavoCallback({
+        type: 3,
+        serial: wallet * 10 + 3,
+        wallet_id: wallet,
+        amount: "1",
+        decimal: 6,
+        token_address: "0xdac17f958d2ee523a2206206994597c13d831ec7",
+        currency: "USDT",
+      }),
+    ];
+    for (const callback of callbacks) expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    await drain("cybavo", String(wallet));
+    const [airdrop, failed, collect] = (await originEvents(String(wallet))).map((e) => e.json);
+    expect(airdrop).toMatchObject({
+      type: "deposit.updated",
+      time: "2020-07-21T01:59:11.000Z",
+      data: {
+        status: "succeeded",
+        amount: { value: "0.0000888", currency: "ETH" },
+        fee: { value: "0.002142", currency: "ETH" },
+        aml: { screenPass: false, blocklistTags: ["Involve phishing activity"] },
+        payload: { addon: { blocklist_tags: ["Involve phishing activity"] } },
+      },
+    });
+    expect(failed).toMatchObject({ type: "withdrawal.updated", data: { status: "failed", failureReason: "Illegal Transaction Format" } });
+    expect(failed?.data).not.toHaveProperty("fee");
+    expect(collect).toMatchObject({
+      type: "transfer.updated",
+      data: { amount: { value: "0.000001", currency: "USDT" }, fee: { currency: "bip44:60" } },
+    });
+  });
+
+  it("maps every documented state", async () => {
+    const { cybavoStatus } = await import("../src/providers/cybavo");
+    expect(
+      [
+        [1, 0],
+        [2, 0],
+        [3, 0],
+        [3, 1],
+        [3, 2],
+        [5, -1],
+        [8, -1],
+        [10, -1],
+        [11, -1],
+        [4, 0],
+      ].map(([state, ps]) => cybavoStatus(state!, ps!)),
+    ).toEqual(["processing", "processing", "processing", "processing", "succeeded", "failed", "cancelled", "failed", "failed", undefined]);
+  });
+});
