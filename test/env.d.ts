@@ -2,6 +2,5 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_ORIGIN_URL: string;
-    ORIGIN_SECRET: string;
   }
 }

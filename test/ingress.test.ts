@@ -31,7 +31,7 @@ describe("routes", () => {
   });
 
   it("GET /healthz is 500 with a reason when the configuration is invalid, and webhooks get 503", async () => {
-    const broken = { ...env, SOURCES: '{"x":{"provider":"cybavo","secrets":["MISSING_BINDING"]}}' } as Env;
+    const broken = { ...env, SOURCES: '{"x":{"provider":"cybavo","secrets":["MISSING_BINDING"]}}' } as unknown as Env;
     const response = await call(new Request("https://gateway.test/healthz"), broken);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({

@@ -1,0 +1,45 @@
+// Signs a fixture callback exactly as the provider would and posts it to the local gateway.
+//   npm run send -- <source> <fixture> [--fresh] [--url http://127.0.0.1:8787]
+// <source> is a key of SOURCES in .dev.vars; <fixture> a file in test/fixtures/<provider>/.
+// --fresh gives the callback a new idempotency key (otherwise a re-send is a duplicate: acked,
+// not forwarded again).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { readDevVars, root } from "./lib/dev-vars.mjs";
+import { freshen, signers } from "./lib/provider-signers.mjs";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { fresh: { type: "boolean", default: false }, url: { type: "string", default: "http://127.0.0.1:8787" } },
+});
+const [sourceName, fixtureName] = positionals;
+const vars = readDevVars();
+
+function fail(message) {
+  console.error(message);
+  process.exit(1);
+}
+
+const source = vars.SOURCES[sourceName];
+if (!source) fail(`usage: npm run send -- <source> <fixture> [--fresh]\nsources: ${Object.keys(vars.SOURCES).join(", ")}`);
+const sign = signers[source.provider];
+if (!sign) fail(`no signer for provider ${source.provider} yet`);
+const folder = new URL(`test/fixtures/${source.provider}/`, root);
+const fixtures = readdirSync(folder).map((f) => f.replace(/\.json$/, ""));
+const file = new URL(`${fixtureName}.json`, folder);
+if (!fixtureName || !existsSync(file)) fail(`fixtures for ${source.provider}: ${fixtures.join(", ")}`);
+const secret = vars[source.secrets?.[0]];
+if (!secret) fail(`secret binding ${source.secrets?.[0]} is not set in .dev.vars`);
+
+let callback = JSON.parse(readFileSync(file, "utf8"));
+if (values.fresh) callback = freshen(source.provider, callback);
+const { body, headers } = sign(callback, secret);
+const url = `${values.url}/webhooks/${sourceName}`;
+let response;
+try {
+  response = await fetch(url, { method: "POST", headers, body });
+} catch (err) {
+  fail(`could not reach ${url} (${err.cause?.code ?? err.message}): is \`npm start\` running?`);
+}
+console.log(`POST ${url} (${source.provider}/${fixtureName}) → ${response.status} ${await response.text()}`);
+process.exit(response.ok ? 0 : 1);

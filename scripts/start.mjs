@@ -1,0 +1,59 @@
+// `npm start`: the gateway on local workerd (wrangler dev, with KV and Durable Object storage
+// persisted in .wrangler/state) plus a local demo origin that verifies every event with the
+// official `standardwebhooks` package and prints it. Ctrl-C stops both.
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readDevVars, root } from "./lib/dev-vars.mjs";
+import { startOrigin } from "./origin.mjs";
+
+const { values } = parseArgs({ options: { port: { type: "string", default: "8787" } } });
+
+const devVars = new URL(".dev.vars", root);
+if (!existsSync(devVars)) {
+  copyFileSync(new URL(".dev.vars.example", root), devVars);
+  console.log("created .dev.vars from .dev.vars.example (local development values only)");
+}
+const vars = readDevVars();
+const originUrl = new URL(vars.ORIGIN_URL);
+
+const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+function printEvent(event) {
+  const { payload, ...data } = event.json.data;
+  const amount = data.amount ? ` ${data.amount.value} ${data.amount.currency}` : "";
+  console.log(
+    `\n${bold("origin ✔ verified")} ${event.id} ${event.json.type} ${event.json.source} subject=${event.json.subject} → ${data.status}${amount}`,
+  );
+  console.log(dim(JSON.stringify({ ...event.json, data: { ...data, payload: "(provider's original JSON, unchanged)" } }, null, 2)));
+}
+
+const origin = await startOrigin({
+  port: Number(originUrl.port),
+  host: originUrl.hostname,
+  secret: vars.ORIGIN_SECRET,
+  onEvent: printEvent,
+  onInvalid: (err) => console.log(`origin ✘ rejected a delivery: ${err.message}`),
+});
+console.log(`demo origin listening on ${origin.url}${originUrl.pathname}`);
+
+const wrangler = fileURLToPath(new URL("node_modules/wrangler/bin/wrangler.js", root));
+const gateway = spawn(
+  process.execPath,
+  [wrangler, "dev", "--ip", "127.0.0.1", "--port", values.port, "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"],
+  { cwd: fileURLToPath(root), stdio: "inherit" },
+);
+console.log(`gateway starting on http://127.0.0.1:${values.port}  (try: npm run send -- cregis payout-succeeded)`);
+
+const stop = () => {
+  gateway.kill("SIGINT");
+  origin.close();
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+gateway.on("exit", (code) => {
+  origin.close();
+  process.exit(code ?? 0);
+});

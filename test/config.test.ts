@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
+
+const base = {
+  ORIGIN_URL: "https://origin.example.com/hooks",
+  ORIGIN_SECRET: "whsec_dGVzdC1vcmlnaW4tc2VjcmV0LWZvci10ZXN0cy1vbmx5",
+  CYBAVO_KEY: "s3cr3t-value-1",
+  W5: "s3cr3t-value-2",
+};
+
+function errorsOf(env: Record<string, unknown>): string[] {
+  const result = parseConfig(env);
+  return result.ok ? [] : result.errors;
+}
+
+describe("configuration", () => {
+  it("accepts SOURCES as an object (TOML table) or as a JSON string", () => {
+    const sources = { pay: { provider: "cybavo", secrets: ["CYBAVO_KEY"] } };
+    for (const SOURCES of [sources, JSON.stringify(sources)]) {
+      const result = parseConfig({ ...base, SOURCES });
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(result.config.sources.get("pay")).toMatchObject({ secrets: ["s3cr3t-value-1"], originUrl: base.ORIGIN_URL });
+    }
+  });
+
+  it("resolves per-wallet secret bindings and a per-source origin", () => {
+    const result = parseConfig({
+      ...base,
+      SOURCES: { pay: { provider: "cybavo", walletSecrets: { "5": ["W5"] }, origin: "http://localhost:9000/x" } },
+    });
+    expect(result.ok && result.config.sources.get("pay")?.named.get("W5")).toBe("s3cr3t-value-2");
+    expect(result.ok && result.config.sources.get("pay")?.originUrl).toBe("http://localhost:9000/x");
+  });
+
+  it.each([
+    [{ SOURCES: "{" }, "SOURCES: is not valid JSON"],
+    [{ SOURCES: [] }, "SOURCES: must be an object of sources"],
+    [
+      { SOURCES: { a: { provider: "paypal", secrets: ["CYBAVO_KEY"] } } },
+      "SOURCES.a.provider: must be one of cybavo, cregis, killb, cabital, coins",
+    ],
+    [
+      { SOURCES: { a: { provider: "cybavo" } } },
+      "SOURCES.a.secrets: at least one secret is required (a source never runs without verification)",
+    ],
+    [{ SOURCES: { a: { provider: "cybavo", secrets: ["NOPE"] } } }, "SOURCES.a.secrets: secret binding NOPE is not set"],
+    [
+      { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], walletSecrets: { "5": ["NOPE"] } } } },
+      "SOURCES.a: secret binding NOPE is not set",
+    ],
+    [
+      { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], walletSecret: {} } } },
+      'SOURCES.a.walletSecret: Invalid key: Expected never but received "walletSecret"',
+    ],
+    [
+      { SOURCES: { a: { provider: "cregis", secrets: ["CYBAVO_KEY"], nestedValues: "yes" } } },
+      'SOURCES.a.nestedValues: Invalid type: Expected ("reject" | "canonical-json") but received "yes"',
+    ],
+    [
+      { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], origin: "http://origin.example.com" } } },
+      "SOURCES.a.origin: must be https (http only for localhost)",
+    ],
+    [
+      { SOURCES: { "a b": { provider: "cybavo", secrets: ["CYBAVO_KEY"] } } },
+      "SOURCES.a b: source names are letters, digits, '-' and '_' (max 64)",
+    ],
+    [{ SOURCES: {}, ORIGIN_SECRET: "plain" }, "ORIGIN_SECRET: must be whsec_ followed by standard base64 of at least 24 bytes"],
+    [{ SOURCES: {}, MAX_BODY_BYTES: "-1" }, "MAX_BODY_BYTES: must be a positive integer"],
+    [{ SOURCES: {}, EDGE_CACHE_TTL_SECONDS: "30" }, "EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)"],
+  ])("reports %j as a named error", (overrides, message) => {
+    expect(errorsOf({ ...base, ...overrides })).toContain(message);
+  });
+
+  it("never prints a secret value in an error", () => {
+    const errors = errorsOf({
+      ...base,
+      ORIGIN_SECRET: "whsec_short",
+      SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY", "NOPE"], origin: "ftp://x" } },
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    for (const secret of [base.CYBAVO_KEY, "whsec_short"]) expect(errors.join("\n")).not.toContain(secret);
+  });
+});
