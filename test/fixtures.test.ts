@@ -10,7 +10,8 @@ const fixtures = import.meta.glob<Record<string, unknown>>("./fixtures/{cybavo,c
 describe.each(Object.entries(fixtures))("fixture %s", (path, callback) => {
   it("is accepted and forwarded", async () => {
     const provider = path.split("/")[2];
-    const response = provider === "cybavo" ? await postCybavo("cybavo", callback) : await post("cregis", await cregisBody(jsonFields(callback)));
+    const response =
+      provider === "cybavo" ? await postCybavo("cybavo", callback) : await post("cregis", await cregisBody(jsonFields(callback)));
     expect(response.status).toBe(200);
     const account = String(provider === "cybavo" ? callback.wallet_id : callback.pid);
     await drain(provider!, account);

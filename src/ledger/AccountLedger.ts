@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
-import { type AttemptOutcome, deliverOnce, retryDelayMs } from "../delivery";
+import { type AttemptOutcome, deliverOnce, RETRY, retryDelayMs } from "../delivery";
 import { type EventRow, LEDGER_SCHEMA } from "./schema";
 
 export interface AcceptInput {
@@ -158,7 +158,10 @@ export class AccountLedger extends DurableObject<Env> {
       );
       return undefined;
     }
-    const delay = outcome.kind === "retry" ? (outcome.retryAfterMs ?? retryDelayMs(attempts, Math.random())) : undefined;
+    // An origin's Retry-After is honoured, but never beyond the schedule's cap.
+    const retryAfter =
+      outcome.kind === "retry" && outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, RETRY.capMs) : undefined;
+    const delay = outcome.kind === "retry" ? (retryAfter ?? retryDelayMs(attempts, Math.random())) : undefined;
     const giveUp = outcome.kind === "rejected" || delay === undefined || retryDelayMs(attempts, 0) === undefined;
     if (giveUp) {
       this.sql.exec(
