@@ -42,11 +42,12 @@ export function retryAfterMs(header: string | null, now: number): number | undef
 
 /**
  * Retry schedule: 30 s doubling per attempt, capped at 8 h, each delay jittered to 80–120 %
- * so a recovering origin is not hit by every account at once. Attempt 15 ends at about two days;
+ * so a recovering origin is not hit by every account at once. The 16th attempt comes about 48.5 h
+ * after the first (before jitter);
  * after that the event is dead-lettered. `random` is in [0, 1).
  * Returns undefined when no attempt is left.
  */
-export const RETRY = { baseMs: 30_000, capMs: 8 * 60 * 60 * 1000, maxAttempts: 15, jitter: 0.2 } as const;
+export const RETRY = { baseMs: 30_000, capMs: 8 * 60 * 60 * 1000, maxAttempts: 16, jitter: 0.2 } as const;
 
 export function retryDelayMs(attemptsMade: number, random: number): number | undefined {
   if (attemptsMade >= RETRY.maxAttempts) return undefined;

@@ -100,6 +100,19 @@ describe("signatures", () => {
     expect((await postCybavo("cybavo-wallets", other)).status).toBe(200);
     expect((await postCybavo("cybavo-wallets", { ...other, serial: 1 }, secrets.CYBAVO_WALLET_7_SECRET)).status).toBe(401);
   });
+
+  it("refuses a body that names its wallet ambiguously, so a source-wide secret cannot sign for a mapped wallet", async () => {
+    const before = (await storedEvents("cybavo-wallets", "7")).length;
+    const body = JSON.stringify(cybavoCallback({ wallet_id: 5 }));
+    for (const forged of [
+      body.replace('"wallet_id":5', '"wallet_id":7.0'),
+      body.replace('"wallet_id":5', '"wallet_id":7e0'),
+      body.replace('"wallet_id":5', '"wallet_id":5,"wallet_id":7'),
+    ]) {
+      expect((await post("cybavo-wallets", forged, { "X-CHECKSUM": await cybavoChecksum(forged) })).status).toBe(401);
+    }
+    expect(await storedEvents("cybavo-wallets", "7")).toHaveLength(before);
+  });
 });
 
 describe("storage", () => {

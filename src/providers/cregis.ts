@@ -100,8 +100,8 @@ async function verify(body: Uint8Array, keys: { secrets: readonly string[]; opti
 }
 
 // ---------------------------------------------------------------------------------------------
-// Payloads: one schema per callback kind. Cregis sends no kind field; each kind has a field no
-// other kind has, and the union tries the most specific first.
+// Payloads: one schema per callback kind. Cregis sends no kind field; `kindOf` tells the kinds
+// apart by the fields only one kind has, then the union checks the body against that kind.
 
 const id = v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d+$/))]);
 const decimal = v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?$/));
@@ -162,6 +162,8 @@ const PaymentData = v.looseObject({
   pay_currency: v.optional(v.nullable(v.string())),
   tx_id: v.optional(v.nullable(v.string())),
   refund_id: v.optional(v.nullable(v.union([v.string(), v.number()]))),
+  refund_status: v.optional(v.nullable(v.union([v.string(), v.number()]))),
+  additional_payment_tx_id: v.optional(v.nullable(v.string())),
   status: v.optional(v.string()),
 });
 const PaymentEngine = v.looseObject({
@@ -250,8 +252,12 @@ function normalize(callback: Callback, text: string): Normalized | { unmapped: s
         ...(data.tx_id && { txHash: data.tx_id }),
       },
     };
-    const refund = data.refund_id === undefined || data.refund_id === null ? "" : `:${data.refund_id}`;
-    return { event, idempotencyKey: `payment:${data.cregis_id}:${body.event_type}${refund}`, accountKey: pid, ...at };
+    // One order can see several events of one type (partial payments, refund progress): the
+    // transaction and refund fields tell them apart; a re-push repeats them all.
+    const distinct = [data.tx_id, data.additional_payment_tx_id, data.refund_id, data.refund_status].map((x) =>
+      x === undefined || x === null ? "" : String(x),
+    );
+    return { event, idempotencyKey: `payment:${pid}:${data.cregis_id}:${body.event_type}:${distinct.join(":")}`, accountKey: pid, ...at };
   }
 
   const { body } = callback;
@@ -279,7 +285,7 @@ function normalize(callback: Callback, text: string): Normalized | { unmapped: s
     type: callback.kind === "payout" || callback.kind === "withdrawal" ? "withdrawal.updated" : "deposit.updated",
     data,
   };
-  return { event, idempotencyKey: `${callback.kind}:${ref}:${providerStatus}`, accountKey: pid, ...at };
+  return { event, idempotencyKey: `${callback.kind}:${pid}:${ref}:${providerStatus}`, accountKey: pid, ...at };
 }
 
 export const cregis: Provider<Options, Callback> = {

@@ -27,7 +27,8 @@ const Addon = v.looseObject({
   fee_decimal: v.optional(v.pipe(integer, v.minValue(0))),
   blocklist_tags: v.optional(v.array(v.string())),
   aml_tags: v.optional(v.unknown()),
-  aml_screen_pass: v.optional(v.boolean()),
+  // Types undocumented by CYBAVO: carried through as sent, never a reason to quarantine.
+  aml_screen_pass: v.optional(v.unknown()),
   address_label: v.optional(v.string()),
 });
 
@@ -90,18 +91,23 @@ async function checksumMatches(body: Uint8Array<ArrayBuffer>, secret: string, ex
   return timingSafeEqual(await digest("SHA-256", concatBytes(body, utf8(secret))), expected);
 }
 
-/** Picks the secrets for the callback's wallet: its own map entry if it has one, else the source's. */
+/**
+ * Picks the secrets for the callback's wallet: its own map entry if it has one, else the
+ * source's. Undefined when the body does not name its wallet unambiguously.
+ */
 function secretsForWallet(
   body: Uint8Array,
   keys: { secrets: readonly string[]; named: ReadonlyMap<string, string>; options: Options },
-): readonly string[] {
+): readonly string[] | undefined {
   const map = keys.options.walletSecrets;
   if (map === undefined) return keys.secrets;
   // The wallet id is read with the non-throwing raw scanner, before any parse: the body is
-  // still unverified here. Duplicate keys make the scanner fail, so no secret is chosen by one
-  // value while the parser later reads another.
+  // still unverified here. It must be plain digits, exactly as the parser will read it later:
+  // `7.0`, `7e0` or a duplicated key would otherwise let a source-wide secret sign an event
+  // that the parser then files under a wallet with its own secret.
   const walletId = topLevelMembers(new TextDecoder().decode(body))?.get("wallet_id");
-  const names = walletId?.kind === "number" ? map[walletId.raw] : undefined;
+  if (walletId === undefined || walletId.kind !== "number" || !/^(0|[1-9]\d{0,15})$/.test(walletId.raw)) return undefined;
+  const names = Object.hasOwn(map, walletId.raw) ? map[walletId.raw] : undefined;
   if (names === undefined) return keys.secrets;
   return names.map((name) => keys.named.get(name)).filter((s): s is string => s !== undefined);
 }
@@ -117,8 +123,10 @@ function normalize(cb: Callback): Normalized | { unmapped: string } {
     providerStatus: `${cb.state}/${cb.processing_state}`,
     amount: { value, currency: cb.currency },
   };
-  if (cb.fees) {
-    const fee = fromSmallestUnit(cb.fees, addon.fee_decimal ?? cb.decimal);
+  // Without `fee_decimal` a token transfer's fee (paid in the native coin) has unknown decimals.
+  const feeDecimals = addon.fee_decimal ?? (cb.token_address ? undefined : cb.decimal);
+  if (cb.fees && feeDecimals !== undefined) {
+    const fee = fromSmallestUnit(cb.fees, feeDecimals);
     // Fees are paid in the chain's native coin: for a token transfer that is not `currency`, so
     // the fee's currency is named by its BIP-44 coin type, as CYBAVO recommends.
     const feeCurrency = cb.token_address ? `bip44:${cb.currency_bip44 ?? "unknown"}` : cb.currency;
@@ -134,7 +142,7 @@ function normalize(cb: Callback): Normalized | { unmapped: string } {
   if (addon.err_reason) data.failureReason = addon.err_reason;
   if (addon.aml_screen_pass !== undefined || addon.blocklist_tags !== undefined || addon.aml_tags !== undefined) {
     data.aml = {
-      ...(addon.aml_screen_pass !== undefined && { screenPass: addon.aml_screen_pass }),
+      ...(typeof addon.aml_screen_pass === "boolean" && { screenPass: addon.aml_screen_pass }),
       ...(addon.blocklist_tags !== undefined && { blocklistTags: addon.blocklist_tags }),
       ...(addon.aml_tags !== undefined && { tags: addon.aml_tags }),
     };
@@ -157,7 +165,9 @@ export const cybavo: Provider<Options, Callback> = {
     if (header === null) return { ok: false, reason: "missing_signature" };
     const expected = fromBase64UrlPadded(header.trim());
     if (expected === undefined || expected.length !== 32) return { ok: false, reason: "malformed_signature" };
-    return anySecret(secretsForWallet(request.body, keys), (secret) => checksumMatches(request.body, secret, expected));
+    const secrets = secretsForWallet(request.body, keys);
+    if (secrets === undefined) return { ok: false, reason: "malformed_signature" };
+    return anySecret(secrets, (secret) => checksumMatches(request.body, secret, expected));
   },
   schema: Callback,
   normalize,

@@ -80,7 +80,7 @@ describe("Cregis through the gateway", () => {
     // The payload is the provider's JSON text, unchanged: the 17-digit ids keep every digit.
     expect(event?.body).toContain(`"payload":${body}`);
     const [stored] = await storedEvents("cregis", pid);
-    expect(stored?.idempotency_key).toBe("payout:13917516917882881:6");
+    expect(stored?.idempotency_key).toBe("payout:13825288274165761:13917516917882881:6");
   });
 
   it("maps every documented status of every callback kind", async () => {
