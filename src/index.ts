@@ -11,6 +11,15 @@ export { AccountLedger } from "./ledger/AccountLedger";
 
 type Args = [Env, ExecutionContext];
 
+/** The `{source}` path segment, decoded; malformed percent-encoding names no source. */
+function sourceName(segment: string | undefined): string {
+  try {
+    return decodeURIComponent(segment ?? "");
+  } catch {
+    return "";
+  }
+}
+
 const router = Router<IRequest, Args, Response>();
 
 router
@@ -26,7 +35,7 @@ router
     const loaded = loadConfig(env);
     // A broken configuration must not look like a rejected signature: 503 makes providers retry.
     if (!loaded.ok) return reply.unavailable();
-    const source = loaded.config.sources.get(decodeURIComponent(request.params.source ?? ""));
+    const source = loaded.config.sources.get(sourceName(request.params.source));
     if (source === undefined) return reply.notFound();
     if (request.method !== "POST") return reply.methodNotAllowed("POST");
     return handleWebhook(request, env, ctx, loaded.config, source);

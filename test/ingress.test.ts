@@ -47,6 +47,7 @@ describe("routes", () => {
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("POST");
     expect((await call(new Request("https://gateway.test/other"))).status).toBe(404);
+    expect((await post("%E0%A4%A", "{}")).status).toBe(404);
   });
 });
 

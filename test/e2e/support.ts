@@ -1,0 +1,101 @@
+/**
+ * Node-side helpers for the e2e suite: build the Worker as `wrangler deploy` would and wait for
+ * the origin. Callbacks are signed by scripts/lib/provider-signers.mjs, the provider-side
+ * signers `npm run send` uses. test/support/gateway.ts cannot be used here: it imports
+ * cloudflare:* modules, which exist only inside workerd.
+ */
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { env as processEnv } from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** The project root (where wrangler.toml is). */
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export function makeTempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(join(tmpdir(), prefix));
+}
+
+export function removeDir(path: string): Promise<void> {
+  return fs.rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+
+/**
+ * Runs `create` with `os.tmpdir()` pointing at `dir`. Miniflare picks its scratch directory in
+ * its constructor and removes it on `dispose()` without waiting (fire-and-forget), so a test
+ * process that exits right after can leave `miniflare-*` behind in /tmp; under `dir` it is
+ * removed with the rest.
+ */
+export function withTmpdir<T>(dir: string, create: () => T): T {
+  const saved = processEnv.TMPDIR;
+  processEnv.TMPDIR = dir;
+  try {
+    return create();
+  } finally {
+    if (saved === undefined) delete processEnv.TMPDIR;
+    else processEnv.TMPDIR = saved;
+  }
+}
+
+/** `compatibility_date` from wrangler.toml, so the local runtime behaves as the deployed Worker. */
+export async function wranglerCompatibilityDate(): Promise<string> {
+  const toml = await fs.readFile(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"(\d{4}-\d{2}-\d{2})"/m.exec(toml)?.[1];
+  if (date === undefined) throw new Error("wrangler.toml has no compatibility_date");
+  return date;
+}
+
+/**
+ * Builds the Worker exactly as `wrangler deploy` would upload it (`--dry-run --outdir`) and
+ * returns the path of the bundled entry module.
+ */
+export async function buildWorker(outdir: string): Promise<string> {
+  const args = ["wrangler", "deploy", "--dry-run", "--outdir", outdir];
+  const env = { ...processEnv, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  await new Promise<void>((resolve, reject) => {
+    execFile("npx", args, { cwd: PROJECT_ROOT, env, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`npx ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve();
+    });
+  });
+  const files = await fs.readdir(outdir);
+  const entry = files.includes("index.js") ? "index.js" : files.find((f) => f.endsWith(".js") || f.endsWith(".mjs"));
+  if (entry === undefined) throw new Error(`wrangler wrote no module to ${outdir}: ${files.join(", ")}`);
+  return join(outdir, entry);
+}
+/** The gateway's event id contract: `evt_` + the first 128 bits of SHA-256(source + "\n" + key), hex. */
+export function expectedEventId(source: string, idempotencyKey: string): string {
+  return `evt_${createHash("sha256").update(`${source}\n${idempotencyKey}`).digest("hex").slice(0, 32)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting, always bounded.
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `read` until `done` holds for its value; fails with `describe(value)` after `timeoutMs`. */
+export async function waitFor<T>(
+  read: () => T,
+  done: (value: T) => boolean,
+  describe: (value: T) => string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe(value)}`);
+    await sleep(50);
+  }
+}
+
+/** A number no earlier run of this suite used, for wallet ids, serials and Cregis ids. */
+let counter = 0;
+export function unique(): number {
+  counter += 1;
+  return (Date.now() % 1_000_000_000) * 1000 + counter;
+}
