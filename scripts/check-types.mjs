@@ -11,8 +11,12 @@ const committed = "worker-configuration.d.ts";
 const fresh = "worker-configuration.check.d.ts";
 const wrangler = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
 
-// The first line names the command that generated the file (and so its path): not compared.
-const body = (file) => readFileSync(new URL(file, `file://${root}`), "utf8").split("\n").slice(2).join("\n");
+// The first two lines (a lint marker, and the command that generated the file, so its path) are not compared.
+const body = (file) =>
+  readFileSync(new URL(file, `file://${root}`), "utf8")
+    .split("\n")
+    .slice(2)
+    .join("\n");
 
 try {
   execFileSync(process.execPath, [wrangler, "types", fresh, "--strict-vars=false", "--env-file", ".dev.vars.example"], {
