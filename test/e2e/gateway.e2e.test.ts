@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import eventSchema from "../../schema/gateway-event.json" with { type: "json" };
 import { signCregis, signCybavo } from "../../scripts/lib/provider-signers.mjs";
 import { type ReceivedEvent, type RunningOrigin, startOrigin } from "../../scripts/origin.mjs";
+import cybavoDeposit from "../fixtures/cybavo/deposit-succeeded.json" with { type: "json" };
 import vectors from "../fixtures/vectors.json" with { type: "json" };
 import { TEST_SECRETS, testBindings } from "../support/test-config";
 import {
@@ -91,34 +92,9 @@ async function expectAck(response: Response, ack: string): Promise<void> {
   expect({ status: response.status, text }).toEqual({ status: 200, text: ack });
 }
 
-/** The CYBAVO seed-doc deposit sample with a fresh serial. */
+/** The CYBAVO seed-doc deposit sample (the `deposit-succeeded` fixture) with a fresh serial. */
 function cybavoCallback(overrides: Record<string, unknown>): Record<string, unknown> {
-  return {
-    type: 1,
-    serial: unique(),
-    order_id: "",
-    currency: "ETH",
-    txid: "0xc99a4941f87364c9679fe834f99bc12cbacfc577dedf4f34c4fd8833a68a0b00",
-    block_height: 8336269,
-    tindex: 43,
-    vout_index: 0,
-    amount: "500000000000000000",
-    fees: "945000000000000",
-    memo: "",
-    broadcast_at: 1595296751,
-    chain_at: 1595296751,
-    from_address: "0x8382Cc1B05649AfBe179e341179fa869C2A9862b",
-    to_address: "0x32d638773cB85965422b3B98e9312Fc9392307BC",
-    wallet_id: 5,
-    state: 3,
-    confirm_blocks: 2,
-    processing_state: 2,
-    addon: { fee_decimal: 18 },
-    decimal: 18,
-    currency_bip44: 60,
-    token_address: "",
-    ...overrides,
-  };
+  return { ...cybavoDeposit, serial: unique(), ...overrides };
 }
 
 function signedCybavo(callback: Record<string, unknown>): { body: string; headers: Record<string, string> } {

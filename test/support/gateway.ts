@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/crypto";
 import worker from "../../src/index";
 import type { EventRow } from "../../src/ledger/schema";
+import cybavoDeposit from "../fixtures/cybavo/deposit-succeeded.json" with { type: "json" };
 import { TEST_SECRETS } from "./test-config";
 
 export const secrets = TEST_SECRETS;
@@ -106,32 +107,7 @@ export function uniqueAccount(): number {
   return Number(`${Date.now() % 1_000_000_000}${String(counter).padStart(3, "0")}`);
 }
 
-/** A CYBAVO callback with the seed doc's deposit sample as defaults, and a fresh serial. */
+/** The CYBAVO seed-doc deposit sample (the `deposit-succeeded` fixture) with a fresh serial. */
 export function cybavoCallback(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: 1,
-    serial: uniqueAccount(),
-    order_id: "",
-    currency: "ETH",
-    txid: "0xc99a4941f87364c9679fe834f99bc12cbacfc577dedf4f34c4fd8833a68a0b00",
-    block_height: 8336269,
-    tindex: 43,
-    vout_index: 0,
-    amount: "500000000000000000",
-    fees: "945000000000000",
-    memo: "",
-    broadcast_at: 1595296751,
-    chain_at: 1595296751,
-    from_address: "0x8382Cc1B05649AfBe179e341179fa869C2A9862b",
-    to_address: "0x32d638773cB85965422b3B98e9312Fc9392307BC",
-    wallet_id: 5,
-    state: 3,
-    confirm_blocks: 2,
-    processing_state: 2,
-    addon: { fee_decimal: 18 },
-    decimal: 18,
-    currency_bip44: 60,
-    token_address: "",
-    ...overrides,
-  };
+  return { ...cybavoDeposit, serial: uniqueAccount(), ...overrides };
 }
