@@ -5,6 +5,7 @@
  * - "e2e": Node tests that start the gateway as a real local server with Miniflare.
  * Both deliver to a real Node HTTP origin on loopback (scripts/origin.mjs).
  */
+import { generateKeyPairSync } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { startOrigin } from "./scripts/origin.mjs";
@@ -15,6 +16,14 @@ import { TEST_SECRETS, testBindings } from "./test/support/test-config";
 const origin = await startOrigin({ secret: TEST_SECRETS.ORIGIN_SECRET });
 origin.server.unref();
 
+// A fresh RSA key pair for the Coins rsa-sha256 source: the gateway gets the public key in its
+// configuration, the tests sign with the private key (test-only binding).
+const coinsKeys = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
+
 export default defineConfig({
   test: {
     projects: [
@@ -22,7 +31,13 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ...testBindings(origin.url), TEST_ORIGIN_URL: origin.url } },
+            miniflare: {
+              bindings: {
+                ...testBindings(origin.url, coinsKeys.publicKey),
+                TEST_ORIGIN_URL: origin.url,
+                TEST_COINS_PRIVATE_KEY: coinsKeys.privateKey,
+              },
+            },
           }),
         ],
         test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },

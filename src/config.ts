@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { fromBase64 } from "./crypto";
 import { PROVIDERS } from "./event";
+import { type IpRange, parseRange } from "./ip";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
 
@@ -25,6 +26,8 @@ export interface SourceConfig {
   readonly named: ReadonlyMap<string, string>;
   readonly options: unknown;
   readonly originUrl: string;
+  /** When set, only these sender addresses (CF-Connecting-IP) are accepted: an extra check. */
+  readonly ipAllowList?: readonly IpRange[];
 }
 
 export interface GatewayConfig {
@@ -38,12 +41,13 @@ export interface GatewayConfig {
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const COMMON_KEYS = new Set(["provider", "secrets", "origin"]);
+const COMMON_KEYS = new Set(["provider", "secrets", "origin", "ipAllowList"]);
 
 const SourceBase = v.looseObject({
   provider: v.picklist(PROVIDERS, `must be one of ${PROVIDERS.join(", ")}`),
   secrets: v.optional(v.array(v.pipe(v.string(), v.nonEmpty("must not be empty"))), []),
   origin: v.optional(v.string()),
+  ipAllowList: v.optional(v.array(v.string())),
 });
 
 const positiveInt = (text: unknown): number | undefined => {
@@ -103,10 +107,6 @@ function resolveSource(
     return undefined;
   }
   const provider = providers[base.output.provider];
-  if (provider === undefined) {
-    errors.push(`${at}.provider: ${base.output.provider} is not supported by this version`);
-    return undefined;
-  }
   const optionInput = Object.fromEntries(Object.entries(base.output).filter(([key]) => !COMMON_KEYS.has(key)));
   const options = v.safeParse(provider.options, optionInput);
   if (!options.success) {
@@ -126,8 +126,13 @@ function resolveSource(
     if (value === undefined) errors.push(`${at}: secret binding ${binding} is not set`);
     else named.set(binding, value);
   }
-  if (base.output.secrets.length === 0 && named.size === 0 && errors.length === before) {
-    errors.push(`${at}.secrets: at least one secret is required (a source never runs without verification)`);
+  if (errors.length === before) {
+    const missing = provider.configError
+      ? provider.configError(options.output, secrets.length + named.size)
+      : secrets.length + named.size === 0
+        ? "secrets: at least one secret is required (a source never runs without verification)"
+        : undefined;
+    if (missing !== undefined) errors.push(`${at}.${missing}`);
   }
   const originUrl = base.output.origin ?? defaultOrigin;
   if (originUrl === undefined) errors.push(`${at}: no origin (set ORIGIN_URL or the source's "origin")`);
@@ -135,8 +140,23 @@ function resolveSource(
     const problem = originUrlError(originUrl);
     if (problem) errors.push(`${base.output.origin ? `${at}.origin` : "ORIGIN_URL"}: ${problem}`);
   }
+  const ipAllowList: IpRange[] = [];
+  for (const [i, entry] of (base.output.ipAllowList ?? []).entries()) {
+    const range = parseRange(entry);
+    if (range === undefined) errors.push(`${at}.ipAllowList.${i}: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    else ipAllowList.push(range);
+  }
+  if (base.output.ipAllowList?.length === 0) errors.push(`${at}.ipAllowList: must not be empty (leave it out to allow any address)`);
   if (errors.length > before || originUrl === undefined) return undefined;
-  return { name, provider, secrets, named, options: options.output, originUrl };
+  return {
+    name,
+    provider,
+    secrets,
+    named,
+    options: options.output,
+    originUrl,
+    ...(base.output.ipAllowList !== undefined && { ipAllowList }),
+  };
 }
 
 /** Parses and checks the whole configuration. */

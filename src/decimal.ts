@@ -30,3 +30,26 @@ export function fromSmallestUnit(units: string, decimals: number): string | unde
 export function exactDecimal(text: string): string | undefined {
   return DECIMAL.test(text) ? text : undefined;
 }
+
+const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Turns a JSON number's text (or a decimal string) into an exact plain decimal string, without
+ * a double: `23.81` stays `"23.81"`, `1e5` becomes `"100000"`, `1.5E-3` becomes `"0.0015"`.
+ * Returns undefined for anything else, or an exponent too large to write out.
+ */
+export function decimalFromJsonNumber(text: string): string | undefined {
+  const match = JSON_NUMBER.exec(text);
+  if (match === null) return undefined;
+  const [, sign = "", whole = "", fraction = "", exponentText] = match;
+  if (exponentText === undefined) return text;
+  const exponent = Number(exponentText);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 1000) return undefined;
+  const digits = whole + fraction;
+  const point = whole.length + exponent;
+  const padded = point <= 0 ? "0".repeat(1 - point) + digits : digits.padEnd(point, "0");
+  const at = Math.max(point, 1);
+  const intPart = padded.slice(0, at).replace(/^0+(?=\d)/, "");
+  const fracPart = padded.slice(at).replace(/0+$/, "");
+  return `${sign}${intPart}${fracPart ? `.${fracPart}` : ""}`;
+}

@@ -41,7 +41,7 @@ const common = {
 const MoneyMovementData = v.object({
   status: v.picklist(MONEY_STATUSES),
   ...common,
-  amount: Amount,
+  amount: v.optional(v.pipe(Amount, v.description("The amount moved; absent only when the provider's event carries none."))),
   fee: v.optional(Amount),
   txHash: optionalString("On-chain transaction hash, if any."),
   fromAddress: optionalString("Sending address, if known."),
@@ -52,6 +52,9 @@ const MoneyMovementData = v.object({
   orderId: optionalString("The merchant's or provider's order id for this movement."),
   failureReason: optionalString("Why the movement failed, when the provider says."),
   aml: v.optional(Aml),
+  fromAccount: optionalString("Sending account or user id at the provider, for transfers."),
+  toAccount: optionalString("Receiving account or user id at the provider, for transfers."),
+  method: optionalString("Payment rail or method named by the provider (e.g. ACH, PSE)."),
 });
 export type MoneyMovementData = v.InferOutput<typeof MoneyMovementData>;
 
@@ -65,18 +68,37 @@ const PaymentData = v.object({
   txHash: optionalString("On-chain transaction hash, if any."),
 });
 
-/** Data of ramp.updated and balance.updated: money with a provider-specific shape. */
-const GenericMoneyData = v.object({
+/** Data of ramp.updated: a fiat/crypto on- or off-ramp order. */
+const RampData = v.object({
   status: v.picklist(MONEY_STATUSES),
   ...common,
-  amount: v.optional(Amount),
+  amount: v.optional(v.pipe(Amount, v.description("What the user pays in (from amount and currency)."))),
+  toAmount: v.optional(v.pipe(Amount, v.description("What the user receives (to amount and currency)."))),
+  direction: optionalString("ON (fiat to crypto) or OFF (crypto to fiat), as the provider says."),
+  transferProof: optionalString("Proof of the final transfer (e.g. a transaction hash)."),
+  orderId: optionalString("The provider's id of the ramp order."),
+});
+
+/** Data of balance.updated: a balance snapshot or change. The status is the balance account's. */
+const BalanceData = v.object({
+  status: v.picklist(PARTY_STATUSES),
+  ...common,
+  balance: v.optional(v.pipe(Amount, v.description("The (available) balance after the change."))),
+  change: v.optional(v.pipe(Amount, v.description("The signed change: positive is a credit, negative a debit."))),
+  reason: optionalString("Why the balance changed (deposit, withdrawal, interest, fee, ...)."),
+  reference: optionalString("The transaction that changed it, when the provider says."),
 });
 
 /** Data of customer.updated, payment_account.updated and account_link.updated. */
 const PartyData = v.object({
   status: v.picklist(PARTY_STATUSES),
   ...common,
+  externalId: optionalString("The merchant's own id of this customer, account or link."),
+  kind: optionalString("The provider's kind of customer or account (e.g. PERSON, PSE, WALLET)."),
+  accessLevel: optionalString("The customer's verification or access level (e.g. L2, lv2)."),
+  eventTime: optionalString("When the provider says the change happened (RFC 3339)."),
 });
+export type PartyData = v.InferOutput<typeof PartyData>;
 
 const envelope = {
   specversion: v.literal("1.0"),
@@ -95,7 +117,8 @@ const envelope = {
 export const GatewayEventSchema = v.variant("type", [
   v.object({ ...envelope, type: v.picklist(["deposit.updated", "withdrawal.updated", "transfer.updated"]), data: MoneyMovementData }),
   v.object({ ...envelope, type: v.literal("payment.updated"), data: PaymentData }),
-  v.object({ ...envelope, type: v.picklist(["ramp.updated", "balance.updated"]), data: GenericMoneyData }),
+  v.object({ ...envelope, type: v.literal("ramp.updated"), data: RampData }),
+  v.object({ ...envelope, type: v.literal("balance.updated"), data: BalanceData }),
   v.object({
     ...envelope,
     type: v.picklist(["customer.updated", "payment_account.updated", "account_link.updated"]),

@@ -9,6 +9,7 @@ import type { GatewayConfig, SourceConfig } from "./config";
 import { digest, toHex, utf8 } from "./crypto";
 import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
+import { ipAllowed } from "./ip";
 import { log } from "./log";
 import type { InboundRequest, Normalized } from "./providers/provider";
 import { reply } from "./replies";
@@ -115,11 +116,22 @@ export async function handleWebhook(
     return response;
   };
 
+  if (source.ipAllowList !== undefined && !ipAllowed(source.ipAllowList, request.headers.get("cf-connecting-ip"))) {
+    return done("ip_not_allowed", reply.forbidden());
+  }
+
   const body = await readBodyCapped(request, config.maxBodyBytes);
   if (body === "too_large") return done("too_large", reply.tooLarge());
 
   const url = new URL(request.url);
-  const inbound: InboundRequest = { body, headers: request.headers, method: request.method, pathWithQuery: url.pathname + url.search, now };
+  const inbound: InboundRequest = {
+    body,
+    headers: request.headers,
+    method: request.method,
+    pathWithQuery: url.pathname + url.search,
+    url: request.url,
+    now,
+  };
   const verified = await source.provider.verify(inbound, source);
   if (!verified.ok) return done("rejected", reply.unauthorized(), { reason: verified.reason });
 
@@ -137,7 +149,9 @@ export async function handleWebhook(
         reason: parsed.reason,
         raw: body,
         receivedAt: now,
+        ...(verified.replay !== undefined && { replay: verified.replay }),
       });
+      if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
       return done("quarantined", reply.ack(source.provider.ack), {
         eventId: id,
         reason: parsed.reason,
@@ -146,7 +160,8 @@ export async function handleWebhook(
     }
     const { normalized } = parsed;
     id = await eventId(source.name, normalized.idempotencyKey);
-    if (await seenAtEdge(env.SEEN, id)) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+    // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
+    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id))) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
     claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
       id,
       source: source.name,
@@ -154,11 +169,13 @@ export async function handleWebhook(
       type: normalized.event.type,
       body: eventBody(source, id, normalized, now, parsed.text),
       receivedAt: now,
+      ...(verified.replay !== undefined && { replay: verified.replay }),
     });
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.
     return done("storage_error", reply.unavailable(), { error: err instanceof Error ? err.name : "Error" });
   }
+  if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
   if (!claim.duplicate) ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
   return done(claim.duplicate ? "duplicate" : "accepted", reply.ack(source.provider.ack), { eventId: id });
 }

@@ -112,3 +112,19 @@ class Scanner {
     }
   }
 }
+
+/**
+ * The text of a scalar member as a provider means it: a string's decoded value, a number's exact
+ * JSON digits. Undefined for anything else (null, objects, arrays, booleans) or a missing member.
+ */
+export function scalarText(member: RawMember | undefined): string | undefined {
+  if (member === undefined) return undefined;
+  if (member.kind === "number") return member.raw;
+  return stringValue(member);
+}
+
+/** The members of the object at top-level `key` (e.g. a `data` envelope), read as raw text. */
+export function nestedMembers(text: string, key: string): ReadonlyMap<string, RawMember> | undefined {
+  const member = topLevelMembers(text)?.get(key);
+  return member?.kind === "object" ? topLevelMembers(member.raw) : undefined;
+}

@@ -11,6 +11,7 @@ export const reply = {
     new Response(ack.body, { status: 200, headers: { "content-type": ack.contentType } }),
   unauthorized: () => json(401, { error: "unauthorized" }),
   notFound: () => json(404, { error: "not_found" }),
+  forbidden: () => json(403, { error: "forbidden" }),
   methodNotAllowed: (allow: string) => json(405, { error: "method_not_allowed" }, { allow }),
   tooLarge: () => json(413, { error: "payload_too_large" }, { connection: "close" }),
   unavailable: () => json(503, { error: "unavailable" }, { "retry-after": "30" }),

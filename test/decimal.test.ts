@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactDecimal, fromSmallestUnit } from "../src/decimal";
+import { decimalFromJsonNumber, exactDecimal, fromSmallestUnit } from "../src/decimal";
 
 describe("fromSmallestUnit", () => {
   it.each([
@@ -42,5 +42,23 @@ describe("exactDecimal", () => {
   });
   it.each(["1e5", "1.", ".5", "+1", "NaN", " 1"])("refuses %s", (text) => {
     expect(exactDecimal(text)).toBeUndefined();
+  });
+});
+
+describe("decimalFromJsonNumber", () => {
+  it.each([
+    ["23.81", "23.81"],
+    ["100000", "100000"],
+    ["1e5", "100000"],
+    ["1.5E-3", "0.0015"],
+    ["-2.50e1", "-25"],
+    ["123456789012345678901234567890", "123456789012345678901234567890"],
+    ["0.1e1", "1"],
+    ["5e-1", "0.5"],
+  ])("%s → %s", (text, expected) => {
+    expect(decimalFromJsonNumber(text)).toBe(expected);
+  });
+  it.each(["1e99999", "abc", "1.", "--1", ""])("refuses %s", (text) => {
+    expect(decimalFromJsonNumber(text)).toBeUndefined();
   });
 });

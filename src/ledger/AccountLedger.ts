@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import { type AttemptOutcome, deliverOnce, RETRY, retryDelayMs } from "../delivery";
+import type { Replay } from "../providers/provider";
 import { type EventRow, LEDGER_SCHEMA } from "./schema";
 
 export interface AcceptInput {
@@ -18,6 +19,8 @@ export interface AcceptInput {
   /** The CloudEvent JSON to send. */
   readonly body: string;
   readonly receivedAt: number;
+  /** A signed nonce to record; a repeat is refused as a replay. */
+  readonly replay?: Replay;
 }
 
 export interface QuarantineInput {
@@ -27,9 +30,10 @@ export interface QuarantineInput {
   readonly reason: string;
   readonly raw: Uint8Array;
   readonly receivedAt: number;
+  readonly replay?: Replay;
 }
 
-export type ClaimResult = { stored: true; duplicate: boolean };
+export type ClaimResult = { stored: true; duplicate: boolean; replayed?: never } | { replayed: true; stored?: never; duplicate?: never };
 
 /** How long one alarm run may keep delivering before it yields and re-arms itself. */
 const ALARM_BUDGET_MS = 20_000;
@@ -46,6 +50,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Claims and stores a verified, normalized event; schedules delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
+    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
     const inserted = this.sql
       .exec(
         `INSERT INTO events (id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
@@ -66,6 +71,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
+    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
     const inserted = this.sql
       .exec(
         `INSERT INTO events (id, source, idempotency_key, state, raw, reason, received_at)
@@ -183,6 +189,18 @@ export class AccountLedger extends DurableObject<Env> {
       head.seq,
     );
     return retryAt;
+  }
+
+  /**
+   * Records a signed nonce; false if it is already recorded and not yet expired. Runs in the same
+   * synchronous block as the claim, so a replay can never slip between the check and the write.
+   */
+  private recordNonce(replay: Replay, now: number): boolean {
+    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
+    const fresh = this.sql
+      .exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING RETURNING nonce", replay.nonce, replay.expiresAt)
+      .toArray();
+    return fresh.length > 0;
   }
 
   private async ensureAlarm(): Promise<void> {

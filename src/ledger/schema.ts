@@ -20,6 +20,12 @@ export const LEDGER_SCHEMA = [
      delivered_at    INTEGER
    )`,
   "CREATE INDEX IF NOT EXISTS events_by_state ON events (state, seq)",
+  // Signed nonces seen (Cabital): a repeat before expires_at is a replay.
+  `CREATE TABLE IF NOT EXISTS nonces (
+     nonce      TEXT    PRIMARY KEY,
+     expires_at INTEGER NOT NULL                       -- Unix ms
+   )`,
+  "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at)",
 ];
 
 export type EventState = "pending" | "delivered" | "dead" | "quarantined";

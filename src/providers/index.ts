@@ -1,7 +1,10 @@
 /** The provider registry: one line per provider. */
 import type { ProviderName } from "../event";
+import { cabital } from "./cabital";
+import { coins } from "./coins";
 import { cregis } from "./cregis";
 import { cybavo } from "./cybavo";
+import { killb } from "./killb";
 import type { Provider } from "./provider";
 
 /**
@@ -11,7 +14,10 @@ import type { Provider } from "./provider";
  */
 const erase = <O, P>(provider: Provider<O, P>) => provider as unknown as Provider<unknown, unknown>;
 
-export const providers: Partial<Record<ProviderName, Provider<unknown, unknown>>> = {
+export const providers: Record<ProviderName, Provider<unknown, unknown>> = {
   cybavo: erase(cybavo),
   cregis: erase(cregis),
+  killb: erase(killb),
+  cabital: erase(cabital),
+  coins: erase(coins),
 };

@@ -14,6 +14,8 @@ export interface InboundRequest {
   readonly method: string;
   /** Path and query of the URL the Worker saw, e.g. `/webhooks/cabital?x=1`. */
   readonly pathWithQuery: string;
+  /** The whole URL the Worker saw. */
+  readonly url: string;
   /** Receipt time, Unix milliseconds. Passed in so verifiers stay pure. */
   readonly now: number;
 }
@@ -27,8 +29,18 @@ export interface SourceSecrets<Options> {
   readonly options: Options;
 }
 
-export type VerifyFailure = "missing_signature" | "malformed_signature" | "bad_signature" | "no_secret";
-export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure };
+export type VerifyFailure = "missing_signature" | "malformed_signature" | "bad_signature" | "stale_timestamp" | "no_secret";
+
+/**
+ * A signed nonce the gateway must see only once: the account's Durable Object records it next
+ * to the claim, atomically, and refuses a repeat until `expiresAt` (Unix ms).
+ */
+export interface Replay {
+  readonly nonce: string;
+  readonly expiresAt: number;
+}
+
+export type VerifyResult = { ok: true; replay?: Replay } | { ok: false; reason: VerifyFailure };
 
 /** A verified, schema-valid callback in the gateway's vocabulary. */
 export interface Normalized {
@@ -47,6 +59,11 @@ export interface Provider<Options = unknown, Payload = unknown> {
   readonly options: v.GenericSchema<unknown, Options>;
   /** Names of extra secret bindings the options refer to, so config can check they exist. */
   secretBindings(options: Options): readonly string[];
+  /**
+   * Says what is missing when the options and secrets give no usable verification (a source
+   * never runs without one). Providers that verify with `secrets` alone need not define it.
+   */
+  configError?(options: Options, secretCount: number): string | undefined;
   /** Checks the signature over the raw bytes. Never throws on hostile input. */
   verify(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult>;
   /** One schema per provider event (a `v.variant`/`v.union`); loose objects, providers add fields. */

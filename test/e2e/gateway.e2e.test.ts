@@ -5,6 +5,7 @@
  * Every delivery is checked with the libraries an origin team would use: `standardwebhooks`
  * for the signature, the `cloudevents` SDK for the envelope, Ajv for schema/gateway-event.json.
  */
+import { generateKeyPairSync } from "node:crypto";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { CloudEvent, HTTP } from "cloudevents";
@@ -54,7 +55,7 @@ beforeAll(async () => {
         compatibilityDate,
         kvNamespaces: ["SEEN"],
         durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-        bindings: testBindings(origin.url),
+        bindings: testBindings(origin.url, generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).publicKey),
         host: "127.0.0.1",
         port: 0,
       }),

@@ -24,7 +24,7 @@ describe("Cregis signing text", () => {
     // Vector from Cregis' newer SDK tests (signing_test.go), key "fixture-api-key".
     const body =
       '{"data":{"cregis_id":"po-test","order_id":"merchant-test","refund_id":"rf-test","refund_status":1},"event_name":"order","event_type":"refunded","nonce":"abc123","pid":123456789,"timestamp":1719994383015,"sign":"9e2b39ae45341e1d912dda3e31a3dddf"}';
-    const request = { body: utf8(body), headers: new Headers(), method: "POST", pathWithQuery: "/", now: 0 };
+    const request = { body: utf8(body), headers: new Headers(), method: "POST", pathWithQuery: "/", url: "https://gateway.test/", now: 0 };
     const keys = { secrets: ["fixture-api-key"], named: new Map() };
     expect(await cregis.verify(request, { ...keys, options: { nestedValues: "canonical-json" } })).toEqual({ ok: true });
     expect(await cregis.verify(request, { ...keys, options: { nestedValues: "reject" } })).toMatchObject({ ok: false });
@@ -36,7 +36,7 @@ describe("Cregis signing text", () => {
       ["status", "6"],
     ]);
     const duplicated = body.replace('{"pid":1,', '{"pid":1,"pid":2,');
-    const request = { body: utf8(duplicated), headers: new Headers(), method: "POST", pathWithQuery: "/", now: 0 };
+    const request = { body: utf8(duplicated), headers: new Headers(), method: "POST", pathWithQuery: "/", url: "https://gateway.test/", now: 0 };
     expect(await cregis.verify(request, { secrets: ["k"], named: new Map(), options: { nestedValues: "reject" } })).toMatchObject({
       ok: false,
     });

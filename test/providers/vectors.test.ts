@@ -32,6 +32,7 @@ function inbound(body: string | Uint8Array, headers: Record<string, string> = {}
     headers: new Headers(headers),
     method: "POST",
     pathWithQuery: "/webhooks/x",
+    url: "https://gateway.test/webhooks/x",
     now: Date.now(),
   };
 }

@@ -1,0 +1,123 @@
+/**
+ * Cabital Connect account-link events. Webhooks are signed like Cabital's API requests
+ * (Cabital Connect docs "API authentication"; older digi-trade/connect docs):
+ * headers ACCESS-KEY, ACCESS-TIMESTAMP (Unix s), ACCESS-NONCE, ACCESS-SIGN = standard Base64 of
+ * HMAC-SHA256(secret, timestamp "\n" METHOD "\n" nonce "\n" pathWithQuery "\n" rawBody).
+ * The timestamp must be inside the source's window and a nonce is accepted once per 60 minutes
+ * (recorded in the account's Durable Object, atomically with the claim). Reply: any 2xx; we send
+ * `{"received":true}`. Docs: docs/providers/cabital.md.
+ */
+import * as v from "valibot";
+import { fromBase64, utf8, verifyHmacSha256 } from "../crypto";
+import type { PartyStatus } from "../event";
+import { anySecret, type InboundRequest, type Normalized, type Provider, type VerifyResult } from "./provider";
+
+/** Nonces are remembered this long (Cabital rejects a nonce repeated within 60 minutes). */
+export const NONCE_TTL_MS = 60 * 60 * 1000;
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+
+const Options = v.strictObject({
+  /** Accepted clock difference in seconds, either way. At most 3600, the nonce memory. */
+  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), DEFAULT_TOLERANCE_SECONDS),
+  /** The path (and query) Cabital called, when a proxy rewrites it before the Worker sees it. */
+  signedPath: v.optional(v.pipe(v.string(), v.startsWith("/"))),
+  /** The older documented layout: the same fields concatenated without separators. */
+  layout: v.optional(v.picklist(["newline", "legacy-concat"]), "newline"),
+  /** When set, ACCESS-KEY must equal it (the partner key Cabital issued to this deployment). */
+  accessKey: v.optional(v.pipe(v.string(), v.nonEmpty())),
+});
+type Options = v.InferOutput<typeof Options>;
+
+/** The exact text Cabital signs. */
+export function cabitalSigningText(layout: Options["layout"], timestamp: string, method: string, nonce: string, path: string): string {
+  const parts = [timestamp, method.toUpperCase(), nonce, path, ""];
+  return layout === "newline" ? parts.join("\n") : parts.join("");
+}
+
+const STATUSES = ["INITIALIZED", "PENDING", "TEMPORARY_REJECTED", "FINAL_REJECTED", "CREATED", "MATCHING", "MATCHED", "MISMATCHED", "LINKED", "UNLINKED"] as const;
+type LinkStatus = (typeof STATUSES)[number];
+
+/** Link status → normalized status (docs/providers/cabital.md has the same table). */
+export const CABITAL_STATUS: Readonly<Record<LinkStatus, PartyStatus>> = {
+  INITIALIZED: "pending",
+  PENDING: "pending",
+  TEMPORARY_REJECTED: "action_required",
+  FINAL_REJECTED: "rejected",
+  CREATED: "action_required",
+  MATCHING: "pending",
+  MATCHED: "active",
+  MISMATCHED: "action_required",
+  LINKED: "active",
+  UNLINKED: "closed",
+};
+
+const linkFields = {
+  account_uuid: v.pipe(v.string(), v.nonEmpty()),
+  user_ext_ref: v.optional(v.string()),
+  event_time: v.pipe(v.string(), v.isoTimestamp()),
+  data: v.optional(v.nullable(v.unknown())),
+};
+
+/** The current docs spell the field `status`, the older ones `staus`: both are accepted. */
+const Callback = v.pipe(
+  v.looseObject({ ...linkFields, status: v.optional(v.picklist(STATUSES)), staus: v.optional(v.picklist(STATUSES)) }),
+  v.transform((cb) => ({ ...cb, linkStatus: cb.status ?? cb.staus })),
+  v.check((cb) => cb.linkStatus !== undefined, "status (or staus) is required"),
+  v.transform((cb) => ({ ...cb, linkStatus: cb.linkStatus as LinkStatus })),
+);
+type Callback = v.InferOutput<typeof Callback>;
+
+function normalize(cb: Callback): Normalized {
+  const time = new Date(cb.event_time).toISOString();
+  const linkStatus: LinkStatus = cb.linkStatus;
+  const status: PartyStatus = CABITAL_STATUS[linkStatus];
+  return {
+    event: {
+      type: "account_link.updated",
+      data: {
+        status,
+        providerStatus: linkStatus,
+        eventTime: time,
+        ...(cb.user_ext_ref && { externalId: cb.user_ext_ref }),
+      },
+    },
+    // Cabital sends no event id: one account reaches a given status at a given time once.
+    idempotencyKey: `${cb.account_uuid}:${cb.linkStatus}:${cb.event_time}`,
+    accountKey: cb.account_uuid,
+    time,
+  };
+}
+
+async function verify(request: InboundRequest, keys: { secrets: readonly string[]; options: Options }): Promise<VerifyResult> {
+  const h = (name: string) => request.headers.get(name)?.trim();
+  const [key, timestamp, nonce, sign] = [h("access-key"), h("access-timestamp"), h("access-nonce"), h("access-sign")];
+  if (sign === undefined || timestamp === undefined || nonce === undefined || key === undefined) {
+    return { ok: false, reason: "missing_signature" }
+  }
+  const tag = fromBase64(sign);
+  if (tag === undefined || !/^\d{1,12}$/.test(timestamp) || nonce === "" || nonce.length > 128) {
+    return { ok: false, reason: "malformed_signature" }
+  }
+  if (keys.options.accessKey !== undefined && key !== keys.options.accessKey) return { ok: false, reason: "bad_signature" }
+  if (Math.abs(request.now - Number(timestamp) * 1000) > keys.options.toleranceSeconds * 1000) {
+    return { ok: false, reason: "stale_timestamp" }
+  }
+  const path = keys.options.signedPath ?? request.pathWithQuery;
+  const prefix = utf8(cabitalSigningText(keys.options.layout, timestamp, request.method, nonce, path));
+  const message = new Uint8Array(prefix.length + request.body.length);
+  message.set(prefix);
+  message.set(request.body, prefix.length);
+  const result = await anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), message, tag));
+  // A verified nonce is remembered for 60 minutes from now, longer than any accepted timestamp.
+  return result.ok ? { ok: true, replay: { nonce: `${key}:${nonce}`, expiresAt: request.now + NONCE_TTL_MS } } : result;
+}
+
+export const cabital: Provider<Options, Callback> = {
+  name: "cabital",
+  options: Options,
+  secretBindings: () => [],
+  verify,
+  schema: Callback,
+  normalize,
+  ack: { body: '{"received":true}', contentType: "application/json" },
+};

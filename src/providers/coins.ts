@@ -1,0 +1,349 @@
+/**
+ * Coins Access (Coins.ph merchant webhooks): `{"event": ..., "data": {...}}`, reply `OK`.
+ * Coins does not publish how webhooks are signed (coins-access-api.readthedocs.io shows none),
+ * so each source chooses a scheme agreed at onboarding, and a source without one is a
+ * configuration error, never a no-op:
+ * - `rsa-sha256`: Base64 RSASSA-PKCS1-v1_5 SHA-256 signature of the raw body in a header,
+ *   checked with the PEM public key Coins provides (their documented "SHA256withRSA");
+ * - `hmac-sha256`: the merchant-API layout: X-Merchant-Key, X-Timestamp, and X-Merchant-Sign =
+ *   lowercase hex HMAC-SHA256(secret, timestamp + URL + body), with a timestamp window;
+ * - `token`: a static header token (older Coins.ph webhooks: `Authorization: Token ...`).
+ * Ids and amounts may arrive as numbers or strings; both become exact strings.
+ * Docs: docs/providers/coins.md.
+ */
+import * as v from "valibot";
+import { fromBase64, fromHex, timingSafeEqual, utf8, verifyHmacSha256 } from "../crypto";
+import { decimalFromJsonNumber } from "../decimal";
+import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
+import { nestedMembers, type RawMember, scalarText } from "../json-text";
+import { unixMillisToIso } from "../time";
+import { anySecret, type InboundRequest, type Normalized, type Provider, type SourceSecrets, type VerifyResult } from "./provider";
+
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+const PEM = /^-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/;
+
+const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
+
+const Options = v.strictObject({
+  /** How this source's webhooks are signed: agreed with Coins at onboarding. */
+  scheme: v.optional(v.picklist(["rsa-sha256", "hmac-sha256", "token"])),
+  /** rsa-sha256: Coins' PEM public key (SPKI, "BEGIN PUBLIC KEY"). Public: a var, not a secret. */
+  publicKey: v.optional(v.pipe(v.string(), v.regex(PEM, "must be a PEM public key (BEGIN PUBLIC KEY)"))),
+  /** rsa-sha256: the header carrying the Base64 signature. */
+  signatureHeader: header("x-signature"),
+  /** hmac-sha256: the URL Coins signs, when it differs from the one the Worker sees (proxies). */
+  signedUrl: v.optional(v.pipe(v.string(), v.url())),
+  /** hmac-sha256: accepted clock difference in seconds, either way. */
+  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), DEFAULT_TOLERANCE_SECONDS),
+  /** hmac-sha256: when set, X-Merchant-Key must equal it. */
+  merchantKey: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  /** token: the header carrying the token, and the text before the token in it. */
+  tokenHeader: header("authorization"),
+  tokenPrefix: v.optional(v.string(), "Token "),
+});
+type Options = v.InferOutput<typeof Options>;
+
+function configError(options: Options, secretCount: number): string | undefined {
+  if (options.scheme === undefined) {
+    return "scheme: Coins does not publish its webhook signature; set rsa-sha256, hmac-sha256 or token as agreed with Coins (docs/providers/coins.md)";
+  }
+  if (options.scheme === "rsa-sha256" && options.publicKey === undefined) return "publicKey: required by the rsa-sha256 scheme";
+  if (options.scheme !== "rsa-sha256" && secretCount === 0) return `secrets: the ${options.scheme} scheme needs at least one secret`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification, one function per scheme
+
+const rsaKeys = new Map<string, Promise<CryptoKey>>();
+
+function rsaKey(pem: string): Promise<CryptoKey> {
+  let key = rsaKeys.get(pem);
+  if (key === undefined) {
+    const der = fromBase64((PEM.exec(pem)?.[1] ?? "").replace(/\s+/g, ""));
+    key = der
+      ? crypto.subtle.importKey("spki", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"])
+      : Promise.reject(new TypeError("coins: publicKey is not valid Base64"));
+    rsaKeys.set(pem, key);
+  }
+  return key;
+}
+
+async function verifyRsa(request: InboundRequest, options: Options): Promise<VerifyResult> {
+  const value = request.headers.get(options.signatureHeader);
+  if (value === null) return { ok: false, reason: "missing_signature" };
+  const signature = fromBase64(value.trim());
+  if (signature === undefined || options.publicKey === undefined) return { ok: false, reason: "malformed_signature" };
+  let key: CryptoKey;
+  try {
+    key = await rsaKey(options.publicKey);
+  } catch {
+    // A key that does not import can verify nothing: fail closed.
+    return { ok: false, reason: "no_secret" };
+  }
+  const ok = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, request.body);
+  return ok ? { ok: true } : { ok: false, reason: "bad_signature" };
+}
+
+async function verifyHmac(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
+  const [merchantKey, timestamp, sign] = ["x-merchant-key", "x-timestamp", "x-merchant-sign"].map((h) => request.headers.get(h)?.trim());
+  if (sign === undefined || timestamp === undefined) return { ok: false, reason: "missing_signature" };
+  const tag = /^[0-9a-f]{64}$/.test(sign) ? fromHex(sign) : undefined;
+  if (tag === undefined || !/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: "malformed_signature" };
+  if (keys.options.merchantKey !== undefined && merchantKey !== keys.options.merchantKey) return { ok: false, reason: "bad_signature" };
+  // Coins' merchant API uses milliseconds; seconds are accepted too (13 digits = ms until 2286).
+  const ms = timestamp.length >= 13 ? Number(timestamp) : Number(timestamp) * 1000;
+  if (Math.abs(request.now - ms) > keys.options.toleranceSeconds * 1000) return { ok: false, reason: "stale_timestamp" };
+  const prefix = utf8(timestamp + (keys.options.signedUrl ?? request.url));
+  const message = new Uint8Array(prefix.length + request.body.length);
+  message.set(prefix);
+  message.set(request.body, prefix.length);
+  return anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), message, tag));
+}
+
+async function verifyToken(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
+  const value = request.headers.get(keys.options.tokenHeader);
+  if (value === null) return { ok: false, reason: "missing_signature" };
+  const presented = utf8(value.trim());
+  // Constant-time over the whole header value; a wrong length is simply false.
+  return anySecret(keys.secrets, async (secret) => timingSafeEqual(presented, utf8(keys.options.tokenPrefix + secret)));
+}
+
+function verify(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
+  switch (keys.options.scheme) {
+    case "rsa-sha256":
+      return verifyRsa(request, keys.options);
+    case "hmac-sha256":
+      return verifyHmac(request, keys);
+    case "token":
+      return verifyToken(request, keys);
+    default:
+      return Promise.resolve({ ok: false, reason: "no_secret" });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads. Coins' samples are not valid JSON (missing commas, bare words), so the real types
+// of ids and amounts are unknown: both numbers and strings are accepted.
+
+const idValue = v.union([v.pipe(v.number(), v.safeInteger()), v.pipe(v.string(), v.nonEmpty())]);
+const amountValue = v.union([v.number(), v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?$/))]);
+const text = v.optional(v.nullable(v.string()));
+
+const UserStatus = v.looseObject({
+  event: v.literal("USER_STATUS_UPDATE"),
+  data: v.looseObject({ kycStatus: v.string(), kycLevel: text, userId: v.optional(idValue) }),
+});
+const TransactionStatus = v.looseObject({
+  event: v.literal("TRANSACTION_STATUS_UPDATE"),
+  data: v.looseObject({ status: v.string(), type: text, userId: v.optional(idValue), amount: v.optional(amountValue), currency: text }),
+});
+const orderData = v.looseObject({
+  internalOrderId: idValue,
+  externalOrderId: v.optional(idValue),
+  status: v.string(),
+  remarks: text,
+  userId: v.optional(idValue),
+  amount: v.optional(amountValue),
+  currency: text,
+});
+const CashIn = v.looseObject({ event: v.literal("FIAT_CASH_IN_NOTIFICATION"), data: orderData });
+const CashOut = v.looseObject({ event: v.literal("FIAT_CASH_OUT_NOTIFICATION"), data: orderData });
+const transferData = {
+  fromUserId: idValue,
+  toUserId: idValue,
+  amount: amountValue,
+  currency: v.string(),
+  status: v.string(),
+  remarks: text,
+};
+const P2p = v.looseObject({ event: v.literal("FIAT_P2P_TRANSFER_NOTIFICATION"), data: v.looseObject({ clientTxId: idValue, ...transferData }) });
+const Batch = v.looseObject({ event: v.literal("FIAT_BATCH_TRANSFER_NOTIFICATION"), data: v.looseObject({ batchTxId: idValue, ...transferData }) });
+const Balance = v.looseObject({
+  event: v.literal("BALANCE_CHANGE_EVENT"),
+  data: v.looseObject({
+    userId: idValue,
+    currency: v.string(),
+    available: amountValue,
+    changed: v.optional(amountValue),
+    type: text,
+    clientTxId: v.optional(v.nullable(idValue)),
+    time: v.pipe(v.number(), v.safeInteger()),
+  }),
+});
+const Callback = v.variant("event", [UserStatus, TransactionStatus, CashIn, CashOut, P2p, Batch, Balance]);
+type Callback = v.InferOutput<typeof Callback>;
+
+// Status mappings (docs/providers/coins.md has the same tables). Coins' casing varies between
+// samples (SUCCESS, success), so values are compared upper-cased.
+export const COINS_ORDER_STATUS: Record<string, MoneyStatus> = {
+  SUCCESS: "succeeded",
+  SUCCEEDED: "succeeded",
+  COMPLETED: "succeeded",
+  FAILED: "failed",
+  FAIL: "failed",
+  PENDING: "pending",
+  PROCESSING: "processing",
+  CANCELLED: "cancelled",
+  CANCELED: "cancelled",
+  REJECTED: "rejected",
+  EXPIRED: "expired",
+};
+export const COINS_KYC_STATUS: Record<string, PartyStatus> = {
+  PASSED: "active",
+  APPROVED: "active",
+  PENDING: "pending",
+  PROCESSING: "pending",
+  REJECTED: "rejected",
+  FAILED: "rejected",
+  SUSPENDED: "suspended",
+};
+/** TRANSACTION_STATUS_UPDATE's direction, when its data says one; anything else is a transfer. */
+export const COINS_TRANSACTION_TYPE: Record<string, "deposit.updated" | "withdrawal.updated"> = {
+  DEPOSIT: "deposit.updated",
+  CASH_IN: "deposit.updated",
+  WITHDRAW: "withdrawal.updated",
+  WITHDRAWAL: "withdrawal.updated",
+  CASH_OUT: "withdrawal.updated",
+};
+
+function lookup<T>(table: Record<string, T>, value: string | null | undefined): T | undefined {
+  const key = (value ?? "").toUpperCase();
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** An id or amount of `data` as the exact text Coins sent (number digits or string value). */
+function exactText(data: ReadonlyMap<string, RawMember> | undefined, key: string): string | undefined {
+  return scalarText(data?.get(key));
+}
+
+function exactAmount(data: ReadonlyMap<string, RawMember> | undefined, key: string, currency: string | null | undefined) {
+  const t = exactText(data, key);
+  const value = t === undefined ? undefined : decimalFromJsonNumber(t);
+  return value !== undefined && currency ? { value, currency } : undefined;
+}
+
+/** A stable key for a body with no id: its data as canonical JSON (sorted keys). */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function normalize(cb: Callback, body: string): Normalized | { unmapped: string } {
+  const raw = nestedMembers(body, "data");
+  const idText = (key: string) => exactText(raw, key) ?? "";
+  const failure = (remarks: string | null | undefined) => (remarks ? { failureReason: remarks } : {});
+  let event: NormalizedEvent;
+  let accountKey: string;
+  let idempotencyKey: string;
+  let time: string | undefined;
+
+  switch (cb.event) {
+    case "USER_STATUS_UPDATE": {
+      const status = lookup(COINS_KYC_STATUS, cb.data.kycStatus);
+      if (status === undefined) return { unmapped: `kycStatus ${cb.data.kycStatus}` };
+      event = {
+        type: "customer.updated",
+        data: { status, providerStatus: cb.data.kycStatus, ...(cb.data.kycLevel && { accessLevel: cb.data.kycLevel }) },
+      };
+      // Coins' sample names no user; all such updates then share one account, and the key is
+      // the whole data, so two different updates can never be taken for one.
+      accountKey = cb.data.userId === undefined ? "users" : idText("userId");
+      idempotencyKey = `${cb.event}:${canonical(cb.data)}`;
+      break;
+    }
+    case "TRANSACTION_STATUS_UPDATE": {
+      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      if (status === undefined) return { unmapped: `status ${cb.data.status}` };
+      const amount = exactAmount(raw, "amount", cb.data.currency);
+      event = {
+        type: lookup(COINS_TRANSACTION_TYPE, cb.data.type) ?? "transfer.updated",
+        data: { status, providerStatus: cb.data.status, ...(amount && { amount }) },
+      };
+      accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
+      idempotencyKey = `${cb.event}:${canonical(cb.data)}`;
+      break;
+    }
+    case "FIAT_CASH_IN_NOTIFICATION":
+    case "FIAT_CASH_OUT_NOTIFICATION": {
+      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      if (status === undefined) return { unmapped: `status ${cb.data.status}` };
+      const amount = exactAmount(raw, "amount", cb.data.currency);
+      event = {
+        type: cb.event === "FIAT_CASH_IN_NOTIFICATION" ? "deposit.updated" : "withdrawal.updated",
+        data: {
+          status,
+          providerStatus: cb.data.status,
+          orderId: idText("internalOrderId"),
+          ...(amount && { amount }),
+          ...failure(cb.data.remarks),
+        },
+      };
+      accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
+      idempotencyKey = `${cb.event}:${idText("internalOrderId")}:${idText("externalOrderId")}:${cb.data.status.toUpperCase()}`;
+      break;
+    }
+    case "FIAT_P2P_TRANSFER_NOTIFICATION":
+    case "FIAT_BATCH_TRANSFER_NOTIFICATION": {
+      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      if (status === undefined) return { unmapped: `status ${cb.data.status}` };
+      const amount = exactAmount(raw, "amount", cb.data.currency);
+      if (amount === undefined) return { unmapped: "amount" };
+      const txId = idText(cb.event === "FIAT_P2P_TRANSFER_NOTIFICATION" ? "clientTxId" : "batchTxId");
+      event = {
+        type: "transfer.updated",
+        data: {
+          status,
+          providerStatus: cb.data.status,
+          amount,
+          orderId: txId,
+          fromAccount: idText("fromUserId"),
+          toAccount: idText("toUserId"),
+          ...failure(cb.data.remarks),
+        },
+      };
+      accountKey = idText("fromUserId");
+      idempotencyKey = `${cb.event}:${txId}:${cb.data.status.toUpperCase()}`;
+      break;
+    }
+    case "BALANCE_CHANGE_EVENT": {
+      const balance = exactAmount(raw, "available", cb.data.currency);
+      const change = exactAmount(raw, "changed", cb.data.currency);
+      if (balance === undefined) return { unmapped: "available" };
+      event = {
+        type: "balance.updated",
+        // A balance event means the balance account is in use.
+        data: {
+          status: "active",
+          providerStatus: cb.data.type ?? "BALANCE_CHANGE",
+          balance,
+          ...(change && { change }),
+          ...(cb.data.type && { reason: cb.data.type }),
+          ...(idText("clientTxId") && { reference: idText("clientTxId") }),
+        },
+      };
+      accountKey = idText("userId");
+      idempotencyKey = `${cb.event}:${idText("userId")}:${cb.data.currency}:${cb.data.time}:${idText("clientTxId")}`;
+      time = unixMillisToIso(cb.data.time);
+      break;
+    }
+  }
+  return { event, accountKey, idempotencyKey, ...(time !== undefined && { time }) };
+}
+
+export const coins: Provider<Options, Callback> = {
+  name: "coins",
+  options: Options,
+  secretBindings: () => [],
+  configError,
+  verify,
+  schema: Callback,
+  normalize,
+  ack: { body: "OK", contentType: "text/plain; charset=utf-8" },
+};
