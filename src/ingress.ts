@@ -8,8 +8,8 @@ import * as v from "valibot";
 import type { GatewayConfig, SourceConfig } from "./config";
 import { digest, toHex, utf8 } from "./crypto";
 import { rememberAtEdge, seenAtEdge } from "./edge-cache";
-import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { ipAllowed } from "./ip";
+import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { log } from "./log";
 import type { InboundRequest, Normalized } from "./providers/provider";
 import { reply } from "./replies";
@@ -161,7 +161,8 @@ export async function handleWebhook(
     const { normalized } = parsed;
     id = await eventId(source.name, normalized.idempotencyKey);
     // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
-    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id))) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id)))
+      return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
     claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
       id,
       source: source.name,

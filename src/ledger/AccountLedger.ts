@@ -198,7 +198,11 @@ export class AccountLedger extends DurableObject<Env> {
   private recordNonce(replay: Replay, now: number): boolean {
     this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
     const fresh = this.sql
-      .exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING RETURNING nonce", replay.nonce, replay.expiresAt)
+      .exec(
+        "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
+        replay.nonce,
+        replay.expiresAt,
+      )
       .toArray();
     return fresh.length > 0;
   }

@@ -34,7 +34,18 @@ export function cabitalSigningText(layout: Options["layout"], timestamp: string,
   return layout === "newline" ? parts.join("\n") : parts.join("");
 }
 
-const STATUSES = ["INITIALIZED", "PENDING", "TEMPORARY_REJECTED", "FINAL_REJECTED", "CREATED", "MATCHING", "MATCHED", "MISMATCHED", "LINKED", "UNLINKED"] as const;
+const STATUSES = [
+  "INITIALIZED",
+  "PENDING",
+  "TEMPORARY_REJECTED",
+  "FINAL_REJECTED",
+  "CREATED",
+  "MATCHING",
+  "MATCHED",
+  "MISMATCHED",
+  "LINKED",
+  "UNLINKED",
+] as const;
 type LinkStatus = (typeof STATUSES)[number];
 
 /** Link status → normalized status (docs/providers/cabital.md has the same table). */
@@ -92,15 +103,15 @@ async function verify(request: InboundRequest, keys: { secrets: readonly string[
   const h = (name: string) => request.headers.get(name)?.trim();
   const [key, timestamp, nonce, sign] = [h("access-key"), h("access-timestamp"), h("access-nonce"), h("access-sign")];
   if (sign === undefined || timestamp === undefined || nonce === undefined || key === undefined) {
-    return { ok: false, reason: "missing_signature" }
+    return { ok: false, reason: "missing_signature" };
   }
   const tag = fromBase64(sign);
   if (tag === undefined || !/^\d{1,12}$/.test(timestamp) || nonce === "" || nonce.length > 128) {
-    return { ok: false, reason: "malformed_signature" }
+    return { ok: false, reason: "malformed_signature" };
   }
-  if (keys.options.accessKey !== undefined && key !== keys.options.accessKey) return { ok: false, reason: "bad_signature" }
+  if (keys.options.accessKey !== undefined && key !== keys.options.accessKey) return { ok: false, reason: "bad_signature" };
   if (Math.abs(request.now - Number(timestamp) * 1000) > keys.options.toleranceSeconds * 1000) {
-    return { ok: false, reason: "stale_timestamp" }
+    return { ok: false, reason: "stale_timestamp" };
   }
   const path = keys.options.signedPath ?? request.pathWithQuery;
   const prefix = utf8(cabitalSigningText(keys.options.layout, timestamp, request.method, nonce, path));

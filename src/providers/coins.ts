@@ -157,8 +157,14 @@ const transferData = {
   status: v.string(),
   remarks: text,
 };
-const P2p = v.looseObject({ event: v.literal("FIAT_P2P_TRANSFER_NOTIFICATION"), data: v.looseObject({ clientTxId: idValue, ...transferData }) });
-const Batch = v.looseObject({ event: v.literal("FIAT_BATCH_TRANSFER_NOTIFICATION"), data: v.looseObject({ batchTxId: idValue, ...transferData }) });
+const P2p = v.looseObject({
+  event: v.literal("FIAT_P2P_TRANSFER_NOTIFICATION"),
+  data: v.looseObject({ clientTxId: idValue, ...transferData }),
+});
+const Batch = v.looseObject({
+  event: v.literal("FIAT_BATCH_TRANSFER_NOTIFICATION"),
+  data: v.looseObject({ batchTxId: idValue, ...transferData }),
+});
 const Balance = v.looseObject({
   event: v.literal("BALANCE_CHANGE_EVENT"),
   data: v.looseObject({

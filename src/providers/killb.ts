@@ -44,17 +44,37 @@ const Ramp = v.looseObject({
 const User = v.looseObject({
   ...envelope,
   event: v.literal("USER"),
-  data: v.looseObject({ id, type: v.optional(v.string()), status: v.string(), externalId: v.optional(v.nullable(v.string())), accessLevel: v.optional(v.string()) }),
+  data: v.looseObject({
+    id,
+    type: v.optional(v.string()),
+    status: v.string(),
+    externalId: v.optional(v.nullable(v.string())),
+    accessLevel: v.optional(v.string()),
+  }),
 });
 const Account = v.looseObject({
   ...envelope,
   event: v.literal("ACCOUNT"),
-  data: v.looseObject({ id, userId: v.optional(id), type: v.optional(v.string()), status: v.string(), externalId: v.optional(v.nullable(v.string())) }),
+  data: v.looseObject({
+    id,
+    userId: v.optional(id),
+    type: v.optional(v.string()),
+    status: v.string(),
+    externalId: v.optional(v.nullable(v.string())),
+  }),
 });
 const Transaction = v.looseObject({
   ...envelope,
   event: v.literal("TRANSACTION"),
-  data: v.looseObject({ id, userId: id, type: v.string(), status: v.string(), amount: v.optional(amount), currency: v.optional(v.string()), method: v.optional(v.string()) }),
+  data: v.looseObject({
+    id,
+    userId: id,
+    type: v.string(),
+    status: v.string(),
+    amount: v.optional(amount),
+    currency: v.optional(v.string()),
+    method: v.optional(v.string()),
+  }),
 });
 const CustodialAccount = v.looseObject({
   ...envelope,
@@ -84,8 +104,18 @@ export const KILLB_RAMP_STATUS: Record<string, MoneyStatus> = {
   FAILED: "failed",
   CANCELED: "cancelled",
 };
-export const KILLB_USER_STATUS: Record<string, PartyStatus> = { PENDING: "pending", ACTIVE: "active", REJECTED: "rejected", SUSPENDED: "suspended" };
-export const KILLB_ACCOUNT_STATUS: Record<string, PartyStatus> = { PENDING: "pending", ACTIVE: "active", REJECTED: "rejected", INACTIVE: "suspended" };
+export const KILLB_USER_STATUS: Record<string, PartyStatus> = {
+  PENDING: "pending",
+  ACTIVE: "active",
+  REJECTED: "rejected",
+  SUSPENDED: "suspended",
+};
+export const KILLB_ACCOUNT_STATUS: Record<string, PartyStatus> = {
+  PENDING: "pending",
+  ACTIVE: "active",
+  REJECTED: "rejected",
+  INACTIVE: "suspended",
+};
 /** Transaction statuses are not listed by KillB beyond COMPLETED; these are the usual ones. */
 export const KILLB_TRANSACTION_STATUS: Record<string, MoneyStatus> = {
   CREATED: "pending",
@@ -105,7 +135,12 @@ export const KILLB_TRANSACTION_TYPE = {
   FEE: "withdrawal.updated",
 } as const;
 /** Custodial (balance) account statuses: the account's own state. */
-export const KILLB_CUSTODIAL_STATUS: Record<string, PartyStatus> = { ACTIVE: "active", INACTIVE: "suspended", SUSPENDED: "suspended", CLOSED: "closed" };
+export const KILLB_CUSTODIAL_STATUS: Record<string, PartyStatus> = {
+  ACTIVE: "active",
+  INACTIVE: "suspended",
+  SUSPENDED: "suspended",
+  CLOSED: "closed",
+};
 
 function lookup<T>(table: Record<string, T>, value: string): T | undefined {
   return Object.hasOwn(table, value) ? table[value] : undefined;
@@ -124,7 +159,10 @@ function money(value: string | undefined, currency: string | undefined) {
 function normalize(cb: Callback, text: string): Normalized | { unmapped: string } {
   const raw = nestedMembers(text, "data");
   const time = cb.updatedAt ?? cb.createdAt;
-  const base = { idempotencyKey: cb.id, ...(time !== undefined && !Number.isNaN(Date.parse(time)) && { time: new Date(time).toISOString() }) };
+  const base = {
+    idempotencyKey: cb.id,
+    ...(time !== undefined && !Number.isNaN(Date.parse(time)) && { time: new Date(time).toISOString() }),
+  };
   let event: NormalizedEvent;
   let accountKey: string;
   const deleted = cb.action === "DELETE";

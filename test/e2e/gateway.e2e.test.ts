@@ -55,7 +55,14 @@ beforeAll(async () => {
         compatibilityDate,
         kvNamespaces: ["SEEN"],
         durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-        bindings: testBindings(origin.url, generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).publicKey),
+        bindings: testBindings(
+          origin.url,
+          generateKeyPairSync("rsa", {
+            modulusLength: 2048,
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem" },
+          }).publicKey,
+        ),
         host: "127.0.0.1",
         port: 0,
       }),

@@ -36,7 +36,14 @@ describe("Cregis signing text", () => {
       ["status", "6"],
     ]);
     const duplicated = body.replace('{"pid":1,', '{"pid":1,"pid":2,');
-    const request = { body: utf8(duplicated), headers: new Headers(), method: "POST", pathWithQuery: "/", url: "https://gateway.test/", now: 0 };
+    const request = {
+      body: utf8(duplicated),
+      headers: new Headers(),
+      method: "POST",
+      pathWithQuery: "/",
+      url: "https://gateway.test/",
+      now: 0,
+    };
     expect(await cregis.verify(request, { secrets: ["k"], named: new Map(), options: { nestedValues: "reject" } })).toMatchObject({
       ok: false,
     });

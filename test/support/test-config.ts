@@ -28,7 +28,12 @@ export function testSources(coinsPublicKey: string) {
     killb: { provider: "killb", secrets: ["KILLB_WEBHOOK_SECRET"] },
     cabital: { provider: "cabital", secrets: ["CABITAL_SECRET"], signedPath: "/webhooks/cabital" },
     "coins-rsa": { provider: "coins", scheme: "rsa-sha256", publicKey: coinsPublicKey, signatureHeader: "X-Coins-Signature" },
-    "coins-hmac": { provider: "coins", scheme: "hmac-sha256", secrets: ["COINS_HMAC_SECRET"], signedUrl: "https://gateway.test/webhooks/coins-hmac" },
+    "coins-hmac": {
+      provider: "coins",
+      scheme: "hmac-sha256",
+      secrets: ["COINS_HMAC_SECRET"],
+      signedUrl: "https://gateway.test/webhooks/coins-hmac",
+    },
     "coins-token": { provider: "coins", scheme: "token", secrets: ["COINS_TOKEN"] },
   };
 }

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { CABITAL_STATUS } from "../../src/providers/cabital";
+import { drain, originEvents, post, storedEvents } from "../support/gateway";
+import { cabitalHeaders } from "../support/kits";
+import { TEST_SECRETS } from "../support/test-config";
+
+function link(account: string, status: string, eventTime: string, field = "status") {
+  return JSON.stringify({ account_uuid: account, user_ext_ref: "ext-1", [field]: status, event_time: eventTime, data: {} });
+}
+
+async function send(body: string, now = Date.now()) {
+  const headers = await cabitalHeaders(body, TEST_SECRETS.CABITAL_SECRET, now);
+  return { response: await post("cabital", body, headers), headers };
+}
+
+describe("Cabital", () => {
+  it("refuses a replayed nonce inside 60 minutes, even for a request it accepted", async () => {
+    const account = crypto.randomUUID();
+    const body = link(account, "INITIALIZED", "2020-07-01T09:00:00.000Z");
+    const { response, headers } = await send(body);
+    expect(response.status).toBe(200);
+    const replay = await post("cabital", body, headers);
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toEqual({ error: "unauthorized" });
+  });
+
+  it("a provider retry (same event, fresh nonce and timestamp) is acked and not delivered twice", async () => {
+    const account = crypto.randomUUID();
+    const body = link(account, "PENDING", "2020-07-01T09:05:00.000Z");
+    expect((await send(body)).response.status).toBe(200);
+    const retry = await send(body, Date.now() + 1000);
+    expect(retry.response.status).toBe(200);
+    expect(await retry.response.text()).toBe('{"received":true}');
+    await drain("cabital", account);
+    expect(await originEvents(account)).toHaveLength(1);
+    expect(await storedEvents("cabital", account)).toHaveLength(1);
+  });
+
+  it("MATCHED → UNLINKED → INITIALIZED → CREATED arrives in that order (an unlink, then a reconnect)", async () => {
+    const account = crypto.randomUUID();
+    const steps = ["MATCHED", "UNLINKED", "INITIALIZED", "CREATED"];
+    for (const [i, status] of steps.entries()) {
+      expect((await send(link(account, status, `2020-07-0${i + 1}T09:00:00.000Z`))).response.status).toBe(200);
+    }
+    await drain("cabital", account);
+    const received = (await originEvents(account)).map((e) => [e.json.data.providerStatus, e.json.data.status]);
+    expect(received).toEqual([
+      ["MATCHED", "active"],
+      ["UNLINKED", "closed"],
+      ["INITIALIZED", "pending"],
+      ["CREATED", "action_required"],
+    ]);
+  });
+
+  it("maps every link status, spelled `status` or `staus`", async () => {
+    const account = crypto.randomUUID();
+    const entries = Object.entries(CABITAL_STATUS);
+    for (const [i, [status]] of entries.entries()) {
+      const body = link(account, status, new Date(Date.UTC(2021, 0, 1, 0, i)).toISOString(), i % 2 === 0 ? "status" : "staus");
+      expect((await send(body)).response.status).toBe(200);
+    }
+    await drain("cabital", account);
+    const received = (await originEvents(account)).map((e) => [e.json.data.providerStatus, e.json.data.status]);
+    expect(received).toEqual(entries);
+    expect((await originEvents(account))[0]?.json.data).toMatchObject({ externalId: "ext-1", eventTime: "2021-01-01T00:00:00.000Z" });
+  });
+
+  it("refuses a timestamp outside the window, either way", async () => {
+    const body = link(crypto.randomUUID(), "PENDING", "2020-07-01T09:00:00.000Z");
+    expect((await send(body, Date.now() - 301_000)).response.status).toBe(401);
+    expect((await send(body, Date.now() + 301_000)).response.status).toBe(401);
+    expect((await send(body, Date.now() - 290_000)).response.status).toBe(200);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The provider contract, run over every provider and every fixture in its folder
+ * (test/fixtures/<provider>/*.json): a valid callback is acked with the provider's own reply and
+ * forwarded; a tampered body, a wrong secret, a malformed or missing signature and (where the
+ * scheme has one) a stale timestamp get 401 and store nothing; a signed but unknown event is
+ * acked, quarantined and not forwarded.
+ */
+import { describe, expect, it } from "vitest";
+import { QUARANTINE_ACCOUNT } from "../../src/ingress";
+import { providers } from "../../src/providers";
+import { drain, originEvents, post, storedEvents } from "../support/gateway";
+import { kits } from "../support/kits";
+
+const fixtures = import.meta.glob<Record<string, unknown>>("../fixtures/*/*.json", { eager: true, import: "default" });
+
+function fixturesOf(provider: string): [string, Record<string, unknown>][] {
+  return Object.entries(fixtures)
+    .filter(([path]) => path.split("/")[2] === provider)
+    .map(([path, callback]) => [path.split("/")[3]!.replace(/\.json$/, ""), callback]);
+}
+
+const stripSign = (payload: unknown) => {
+  const { sign: _sign, ...rest } = payload as Record<string, unknown>;
+  return rest;
+};
+
+describe.each(kits)("$source ($provider)", (kit) => {
+  const ack = providers[kit.provider as keyof typeof providers].ack.body;
+  const cases = fixturesOf(kit.provider);
+
+  it("has fixtures", () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+
+  describe.each(cases)("%s", (_name, callback) => {
+    it("valid → acked with the provider's reply and forwarded", async () => {
+      const signed = await kit.sign(callback);
+      const response = await post(kit.source, signed.body, signed.headers);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(ack);
+      const account = kit.account(callback);
+      await drain(kit.source, account);
+      const payloads = (await originEvents(account)).map((e) => stripSign(e.json.data.payload));
+      expect(payloads).toContainEqual(callback);
+    });
+
+    it("tampered body, wrong secret, malformed or missing signature, stale timestamp → 401, nothing stored", async () => {
+      const account = kit.account(callback);
+      const before = (await storedEvents(kit.source, account)).length;
+      const good = await kit.sign(callback);
+      // One character of the first string value changed: a change every body-signing scheme must
+      // catch (Cregis signs values, not bytes, so a whitespace change would not do).
+      const tampered = { ...good, body: good.body.replace(/:"(\w)/, (_m, c: string) => `:"${c === "a" ? "b" : "a"}`) };
+      expect(tampered.body).not.toBe(good.body);
+      const broken = [
+        // The token scheme authenticates the sender, not the body: a tampered body is not its case.
+        ...(kit.signsBody ? [tampered] : []),
+        await kit.sign(callback, { wrongSecret: true }),
+        kit.malformed(good),
+        kit.missing(good),
+        ...(kit.timestamped ? [await kit.sign(callback, { now: Date.now() - 3_600_000 })] : []),
+      ];
+      for (const request of broken) {
+        const response = await post(kit.source, request.body, request.headers);
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({ error: "unauthorized" });
+      }
+      expect(await storedEvents(kit.source, account)).toHaveLength(before);
+    });
+  });
+
+  it("a signed but unknown event → acked, quarantined, not forwarded", async () => {
+    const unknown = { ...kit.unknownEvent, probe: crypto.randomUUID() };
+    const signed = await kit.sign(unknown);
+    const response = await post(kit.source, signed.body, signed.headers);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(ack);
+    const quarantined = await storedEvents(kit.source, QUARANTINE_ACCOUNT);
+    expect(quarantined.filter((row) => row.state === "quarantined").length).toBeGreaterThan(0);
+    const account = kit.account(unknown);
+    await drain(kit.source, account);
+    expect((await originEvents(account)).map((e) => e.json.data.payload)).not.toContainEqual(unknown);
+  });
+});
