@@ -9,7 +9,7 @@ function parseAddress(text: string): bigint | undefined {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) {
     const parts = text.split(".").map(Number);
     if (parts.some((p) => p > 255)) return undefined;
-    return parts.reduce((n, p) => (n << 8n) | BigInt(p), 0xffffn << 32n);
+    return parts.reduce((n, p) => (n << 8n) | BigInt(p), 0xffffn);
   }
   if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(":")) return undefined;
   let head = text;

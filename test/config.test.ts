@@ -64,6 +64,28 @@ describe("configuration", () => {
       { SOURCES: { "a b": { provider: "cybavo", secrets: ["CYBAVO_KEY"] } } },
       "SOURCES.a b: source names are letters, digits, '-' and '_' (max 64)",
     ],
+    [
+      { SOURCES: { a: { provider: "coins", secrets: ["CYBAVO_KEY"] } } },
+      "SOURCES.a.scheme: Coins does not publish its webhook signature; set rsa-sha256, hmac-sha256 or token as agreed with Coins (docs/providers/coins.md)",
+    ],
+    [{ SOURCES: { a: { provider: "coins", scheme: "rsa-sha256" } } }, "SOURCES.a.publicKey: required by the rsa-sha256 scheme"],
+    [{ SOURCES: { a: { provider: "coins", scheme: "token" } } }, "SOURCES.a.secrets: the token scheme needs at least one secret"],
+    [
+      { SOURCES: { a: { provider: "killb" } } },
+      "SOURCES.a.secrets: at least one secret is required (a source never runs without verification)",
+    ],
+    [
+      { SOURCES: { a: { provider: "cabital", secrets: ["CYBAVO_KEY"], toleranceSeconds: 7200 } } },
+      "SOURCES.a.toleranceSeconds: Invalid value: Expected <=3600 but received 7200",
+    ],
+    [
+      { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], ipAllowList: ["10.0.0.0/33"] } } },
+      'SOURCES.a.ipAllowList.0: "10.0.0.0/33" is not an IP address or CIDR range',
+    ],
+    [
+      { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], ipAllowList: [] } } },
+      "SOURCES.a.ipAllowList: must not be empty (leave it out to allow any address)",
+    ],
     [{ SOURCES: {}, ORIGIN_SECRET: "plain" }, "ORIGIN_SECRET: must be whsec_ followed by standard base64 of at least 24 bytes"],
     [{ SOURCES: {}, MAX_BODY_BYTES: "-1" }, "MAX_BODY_BYTES: must be a positive integer"],
     [{ SOURCES: {}, EDGE_CACHE_TTL_SECONDS: "30" }, "EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)"],

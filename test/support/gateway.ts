@@ -59,9 +59,14 @@ export function post(source: string, body: string | Uint8Array, headers: Record<
   return call(request, bindings);
 }
 
-export async function postCybavo(source: string, callback: object, secret?: string): Promise<Response> {
+export async function postCybavo(
+  source: string,
+  callback: object,
+  secret?: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const body = JSON.stringify(callback);
-  return post(source, body, { "X-CHECKSUM": await cybavoChecksum(body, secret) });
+  return post(source, body, { "X-CHECKSUM": await cybavoChecksum(body, secret), ...headers });
 }
 
 export function ledger(source: string, account: string) {
