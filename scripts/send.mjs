@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readDevVars, root } from "./lib/dev-vars.mjs";
-import { freshen, signers } from "./lib/provider-signers.mjs";
+import { freshen, signerFor } from "./lib/provider-signers.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,8 +22,8 @@ function fail(message) {
 
 const source = vars.SOURCES[sourceName];
 if (!source) fail(`usage: npm run send -- <source> <fixture> [--fresh]\nsources: ${Object.keys(vars.SOURCES).join(", ")}`);
-const sign = signers[source.provider];
-if (!sign) fail(`no signer for provider ${source.provider} yet`);
+const sign = signerFor(source);
+if (!sign) fail(`no signer for ${source.provider} sources like ${sourceName} (Coins: only the hmac-sha256 scheme)`);
 const folder = new URL(`test/fixtures/${source.provider}/`, root);
 const fixtures = readdirSync(folder).map((f) => f.replace(/\.json$/, ""));
 const file = new URL(`${fixtureName}.json`, folder);
@@ -33,8 +33,8 @@ if (!secret) fail(`secret binding ${source.secrets?.[0]} is not set in .dev.vars
 
 let callback = JSON.parse(readFileSync(file, "utf8"));
 if (values.fresh) callback = freshen(source.provider, callback);
-const { body, headers } = sign(callback, secret);
 const url = `${values.url}/webhooks/${sourceName}`;
+const { body, headers } = sign(callback, secret, { url });
 let response;
 try {
   response = await fetch(url, { method: "POST", headers, body });

@@ -23,7 +23,8 @@ const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 function printEvent(event) {
   const { payload, ...data } = event.json.data;
-  const amount = data.amount ? ` ${data.amount.value} ${data.amount.currency}` : "";
+  const money = data.amount ?? data.balance;
+  const amount = money ? ` ${money.value} ${money.currency}` : "";
   console.log(
     `\n${bold("origin ✔ verified")} ${event.id} ${event.json.type} ${event.json.source} subject=${event.json.subject} → ${data.status}${amount}`,
   );
