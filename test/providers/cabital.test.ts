@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CABITAL_STATUS } from "../../src/providers/cabital";
+import { hmacSha256, toBase64, utf8 } from "../../src/crypto";
+import { CABITAL_STATUS, cabital } from "../../src/providers/cabital";
 import { drain, originEvents, post, storedEvents } from "../support/gateway";
 import { cabitalHeaders } from "../support/kits";
 import { TEST_SECRETS } from "../support/test-config";
@@ -14,6 +15,35 @@ async function send(body: string, now = Date.now()) {
 }
 
 describe("Cabital", () => {
+  it("accepts the legacy no-separator layout only behind its option, and a configured signed path", async () => {
+    const body = link("acc-legacy", "PENDING", "2020-07-01T09:00:00.000Z");
+    const now = Date.now();
+    const timestamp = String(Math.floor(now / 1000));
+    const sign = async (text: string) => toBase64(await hmacSha256(utf8(TEST_SECRETS.CABITAL_SECRET), utf8(text)));
+    const request = (signature: string) => ({
+      body: utf8(body),
+      headers: new Headers({ "ACCESS-KEY": "k", "ACCESS-TIMESTAMP": timestamp, "ACCESS-NONCE": "n1", "ACCESS-SIGN": signature }),
+      method: "POST",
+      pathWithQuery: "/internal/cabital-hook",
+      url: "https://gateway.test/internal/cabital-hook",
+      now,
+    });
+    const options = (layout: "newline" | "legacy-concat") => ({ toleranceSeconds: 300, layout, signedPath: "/public/cabital" });
+    const keys = (layout: "newline" | "legacy-concat") => ({
+      secrets: [TEST_SECRETS.CABITAL_SECRET],
+      named: new Map(),
+      options: options(layout),
+    });
+    const legacy = await sign(`${timestamp}POSTn1/public/cabital${body}`);
+    const current = await sign(`${timestamp}\nPOST\nn1\n/public/cabital\n${body}`);
+    expect(await cabital.verify(request(legacy), keys("legacy-concat"))).toMatchObject({ ok: true });
+    expect(await cabital.verify(request(legacy), keys("newline"))).toMatchObject({ ok: false });
+    expect(await cabital.verify(request(current), keys("newline"))).toMatchObject({ ok: true });
+    expect(
+      await cabital.verify(request(current), { ...keys("newline"), options: { toleranceSeconds: 300, layout: "newline" } }),
+    ).toMatchObject({ ok: false });
+  });
+
   it("refuses a replayed nonce inside 60 minutes, even for a request it accepted", async () => {
     const account = crypto.randomUUID();
     const body = link(account, "INITIALIZED", "2020-07-01T09:00:00.000Z");
