@@ -10,11 +10,21 @@ import { type IpRange, parseRange } from "./ip";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
 
-export const DEFAULTS = {
-  maxBodyBytes: 256 * 1024,
-  edgeCacheTtlSeconds: 24 * 60 * 60,
-  deliveryTimeoutMs: 10_000,
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** Numeric settings: binding name and default. */
+export const NUMBERS = {
+  maxBodyBytes: ["MAX_BODY_BYTES", 256 * 1024],
+  edgeCacheTtlSeconds: ["EDGE_CACHE_TTL_SECONDS", DAY_SECONDS],
+  deliveryTimeoutMs: ["DELIVERY_TIMEOUT_MS", 10_000],
+  /** Delivered events keep their body (for inspection and replay) this long. */
+  retentionDeliveredSeconds: ["RETENTION_DELIVERED_SECONDS", 7 * DAY_SECONDS],
+  /** Idempotency keys (delivered events' rows) are kept this long: dedupe horizon. */
+  retentionKeysSeconds: ["RETENTION_KEYS_SECONDS", 30 * DAY_SECONDS],
+  /** How often each isolate writes its counters to the per-source stats object. */
+  statsFlushMs: ["STATS_FLUSH_MS", 10_000],
 } as const;
+type NumberSetting = keyof typeof NUMBERS;
 
 /** One configured source, with its secrets resolved from their bindings. */
 export interface SourceConfig {
@@ -30,12 +40,12 @@ export interface SourceConfig {
   readonly ipAllowList?: readonly IpRange[];
 }
 
-export interface GatewayConfig {
+export interface GatewayConfig extends Readonly<Record<NumberSetting, number>> {
   readonly sources: ReadonlyMap<string, SourceConfig>;
-  readonly originSecret: Uint8Array<ArrayBuffer>;
-  readonly maxBodyBytes: number;
-  readonly edgeCacheTtlSeconds: number;
-  readonly deliveryTimeoutMs: number;
+  /** Standard Webhooks keys, newest first: events are signed with each (rotation overlap). */
+  readonly originSecrets: readonly Uint8Array<ArrayBuffer>[];
+  /** Bearer token of the operator API; undefined disables it. */
+  readonly adminToken?: string;
 }
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
@@ -173,33 +183,36 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     }
   }
 
-  let originSecret: Uint8Array<ArrayBuffer> | undefined;
-  const secret = env.ORIGIN_SECRET;
-  if (typeof secret !== "string" || secret === "") errors.push("ORIGIN_SECRET: is not set");
-  else {
-    originSecret = secret.startsWith("whsec_") ? fromBase64(secret.slice(6)) : undefined;
-    if (originSecret === undefined || originSecret.length < 24) {
-      errors.push("ORIGIN_SECRET: must be whsec_ followed by standard base64 of at least 24 bytes");
+  const originSecrets: Uint8Array<ArrayBuffer>[] = [];
+  for (const binding of ["ORIGIN_SECRET", "ORIGIN_SECRET_PREVIOUS"] as const) {
+    const secret = env[binding];
+    if (secret === undefined || secret === "") {
+      if (binding === "ORIGIN_SECRET") errors.push("ORIGIN_SECRET: is not set");
+      continue;
     }
+    const key = typeof secret === "string" && secret.startsWith("whsec_") ? fromBase64(secret.slice(6)) : undefined;
+    if (key === undefined || key.length < 24) errors.push(`${binding}: must be whsec_ followed by standard base64 of at least 24 bytes`);
+    else originSecrets.push(key);
   }
 
-  const numbers = {} as Record<"maxBodyBytes" | "edgeCacheTtlSeconds" | "deliveryTimeoutMs", number>;
-  for (const [key, binding] of [
-    ["maxBodyBytes", "MAX_BODY_BYTES"],
-    ["edgeCacheTtlSeconds", "EDGE_CACHE_TTL_SECONDS"],
-    ["deliveryTimeoutMs", "DELIVERY_TIMEOUT_MS"],
-  ] as const) {
+  const numbers = {} as Record<NumberSetting, number>;
+  for (const [key, [binding, fallback]] of Object.entries(NUMBERS) as [NumberSetting, (typeof NUMBERS)[NumberSetting]][]) {
     const raw = env[binding];
-    const value = raw === undefined || raw === "" ? DEFAULTS[key] : positiveInt(raw);
+    const value = raw === undefined || raw === "" ? fallback : positiveInt(raw);
     if (value === undefined) errors.push(`${binding}: must be a positive integer`);
     else numbers[key] = value;
   }
   if (numbers.edgeCacheTtlSeconds !== undefined && numbers.edgeCacheTtlSeconds < 60) {
     errors.push("EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)");
   }
+  if (numbers.retentionKeysSeconds < numbers.retentionDeliveredSeconds) {
+    errors.push("RETENTION_KEYS_SECONDS: must be at least RETENTION_DELIVERED_SECONDS (a key outlives its event's body)");
+  }
+  const adminToken = typeof env.ADMIN_TOKEN === "string" && env.ADMIN_TOKEN !== "" ? env.ADMIN_TOKEN : undefined;
+  if (adminToken !== undefined && adminToken.length < 16) errors.push("ADMIN_TOKEN: must be at least 16 characters");
 
-  if (errors.length > 0 || originSecret === undefined) return { ok: false, errors };
-  return { ok: true, config: { sources, originSecret, ...numbers } };
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: { sources, originSecrets, ...numbers, ...(adminToken !== undefined && { adminToken }) } };
 }
 
 // The env object is stable for an isolate's life, so the parsed config is cached against it.

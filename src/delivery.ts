@@ -60,10 +60,25 @@ export interface OutboundEvent {
   readonly body: string;
 }
 
+/**
+ * The `webhook-signature` value: one `v1,` signature per secret, space-separated, newest first.
+ * During an ORIGIN_SECRET rotation origins verify with either key (Standard Webhooks allows
+ * several signatures in the header).
+ */
+export async function signatureHeader(
+  secrets: readonly Uint8Array<ArrayBuffer>[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<string> {
+  const signatures = await Promise.all(secrets.map((secret) => signStandardWebhook(secret, id, timestampSeconds, body)));
+  return signatures.join(" ");
+}
+
 /** Sends one attempt. Never throws: network errors and timeouts are outcomes. */
 export async function deliverOnce(
   url: string,
-  secret: Uint8Array<ArrayBuffer>,
+  secrets: readonly Uint8Array<ArrayBuffer>[],
   event: OutboundEvent,
   now: number,
   timeoutMs: number,
@@ -78,7 +93,7 @@ export async function deliverOnce(
         "content-type": "application/cloudevents+json; charset=utf-8",
         "webhook-id": event.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": await signStandardWebhook(secret, event.id, timestamp, event.body),
+        "webhook-signature": await signatureHeader(secrets, event.id, timestamp, event.body),
         "user-agent": "webhook-gateway",
       },
       body: event.body,

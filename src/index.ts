@@ -3,6 +3,7 @@
  * Contract: ../shared/design/ARCHITECTURE.md; architecture notes: docs/architecture.md.
  */
 import { type IRequest, Router } from "itty-router";
+import { handleAdmin } from "./admin";
 import { loadConfig } from "./config";
 import { handleWebhook } from "./ingress";
 import { reply } from "./replies";
@@ -29,7 +30,7 @@ router
     const sources = Object.fromEntries(
       [...loaded.config.sources.values()].map((s) => [s.name, { provider: s.provider.name, secrets: s.secrets.length + s.named.size }]),
     );
-    return reply.json(200, { status: "ok", sources });
+    return reply.json(200, { status: "ok", sources, admin: loaded.config.adminToken === undefined ? "disabled" : "enabled" });
   })
   .all("/webhooks/:source", (request, env, ctx) => {
     const loaded = loadConfig(env);
@@ -39,6 +40,11 @@ router
     if (source === undefined) return reply.notFound();
     if (request.method !== "POST") return reply.methodNotAllowed("POST");
     return handleWebhook(request, env, ctx, loaded.config, source);
+  })
+  .all("/admin/*", (request, env) => {
+    const loaded = loadConfig(env);
+    if (!loaded.ok) return reply.unavailable();
+    return handleAdmin(request, env, loaded.config);
   })
   .all("*", () => reply.notFound());
 

@@ -10,9 +10,10 @@ import { digest, toHex, utf8 } from "./crypto";
 import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
-import { log } from "./log";
-import type { InboundRequest, Normalized } from "./providers/provider";
+import { type LogFields, log } from "./log";
+import type { InboundRequest, Normalized, Replay } from "./providers/provider";
 import { reply } from "./replies";
+import { type Counter, count, flushIfDue } from "./stats";
 
 /** Reads the body up to `limit` bytes; stops reading (never buffers the rest) past it. */
 export async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
@@ -89,12 +90,52 @@ export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
   return { kind: "event", normalized, text };
 }
 
-function ledgerFor(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
+export function ledgerFor(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
   return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${account}`));
 }
 
 /** The account name under which a source's quarantined callbacks are kept. */
 export const QUARANTINE_ACCOUNT = "~quarantine";
+
+/** Claims a normalized event in its account's ledger. Throws when storage is unavailable. */
+export async function storeEvent(
+  env: Env,
+  source: SourceConfig,
+  normalized: Normalized,
+  text: string,
+  receivedAt: number,
+  replay?: Replay,
+): Promise<{ id: string; claim: ClaimResult }> {
+  const id = await eventId(source.name, normalized.idempotencyKey);
+  const claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
+    id,
+    source: source.name,
+    account: normalized.accountKey,
+    idempotencyKey: normalized.idempotencyKey,
+    type: normalized.event.type,
+    body: eventBody(source, id, normalized, receivedAt, text),
+    receivedAt,
+    ...(replay !== undefined && { replay }),
+  });
+  return { id, claim };
+}
+
+/** Stores a verified but unreadable callback raw, in the source's quarantine ledger. */
+async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, replay?: Replay) {
+  const key = `raw:${toHex(await digest("SHA-256", body as Uint8Array<ArrayBuffer>))}`;
+  const id = await eventId(source.name, key);
+  const claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
+    id,
+    source: source.name,
+    account: QUARANTINE_ACCOUNT,
+    idempotencyKey: key,
+    reason,
+    raw: body,
+    receivedAt,
+    ...(replay !== undefined && { replay }),
+  });
+  return { id, claim };
+}
 
 export async function handleWebhook(
   request: Request,
@@ -104,7 +145,10 @@ export async function handleWebhook(
   source: SourceConfig,
 ): Promise<Response> {
   const now = Date.now();
-  const done = (outcome: string, response: Response, extra: Record<string, string | number> = {}) => {
+  const done = (outcome: Counter, response: Response, extra: LogFields = {}) => {
+    count(source.name, outcome);
+    const flush = flushIfDue(env, Date.now(), config.statsFlushMs);
+    if (flush !== undefined) ctx.waitUntil(flush);
     log("ingress", {
       source: source.name,
       provider: source.provider.name,
@@ -117,7 +161,7 @@ export async function handleWebhook(
   };
 
   if (source.ipAllowList !== undefined && !ipAllowed(source.ipAllowList, request.headers.get("cf-connecting-ip"))) {
-    return done("ip_not_allowed", reply.forbidden());
+    return done("forbidden", reply.forbidden());
   }
 
   const body = await readBodyCapped(request, config.maxBodyBytes);
@@ -136,46 +180,28 @@ export async function handleWebhook(
   if (!verified.ok) return done("rejected", reply.unauthorized(), { reason: verified.reason });
 
   const parsed = parseVerified(source, body);
-  let claim: ClaimResult;
-  let id: string;
+  let stored: { id: string; claim: ClaimResult };
   try {
     if (parsed.kind === "quarantine") {
-      const key = `raw:${toHex(await digest("SHA-256", body))}`;
-      id = await eventId(source.name, key);
-      claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
-        id,
-        source: source.name,
-        idempotencyKey: key,
-        reason: parsed.reason,
-        raw: body,
-        receivedAt: now,
-        ...(verified.replay !== undefined && { replay: verified.replay }),
-      });
-      if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
+      stored = await storeQuarantined(env, source, body, parsed.reason, now, verified.replay);
+      if (stored.claim.replayed) return done("replayed", reply.unauthorized(), { eventId: stored.id });
       return done("quarantined", reply.ack(source.provider.ack), {
-        eventId: id,
+        eventId: stored.id,
         reason: parsed.reason,
-        duplicate: String(claim.duplicate),
+        duplicate: stored.claim.duplicate,
       });
     }
-    const { normalized } = parsed;
-    id = await eventId(source.name, normalized.idempotencyKey);
+    const id = await eventId(source.name, parsed.normalized.idempotencyKey);
     // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
-    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id)))
+    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id))) {
       return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
-    claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
-      id,
-      source: source.name,
-      idempotencyKey: normalized.idempotencyKey,
-      type: normalized.event.type,
-      body: eventBody(source, id, normalized, now, parsed.text),
-      receivedAt: now,
-      ...(verified.replay !== undefined && { replay: verified.replay }),
-    });
+    }
+    stored = await storeEvent(env, source, parsed.normalized, parsed.text, now, verified.replay);
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.
     return done("storage_error", reply.unavailable(), { error: err instanceof Error ? err.name : "Error" });
   }
+  const { id, claim } = stored;
   if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
   if (!claim.duplicate) ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
   return done(claim.duplicate ? "duplicate" : "accepted", reply.ack(source.provider.ack), { eventId: id });

@@ -2,18 +2,25 @@
  * One SQLite-backed Durable Object per (source, account): the dedupe authority, the durable
  * store and the account's FIFO outbox. A claim is one `INSERT ... ON CONFLICT DO NOTHING`,
  * made before any outbound I/O, and it returns only after the row is durable, so the Worker
- * acks the provider only for stored events. `alarm()` delivers the outbox in arrival order;
- * a failing head blocks only this account.
+ * acks the provider only for stored events. `alarm()` delivers the outbox in arrival order
+ * (a failing head blocks only this account), indexes dead letters and quarantined events for
+ * operators, and prunes what retention no longer needs.
+ * Two pseudo-accounts use the same class: `~quarantine` (a source's unreadable callbacks) and
+ * `~stats` (a source's counters).
  */
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig } from "../config";
+import { type GatewayConfig, loadConfig } from "../config";
 import { type AttemptOutcome, deliverOnce, RETRY, retryDelayMs } from "../delivery";
+import { log } from "../log";
+import { addToIndex, type IndexKind, removeFromIndex } from "../ops-index";
 import type { Replay } from "../providers/provider";
-import { type EventRow, LEDGER_SCHEMA } from "./schema";
+import { type Counts, statsLedger } from "../stats";
+import { type AttemptRow, type EventRow, MIGRATIONS } from "./schema";
 
 export interface AcceptInput {
   readonly id: string;
   readonly source: string;
+  readonly account: string;
   readonly idempotencyKey: string;
   readonly type: string;
   /** The CloudEvent JSON to send. */
@@ -26,6 +33,7 @@ export interface AcceptInput {
 export interface QuarantineInput {
   readonly id: string;
   readonly source: string;
+  readonly account: string;
   readonly idempotencyKey: string;
   readonly reason: string;
   readonly raw: Uint8Array;
@@ -35,8 +43,17 @@ export interface QuarantineInput {
 
 export type ClaimResult = { stored: true; duplicate: boolean; replayed?: never } | { replayed: true; stored?: never; duplicate?: never };
 
+export interface QuarantinedEvent {
+  readonly id: string;
+  readonly reason: string;
+  readonly receivedAt: number;
+  readonly raw: Uint8Array;
+}
+
 /** How long one alarm run may keep delivering before it yields and re-arms itself. */
 const ALARM_BUDGET_MS = 20_000;
+const EVENT_COLUMNS =
+  "seq, id, source, idempotency_key, type, state, body, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
 
 export class AccountLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -45,12 +62,52 @@ export class AccountLedger extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    for (const statement of LEDGER_SCHEMA) this.sql.exec(statement);
+    this.migrate();
   }
+
+  private migrate(): void {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const done = Number(this.meta("schema") ?? 0);
+    for (let version = done; version < MIGRATIONS.length; version++) {
+      for (const statement of MIGRATIONS[version] ?? []) this.sql.exec(statement);
+      this.setMeta("schema", String(version + 1));
+    }
+  }
+
+  private meta(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>("SELECT value FROM _meta WHERE key = ?", key).toArray()[0]?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  /** The (source, account) this object serves, learnt from its first write. */
+  private identity(): { source: string; account: string } | undefined {
+    const source = this.meta("source");
+    const account = this.meta("account");
+    return source !== undefined && account !== undefined ? { source, account } : undefined;
+  }
+
+  private remember(source: string, account: string): void {
+    if (this.meta("account") === undefined) {
+      this.setMeta("source", source);
+      this.setMeta("account", account);
+    }
+  }
+
+  private pendingCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'").one().n;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ingress
 
   /** Claims and stores a verified, normalized event; schedules delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
     if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
+    this.remember(input.source, input.account);
+    const outboxWasEmpty = this.pendingCount() === 0;
     const inserted = this.sql
       .exec(
         `INSERT INTO events (id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
@@ -65,13 +122,16 @@ export class AccountLedger extends DurableObject<Env> {
         input.receivedAt,
       )
       .toArray();
-    if (inserted.length > 0) await this.ensureAlarm();
+    // A non-empty outbox already has its alarm at the head's due time (or a run in progress,
+    // which picks the new row up); only a first pending event needs one now.
+    if (inserted.length > 0 && outboxWasEmpty) await this.ctx.storage.setAlarm(Date.now());
     return { stored: true, duplicate: inserted.length === 0 };
   }
 
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
     if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
+    this.remember(input.source, input.account);
     const inserted = this.sql
       .exec(
         `INSERT INTO events (id, source, idempotency_key, state, raw, reason, received_at)
@@ -85,110 +145,9 @@ export class AccountLedger extends DurableObject<Env> {
         input.receivedAt,
       )
       .toArray();
+    // The alarm writes the operators' index entry (and retries it if KV fails).
+    if (inserted.length > 0) await this.ctx.storage.setAlarm(Date.now());
     return { stored: true, duplicate: inserted.length === 0 };
-  }
-
-  /** Lists this account's events, oldest first (operator views and tests). */
-  async events(limit = 100): Promise<EventRow[]> {
-    return this.sql
-      .exec<Record<string, SqlStorageValue>>(
-        `SELECT seq, id, source, idempotency_key, type, state, body, reason, received_at, attempts,
-                next_attempt_at, last_status, delivered_at
-         FROM events ORDER BY seq LIMIT ?`,
-        limit,
-      )
-      .toArray() as unknown as EventRow[];
-  }
-
-  /**
-   * Delivers the outbox head first, in order. An alarm only fires when the head is due: new
-   * events arm it only when none is set, and a failed head re-arms it at its retry time.
-   */
-  override async alarm(): Promise<void> {
-    // One delivery loop per object: the running loop re-reads the head after every event, so a
-    // second entry (a test's forced alarm, or a retried alarm) has nothing to add, and two loops
-    // would send the same head twice.
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      await this.deliverOutbox();
-    } finally {
-      this.delivering = false;
-    }
-  }
-
-  private async deliverOutbox(): Promise<void> {
-    const started = Date.now();
-    for (;;) {
-      const head = this.sql
-        .exec<{ seq: number; id: string; source: string; body: string; attempts: number }>(
-          "SELECT seq, id, source, body, attempts FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
-        )
-        .toArray()[0];
-      if (head === undefined) return;
-      if (Date.now() - started > ALARM_BUDGET_MS) {
-        await this.ctx.storage.setAlarm(Date.now());
-        return;
-      }
-      const outcome = await this.attempt(head);
-      const retryAt = this.record(head, outcome);
-      if (retryAt !== undefined) {
-        await this.ctx.storage.setAlarm(retryAt);
-        return;
-      }
-    }
-  }
-
-  private async attempt(head: { id: string; source: string; body: string }): Promise<AttemptOutcome> {
-    const loaded = loadConfig(this.env);
-    const source = loaded.ok ? loaded.config.sources.get(head.source) : undefined;
-    if (!loaded.ok || source === undefined) {
-      // Configuration is broken or the source was removed: keep the event and try later.
-      return { kind: "retry", error: "configuration unavailable" };
-    }
-    return deliverOnce(source.originUrl, loaded.config.originSecret, head, Date.now(), loaded.config.deliveryTimeoutMs);
-  }
-
-  /** Writes an attempt's outcome; returns when to retry, or undefined to go on with the next event. */
-  private record(head: { seq: number; attempts: number }, outcome: AttemptOutcome): number | undefined {
-    const now = Date.now();
-    const attempts = head.attempts + 1;
-    const status = "status" in outcome ? (outcome.status ?? null) : null;
-    if (outcome.kind === "delivered") {
-      this.sql.exec(
-        "UPDATE events SET state = 'delivered', attempts = ?, last_status = ?, delivered_at = ?, next_attempt_at = NULL, reason = NULL WHERE seq = ?",
-        attempts,
-        status,
-        now,
-        head.seq,
-      );
-      return undefined;
-    }
-    // An origin's Retry-After is honoured, but never beyond the schedule's cap.
-    const retryAfter =
-      outcome.kind === "retry" && outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, RETRY.capMs) : undefined;
-    const delay = outcome.kind === "retry" ? (retryAfter ?? retryDelayMs(attempts, Math.random())) : undefined;
-    const giveUp = outcome.kind === "rejected" || delay === undefined || retryDelayMs(attempts, 0) === undefined;
-    if (giveUp) {
-      this.sql.exec(
-        "UPDATE events SET state = 'dead', attempts = ?, last_status = ?, reason = ?, next_attempt_at = NULL WHERE seq = ?",
-        attempts,
-        status,
-        outcome.error,
-        head.seq,
-      );
-      return undefined;
-    }
-    const retryAt = now + delay;
-    this.sql.exec(
-      "UPDATE events SET attempts = ?, last_status = ?, reason = ?, next_attempt_at = ? WHERE seq = ?",
-      attempts,
-      status,
-      outcome.error,
-      retryAt,
-      head.seq,
-    );
-    return retryAt;
   }
 
   /**
@@ -207,7 +166,289 @@ export class AccountLedger extends DurableObject<Env> {
     return fresh.length > 0;
   }
 
-  private async ensureAlarm(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+  // -------------------------------------------------------------------------------------------
+  // Operators (src/admin.ts)
+
+  /** This account's events, oldest first, optionally from a time on and in one state. */
+  async events(options: { limit?: number; afterSeq?: number; since?: number; state?: string } | number = {}): Promise<EventRow[]> {
+    const o = typeof options === "number" ? { limit: options } : options;
+    return this.sql
+      .exec(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE seq > ? AND received_at >= ? AND (? IS NULL OR state = ?)
+         ORDER BY seq LIMIT ?`,
+        o.afterSeq ?? 0,
+        o.since ?? 0,
+        o.state ?? null,
+        o.state ?? null,
+        Math.min(o.limit ?? 100, 1000),
+      )
+      .toArray() as unknown as EventRow[];
+  }
+
+  /** One event with all its delivery attempts. */
+  async event(id: string): Promise<{ event: EventRow; attempts: AttemptRow[] } | undefined> {
+    const event = this.sql.exec(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id).toArray()[0] as unknown as EventRow | undefined;
+    if (event === undefined) return undefined;
+    const attempts = this.sql
+      .exec("SELECT attempt, at, outcome, status, error, ms FROM attempts WHERE event_seq = ? ORDER BY attempt", event.seq)
+      .toArray() as unknown as AttemptRow[];
+    return { event, attempts };
+  }
+
+  /**
+   * Puts a dead (or backing-off) event back at its place in the outbox, due now. Its `seq` is
+   * unchanged, so it goes before newer events of the account: FIFO holds.
+   */
+  async redeliver(id: string): Promise<"queued" | "not_found" | "not_redeliverable"> {
+    const row = this.sql
+      .exec<{ seq: number; state: string; body: string | null }>("SELECT seq, state, body FROM events WHERE id = ?", id)
+      .toArray()[0];
+    if (row === undefined) return "not_found";
+    if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
+    this.sql.exec("UPDATE events SET state = 'pending', next_attempt_at = ?, indexed = 0 WHERE seq = ?", Date.now(), row.seq);
+    const identity = this.identity();
+    if (row.state === "dead" && identity !== undefined) await removeFromIndex(this.env.OPS_INDEX, "dead", { ...identity, id });
+    await this.ctx.storage.setAlarm(Date.now());
+    return "queued";
+  }
+
+  /**
+   * Sends again every delivered event received since `since` (Unix ms), in order, with its
+   * original id: origins that dedupe on webhook-id should clear their record first.
+   */
+  async replay(since: number): Promise<number> {
+    const changed = this.sql
+      .exec(
+        "UPDATE events SET state = 'pending', next_attempt_at = ? WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
+        Date.now(),
+        since,
+      )
+      .toArray().length;
+    if (changed > 0) await this.ctx.storage.setAlarm(Date.now());
+    return changed;
+  }
+
+  /** Quarantined callbacks with their raw bytes, oldest first (for re-processing). */
+  async quarantined(limit = 100): Promise<QuarantinedEvent[]> {
+    return this.sql
+      .exec<{ id: string; reason: string; received_at: number; raw: ArrayBuffer }>(
+        "SELECT id, reason, received_at, raw FROM events WHERE state = 'quarantined' ORDER BY seq LIMIT ?",
+        Math.min(limit, 500),
+      )
+      .toArray()
+      .map((row) => ({ id: row.id, reason: row.reason, receivedAt: row.received_at, raw: new Uint8Array(row.raw) }));
+  }
+
+  /** The bytes received for a quarantined (or re-processed) callback. */
+  async raw(id: string): Promise<Uint8Array | undefined> {
+    const row = this.sql.exec<{ raw: ArrayBuffer | null }>("SELECT raw FROM events WHERE id = ?", id).toArray()[0];
+    return row?.raw ? new Uint8Array(row.raw) : undefined;
+  }
+
+  /** Marks a quarantined callback as re-processed (its event now lives in its account's ledger). */
+  async markReprocessed(id: string, outcome: string): Promise<void> {
+    this.sql.exec("UPDATE events SET state = 'reprocessed', reason = ? WHERE id = ? AND state = 'quarantined'", outcome, id);
+    const identity = this.identity();
+    if (identity !== undefined) await removeFromIndex(this.env.OPS_INDEX, "quarantine", { ...identity, id });
+  }
+
+  /** Adds to this (stats) object's counters. */
+  async addCounters(deltas: Counts): Promise<void> {
+    for (const [name, value] of Object.entries(deltas)) {
+      this.sql.exec(
+        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+        name,
+        value,
+      );
+    }
+  }
+
+  async counters(): Promise<Record<string, number>> {
+    return Object.fromEntries(
+      this.sql
+        .exec<{ name: string; value: number }>("SELECT name, value FROM counters")
+        .toArray()
+        .map((r) => [r.name, r.value]),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Alarm: deliver, index, prune
+
+  /**
+   * Delivers the outbox head first, in order. While events are pending the alarm sits at the
+   * head's due time (a new event arms it only when the outbox was empty; a failed head re-arms
+   * it at its retry time), so an alarm with a pending head means the head is due. With nothing
+   * pending, the alarm is kept for the next retention prune.
+   */
+  override async alarm(): Promise<void> {
+    // One delivery loop per object: the running loop re-reads the head after every event, so a
+    // second entry (a test's forced alarm, or a retried alarm) has nothing to add, and two loops
+    // would send the same head twice.
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      const loaded = loadConfig(this.env);
+      const stats: Counts = {};
+      const retryAt = loaded.ok ? await this.deliverOutbox(loaded.config, stats) : Date.now() + RETRY.baseMs;
+      await this.writeIndex();
+      const pruneAt = loaded.ok ? this.prune(loaded.config) : undefined;
+      await this.flushStats(stats);
+      const next = retryAt ?? pruneAt;
+      if (next !== undefined) await this.ctx.storage.setAlarm(next);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  /** Delivers due events in order; returns when the alarm must run next for the outbox. */
+  private async deliverOutbox(config: GatewayConfig, stats: Counts): Promise<number | undefined> {
+    const started = Date.now();
+    for (;;) {
+      const head = this.sql
+        .exec<{ seq: number; id: string; source: string; body: string; attempts: number }>(
+          "SELECT seq, id, source, body, attempts FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
+        )
+        .toArray()[0];
+      if (head === undefined) return undefined;
+      if (Date.now() - started > ALARM_BUDGET_MS) return Date.now();
+      const source = config.sources.get(head.source);
+      const attemptStarted = Date.now();
+      const outcome: AttemptOutcome =
+        source === undefined
+          ? // The source was removed from the configuration: keep the event and try later.
+            { kind: "retry", error: "source not configured" }
+          : await deliverOnce(source.originUrl, config.originSecrets, head, attemptStarted, config.deliveryTimeoutMs);
+      const retryAt = this.record(head, outcome, attemptStarted, Date.now() - attemptStarted, stats);
+      if (retryAt !== undefined) return retryAt;
+    }
+  }
+
+  /** Writes an attempt's outcome; returns when to retry, or undefined to go on with the next event. */
+  private record(
+    head: { seq: number; id: string; source: string; attempts: number },
+    outcome: AttemptOutcome,
+    at: number,
+    ms: number,
+    stats: Counts,
+  ): number | undefined {
+    const now = Date.now();
+    const attempts = head.attempts + 1;
+    const status = "status" in outcome ? (outcome.status ?? null) : null;
+    const error = outcome.kind === "delivered" ? null : outcome.error;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      head.seq,
+      attempts,
+      at,
+      outcome.kind,
+      status,
+      error,
+      ms,
+    );
+    log("delivery", {
+      source: head.source,
+      account: this.identity()?.account,
+      eventId: head.id,
+      attempt: attempts,
+      outcome: outcome.kind,
+      status: status ?? undefined,
+      error: error ?? undefined,
+      ms,
+    });
+    if (outcome.kind === "delivered") {
+      this.sql.exec(
+        "UPDATE events SET state = 'delivered', attempts = ?, last_status = ?, delivered_at = ?, next_attempt_at = NULL, reason = NULL WHERE seq = ?",
+        attempts,
+        status,
+        now,
+        head.seq,
+      );
+      stats.delivered = (stats.delivered ?? 0) + 1;
+      return undefined;
+    }
+    // An origin's Retry-After is honoured, but never beyond the schedule's cap.
+    const retryAfter =
+      outcome.kind === "retry" && outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, RETRY.capMs) : undefined;
+    const delay = outcome.kind === "retry" ? (retryAfter ?? retryDelayMs(attempts, Math.random())) : undefined;
+    if (outcome.kind === "rejected" || delay === undefined || retryDelayMs(attempts, 0) === undefined) {
+      this.sql.exec(
+        "UPDATE events SET state = 'dead', attempts = ?, last_status = ?, reason = ?, next_attempt_at = NULL, indexed = 0 WHERE seq = ?",
+        attempts,
+        status,
+        error,
+        head.seq,
+      );
+      stats.dead = (stats.dead ?? 0) + 1;
+      return undefined;
+    }
+    const retryAt = now + delay;
+    this.sql.exec(
+      "UPDATE events SET attempts = ?, last_status = ?, reason = ?, next_attempt_at = ? WHERE seq = ?",
+      attempts,
+      status,
+      error,
+      retryAt,
+      head.seq,
+    );
+    return retryAt;
+  }
+
+  /** Writes the KV index entries of new dead letters and quarantined events (retried until done). */
+  private async writeIndex(): Promise<void> {
+    const identity = this.identity();
+    if (identity === undefined) return;
+    const rows = this.sql
+      .exec<{ seq: number; id: string; state: string; reason: string | null; received_at: number }>(
+        "SELECT seq, id, state, reason, received_at FROM events WHERE state IN ('dead', 'quarantined') AND indexed = 0 LIMIT 100",
+      )
+      .toArray();
+    for (const row of rows) {
+      const kind: IndexKind = row.state === "dead" ? "dead" : "quarantine";
+      try {
+        await addToIndex(this.env.OPS_INDEX, kind, { ...identity, id: row.id, reason: row.reason ?? "", at: row.received_at });
+        this.sql.exec("UPDATE events SET indexed = 1 WHERE seq = ?", row.seq);
+      } catch {
+        // KV unavailable: the row stays unindexed and the next alarm tries again.
+      }
+    }
+  }
+
+  /**
+   * Drops delivered events' bodies after RETENTION_DELIVERED_SECONDS and their rows (the
+   * idempotency keys) after RETENTION_KEYS_SECONDS. Dead letters and quarantined events stay
+   * until an operator acts. Returns when the next prune is due, if anything is left to prune.
+   */
+  private prune(config: GatewayConfig): number | undefined {
+    const now = Date.now();
+    const bodyTtl = config.retentionDeliveredSeconds * 1000;
+    const keyTtl = config.retentionKeysSeconds * 1000;
+    this.sql.exec("UPDATE events SET body = NULL WHERE state = 'delivered' AND body IS NOT NULL AND delivered_at < ?", now - bodyTtl);
+    const old = `state IN ('delivered', 'reprocessed') AND received_at < ${now - keyTtl}`;
+    this.sql.exec(`DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM events WHERE ${old})`);
+    this.sql.exec(`DELETE FROM events WHERE ${old}`);
+    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(at) AS at FROM (
+           SELECT MIN(delivered_at) + ? AS at FROM events WHERE state = 'delivered' AND body IS NOT NULL
+           UNION ALL SELECT MIN(received_at) + ? FROM events WHERE state IN ('delivered', 'reprocessed')
+           UNION ALL SELECT MIN(expires_at) FROM nonces)`,
+        bodyTtl,
+        keyTtl,
+      )
+      .one().at;
+    return next === null ? undefined : Math.max(next, now + 1000);
+  }
+
+  private async flushStats(stats: Counts): Promise<void> {
+    const identity = this.identity();
+    if (identity === undefined || Object.keys(stats).length === 0) return;
+    try {
+      await statsLedger(this.env, identity.source).addCounters(stats);
+    } catch {
+      // Counters are best effort; deliveries are recorded in the rows themselves.
+    }
   }
 }

@@ -1,34 +1,59 @@
 /**
- * SQLite schema of the AccountLedger Durable Object. Applied in the constructor; each step is
- * idempotent, so an object created by any earlier version upgrades itself on wake.
+ * SQLite schema of the AccountLedger Durable Object, as numbered migrations. The constructor
+ * applies the ones an object has not seen yet (recorded in `meta`), so an object created by an
+ * earlier version upgrades itself when it wakes.
  */
-export const LEDGER_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS events (
-     seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order = delivery order
-     id              TEXT    NOT NULL UNIQUE,           -- evt_...: the claim; a duplicate conflicts here
-     source          TEXT    NOT NULL,
-     idempotency_key TEXT    NOT NULL,
-     type            TEXT,                              -- normalized type; null when quarantined
-     state           TEXT    NOT NULL,                  -- pending | delivered | dead | quarantined
-     body            TEXT,                              -- CloudEvent JSON exactly as sent to the origin
-     raw             BLOB,                              -- quarantined only: the bytes received
-     reason          TEXT,                              -- quarantine reason or last delivery error
-     received_at     INTEGER NOT NULL,                  -- Unix ms
-     attempts        INTEGER NOT NULL DEFAULT 0,
-     next_attempt_at INTEGER,                           -- Unix ms, while pending
-     last_status     INTEGER,                           -- origin's last HTTP status
-     delivered_at    INTEGER
-   )`,
-  "CREATE INDEX IF NOT EXISTS events_by_state ON events (state, seq)",
-  // Signed nonces seen (Cabital): a repeat before expires_at is a replay.
-  `CREATE TABLE IF NOT EXISTS nonces (
-     nonce      TEXT    PRIMARY KEY,
-     expires_at INTEGER NOT NULL                       -- Unix ms
-   )`,
-  "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at)",
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE IF NOT EXISTS events (
+       seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order = delivery order
+       id              TEXT    NOT NULL UNIQUE,           -- evt_...: the claim; a duplicate conflicts here
+       source          TEXT    NOT NULL,
+       idempotency_key TEXT    NOT NULL,
+       type            TEXT,                              -- normalized type; null when quarantined
+       state           TEXT    NOT NULL,                  -- pending | delivered | dead | quarantined | reprocessed
+       body            TEXT,                              -- CloudEvent JSON as sent; dropped after retention
+       raw             BLOB,                              -- quarantined only: the bytes received
+       reason          TEXT,                              -- quarantine reason or last delivery error
+       received_at     INTEGER NOT NULL,                  -- Unix ms
+       attempts        INTEGER NOT NULL DEFAULT 0,
+       next_attempt_at INTEGER,                           -- Unix ms, while pending
+       last_status     INTEGER,                           -- origin's last HTTP status
+       delivered_at    INTEGER
+     )`,
+    "CREATE INDEX IF NOT EXISTS events_by_state ON events (state, seq)",
+    // Signed nonces seen (Cabital): a repeat before expires_at is a replay.
+    `CREATE TABLE IF NOT EXISTS nonces (
+       nonce      TEXT    PRIMARY KEY,
+       expires_at INTEGER NOT NULL                         -- Unix ms
+     )`,
+    "CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at)",
+  ],
+  [
+    // Every delivery attempt, for operators.
+    `CREATE TABLE IF NOT EXISTS attempts (
+       event_seq INTEGER NOT NULL,
+       attempt   INTEGER NOT NULL,
+       at        INTEGER NOT NULL,                         -- Unix ms
+       outcome   TEXT    NOT NULL,                         -- delivered | retry | rejected
+       status    INTEGER,
+       error     TEXT,
+       ms        INTEGER NOT NULL,
+       PRIMARY KEY (event_seq, attempt)
+     )`,
+    // Dead letters and quarantined events are listed across accounts through a KV index;
+    // 1 once this row's index key is written.
+    "ALTER TABLE events ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS events_by_delivery ON events (state, delivered_at)",
+    // Per-source counters, kept by the source's `~stats` object.
+    `CREATE TABLE IF NOT EXISTS counters (
+       name  TEXT    PRIMARY KEY,
+       value INTEGER NOT NULL
+     )`,
+  ],
 ];
 
-export type EventState = "pending" | "delivered" | "dead" | "quarantined";
+export type EventState = "pending" | "delivered" | "dead" | "quarantined" | "reprocessed";
 
 export interface EventRow {
   seq: number;
@@ -44,4 +69,13 @@ export interface EventRow {
   next_attempt_at: number | null;
   last_status: number | null;
   delivered_at: number | null;
+}
+
+export interface AttemptRow {
+  attempt: number;
+  at: number;
+  outcome: string;
+  status: number | null;
+  error: string | null;
+  ms: number;
 }

@@ -137,7 +137,10 @@ describe("vectors through the whole gateway", () => {
   const cregisVector = vectors.cregis[1]!;
 
   it("one-byte changes get 401, store nothing and reach no origin; the intact callback is accepted", async () => {
-    const objectsBefore = (await listDurableObjectIds(env.LEDGER)).length;
+    // Forged requests may bump the sources' counters (their `~stats` objects), nothing else.
+    const stats = new Set(["cybavo", "cregis"].map((source) => env.LEDGER.idFromName(`${source}/~stats`).toString()));
+    const objects = async () => (await listDurableObjectIds(env.LEDGER)).filter((id) => !stats.has(id.toString())).length;
+    const objectsBefore = await objects();
     const originBefore = (await originEvents("2")).length;
     const keysBefore = (await env.SEEN.list()).keys.length;
     const checksum = cybavoVector.headers["X-CHECKSUM"];
@@ -154,7 +157,7 @@ describe("vectors through the whole gateway", () => {
     for (const body of oneByteChanges(cregisVector.body)) {
       expect((await post("cregis", body)).status).toBe(401);
     }
-    expect((await listDurableObjectIds(env.LEDGER)).length).toBe(objectsBefore);
+    expect(await objects()).toBe(objectsBefore);
     expect((await env.SEEN.list()).keys.length).toBe(keysBefore);
     expect(await originEvents("2")).toHaveLength(originBefore);
 

@@ -1,0 +1,57 @@
+/**
+ * Per-source counters (accepted, duplicate, rejected, quarantined, delivered, dead, ...).
+ * Requests count in this isolate's memory and are written to the source's `~stats` ledger
+ * object at most every STATS_FLUSH_MS, in the background: a forged request never costs a
+ * storage write of its own. Counts an isolate holds when it is evicted are lost, so the
+ * counters are a close lower bound, not an audit log (the ledgers are that).
+ */
+import type { AccountLedger } from "./ledger/AccountLedger";
+
+export const COUNTERS = [
+  "accepted",
+  "duplicate",
+  "rejected",
+  "replayed",
+  "quarantined",
+  "too_large",
+  "forbidden",
+  "storage_error",
+  "delivered",
+  "dead",
+] as const;
+export type Counter = (typeof COUNTERS)[number];
+export type Counts = Partial<Record<Counter, number>>;
+
+/** The ledger object that keeps a source's counters. */
+export const STATS_ACCOUNT = "~stats";
+
+export function statsLedger(env: Env, source: string): DurableObjectStub<AccountLedger> {
+  return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${STATS_ACCOUNT}`));
+}
+
+const pending = new Map<string, Counts>();
+let lastFlush = 0;
+
+export function count(source: string, counter: Counter, by = 1): void {
+  const counts = pending.get(source) ?? {};
+  counts[counter] = (counts[counter] ?? 0) + by;
+  pending.set(source, counts);
+}
+
+/** Writes the isolate's counts when the flush interval has passed. Never throws. */
+export function flushIfDue(env: Env, now: number, intervalMs: number): Promise<void> | undefined {
+  if (pending.size === 0 || now - lastFlush < intervalMs) return undefined;
+  lastFlush = now;
+  const batch = [...pending];
+  pending.clear();
+  return Promise.all(
+    batch.map(async ([source, counts]) => {
+      try {
+        await statsLedger(env, source).addCounters(counts);
+      } catch {
+        // Put them back: the next flush tries again.
+        for (const [name, value] of Object.entries(counts)) count(source, name as Counter, value);
+      }
+    }),
+  ).then(() => undefined);
+}
