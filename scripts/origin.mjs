@@ -11,7 +11,8 @@ import { Webhook } from "standardwebhooks";
  *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject)
  *   GET    /_attempts?subject=S   every verified attempt with the status it was answered
  *   DELETE /_events               forget events and attempts
- *   POST   /_script               {"subject": S, "replies": [503, 503, 200]}: the next replies for S
+ *   POST   /_script               {"subject": S, "replies": [503, "hang", 200]}: the next replies for S
+ *                                  ("hang" = no answer until the gateway gives up)
  */
 export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEvent = () => {}, onInvalid = () => {} }) {
   const webhook = new Webhook(secret);
@@ -58,6 +59,11 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEven
     }
     const scripted = scripts.get(json.subject)?.shift() ?? 200;
     attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted });
+    if (scripted === "hang") {
+      // Never answers in time: the gateway's attempt times out. Closed after 10 s at most.
+      setTimeout(() => res.destroy(), 10_000).unref();
+      return;
+    }
     if (scripted !== 200) return send(scripted, { error: `scripted ${scripted}` });
     const event = { id: req.headers["webhook-id"], headers: req.headers, body, json };
     events.push(event);

@@ -116,3 +116,25 @@ export function uniqueAccount(): number {
 export function cybavoCallback(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...cybavoDeposit, serial: uniqueAccount(), ...overrides };
 }
+
+/** Scripts the origin's next replies for one subject (status codes, or "hang"). */
+export async function scriptOrigin(subject: string, replies: (number | "hang")[]): Promise<void> {
+  await fetch(`${env.TEST_ORIGIN_URL}/_script`, { method: "POST", body: JSON.stringify({ subject, replies }) });
+}
+
+export interface OriginAttempt {
+  id: string;
+  subject: string;
+  status: number | "hang";
+}
+
+/** Every attempt the origin saw for one subject, with the reply it gave. */
+export async function originAttempts(subject: string): Promise<OriginAttempt[]> {
+  return (await fetch(`${env.TEST_ORIGIN_URL}/_attempts?subject=${encodeURIComponent(subject)}`)).json();
+}
+
+/** Calls the operator API with the configured token (or another). */
+export function admin(method: string, path: string, token: string | null = TEST_SECRETS.ADMIN_TOKEN): Promise<Response> {
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  return call(new Request(`https://gateway.test/admin${path}`, { method, headers }));
+}

@@ -15,7 +15,9 @@ export const TEST_SECRETS = {
   COINS_HMAC_SECRET: "coins-merchant-secret",
   COINS_TOKEN: "coins-static-token",
   ORIGIN_SECRET: "whsec_dGVzdC1vcmlnaW4tc2VjcmV0LWZvci10ZXN0cy1vbmx5",
-  ADMIN_TOKEN: "test-admin-token",
+  // Every test delivery is signed with both keys, as during an ORIGIN_SECRET rotation.
+  ORIGIN_SECRET_PREVIOUS: "whsec_cHJldmlvdXMtb3JpZ2luLXNlY3JldC1mb3ItdGVzdHM=",
+  ADMIN_TOKEN: "test-admin-token-0123456789",
 };
 
 export function testSources(coinsPublicKey: string) {
@@ -45,6 +47,7 @@ export function testBindings(originUrl: string, coinsPublicKey: string): Record<
     SOURCES: JSON.stringify(testSources(coinsPublicKey)),
     ORIGIN_URL: `${originUrl}/events`,
     MAX_BODY_BYTES: "65536",
-    DELIVERY_TIMEOUT_MS: "3000",
+    DELIVERY_TIMEOUT_MS: "1000",
+    STATS_FLUSH_MS: "1",
   };
 }
