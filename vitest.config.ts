@@ -26,6 +26,8 @@ const coinsKeys = generateKeyPairSync("rsa", {
 
 export default defineConfig({
   test: {
+    // Log lines of passing tests are not printed: the fuzz tests alone log thousands.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
@@ -36,6 +38,8 @@ export default defineConfig({
                 ...testBindings(origin.url, coinsKeys.publicKey),
                 TEST_ORIGIN_URL: origin.url,
                 TEST_COINS_PRIVATE_KEY: coinsKeys.privateKey,
+                // Cases per provider in test/fuzz.test.ts (docs/operations.md: FUZZ_RUNS=100000).
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
               },
             },
           }),

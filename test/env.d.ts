@@ -3,5 +3,6 @@ declare namespace Cloudflare {
   interface Env {
     TEST_ORIGIN_URL: string;
     TEST_COINS_PRIVATE_KEY: string;
+    FUZZ_RUNS: string;
   }
 }

@@ -5,7 +5,7 @@
  * are what anchor these schemes to the providers' own values.
  */
 import { env } from "cloudflare:workers";
-import { digest, fromBase64, hmacSha256, toBase64, toHex, utf8 } from "../../src/crypto";
+import { concatBytes, digest, fromBase64, hmacSha256, toBase64, toBase64UrlPadded, toHex, utf8 } from "../../src/crypto";
 import { cregisBody, cybavoChecksum, jsonFields } from "./gateway";
 import { TEST_SECRETS } from "./test-config";
 
@@ -37,6 +37,11 @@ export interface Kit {
   account(callback: Record<string, unknown>): string;
   /** A well-formed body of an event the adapter does not know. */
   unknownEvent: Record<string, unknown>;
+  /**
+   * The reference check, written from the provider's formula: would the provider's own scheme
+   * call this (possibly mutated) request validly signed? The fuzz test's oracle.
+   */
+  reference(body: Uint8Array, headers: Record<string, string>): Promise<boolean>;
 }
 
 const WRONG = "not-the-configured-secret";
@@ -86,11 +91,22 @@ async function rsaSign(body: string, wrong: boolean): Promise<string> {
 }
 
 const json = (callback: Record<string, unknown>) => JSON.stringify(callback);
+const header = (headers: Record<string, string>, name: string) =>
+  Object.entries(headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+const hmacHex = async (secret: string, message: Uint8Array) => toHex(await hmacSha256(utf8(secret), message as Uint8Array<ArrayBuffer>));
+const join = (prefix: string, body: Uint8Array) => {
+  const out = new Uint8Array(utf8(prefix).length + body.length);
+  out.set(utf8(prefix));
+  out.set(body, utf8(prefix).length);
+  return out;
+};
 
 export const kits: Kit[] = [
   {
     provider: "cybavo",
     source: "cybavo",
+    reference: async (body, headers) =>
+      header(headers, "X-CHECKSUM") === toBase64UrlPadded(await digest("SHA-256", concatBytes(body, utf8(TEST_SECRETS.CYBAVO_API_SECRET)))),
     async sign(callback, o = {}) {
       const body = json(callback);
       return { body, headers: { "X-CHECKSUM": await cybavoChecksum(body, o.wrongSecret ? WRONG : TEST_SECRETS.CYBAVO_API_SECRET) } };
@@ -105,6 +121,20 @@ export const kits: Kit[] = [
   {
     provider: "cregis",
     source: "cregis",
+    async reference(body) {
+      // The SDKs' way: parse, drop sign/null/"", sort, concatenate. Integers here stay below 2^53.
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body));
+      } catch {
+        return false;
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof parsed.sign !== "string") return false;
+      const { sign, ...fields } = parsed;
+      if (Object.values(fields).some((v) => typeof v === "object" && v !== null)) return false;
+      const expected = JSON.parse(await cregisBody(jsonFields(fields))).sign as string;
+      return sign === expected;
+    },
     async sign(callback, o = {}) {
       return { body: await cregisBody(jsonFields(callback), o.wrongSecret ? WRONG : TEST_SECRETS.CREGIS_API_KEY), headers: {} };
     },
@@ -130,6 +160,7 @@ export const kits: Kit[] = [
   {
     provider: "killb",
     source: "killb",
+    reference: async (body, headers) => header(headers, "x-signature-sha256") === (await hmacHex(TEST_SECRETS.KILLB_WEBHOOK_SECRET, body)),
     async sign(callback, o = {}) {
       const body = json(callback);
       return { body, headers: { "x-signature-sha256": await killbSignature(body, o.wrongSecret ? WRONG : undefined) } };
@@ -147,6 +178,17 @@ export const kits: Kit[] = [
   {
     provider: "cabital",
     source: "cabital",
+    async reference(body, headers) {
+      const [ts, nonce, sign] = ["ACCESS-TIMESTAMP", "ACCESS-NONCE", "ACCESS-SIGN"].map((h) => header(headers, h));
+      if (ts === undefined || nonce === undefined || sign === undefined || Math.abs(Date.now() - Number(ts) * 1000) > 300_000) return false;
+      const expected = toBase64(
+        await hmacSha256(
+          utf8(TEST_SECRETS.CABITAL_SECRET),
+          join(`${ts}\nPOST\n${nonce}\n/webhooks/cabital\n`, body) as Uint8Array<ArrayBuffer>,
+        ),
+      );
+      return sign === expected;
+    },
     async sign(callback, o = {}) {
       const body = json(callback);
       return { body, headers: await cabitalHeaders(body, o.wrongSecret ? WRONG : TEST_SECRETS.CABITAL_SECRET, o.now ?? Date.now()) };
@@ -161,6 +203,14 @@ export const kits: Kit[] = [
   {
     provider: "coins",
     source: "coins-rsa",
+    async reference(body, headers) {
+      const signature = fromBase64(header(headers, "X-Coins-Signature") ?? "");
+      if (signature === undefined) return false;
+      const pem = (JSON.parse(env.SOURCES as unknown as string) as Record<string, { publicKey: string }>)["coins-rsa"]!.publicKey;
+      const der = fromBase64(pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""))!;
+      const key = await crypto.subtle.importKey("spki", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+      return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, body as Uint8Array<ArrayBuffer>);
+    },
     async sign(callback, o = {}) {
       const body = json(callback);
       return { body, headers: { "X-Coins-Signature": await rsaSign(body, o.wrongSecret ?? false) } };
@@ -175,6 +225,14 @@ export const kits: Kit[] = [
   {
     provider: "coins",
     source: "coins-hmac",
+    async reference(body, headers) {
+      const ts = header(headers, "X-Timestamp");
+      if (ts === undefined || Math.abs(Date.now() - Number(ts)) > 300_000) return false;
+      return (
+        header(headers, "X-Merchant-Sign") ===
+        (await hmacHex(TEST_SECRETS.COINS_HMAC_SECRET, join(`${ts}https://gateway.test/webhooks/coins-hmac`, body)))
+      );
+    },
     async sign(callback, o = {}) {
       const body = json(callback);
       const timestamp = String(o.now ?? Date.now());
@@ -192,6 +250,7 @@ export const kits: Kit[] = [
   {
     provider: "coins",
     source: "coins-token",
+    reference: async (_body, headers) => header(headers, "Authorization") === `Token ${TEST_SECRETS.COINS_TOKEN}`,
     async sign(callback, o = {}) {
       return { body: json(callback), headers: { Authorization: `Token ${o.wrongSecret ? WRONG : TEST_SECRETS.COINS_TOKEN}` } };
     },
