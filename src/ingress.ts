@@ -85,7 +85,13 @@ export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
     const first = result.issues[0];
     return { kind: "quarantine", reason: `schema: ${first ? `${v.getDotPath(first) ?? "(root)"} ${first.message}` : "no match"}` };
   }
-  const normalized = source.provider.normalize(result.output, text);
+  let normalized: ReturnType<typeof source.provider.normalize>;
+  try {
+    normalized = source.provider.normalize(result.output, text);
+  } catch (err) {
+    // An adapter bug must not lose a verified event or make the provider retry forever.
+    return { kind: "quarantine", reason: `normalize failed: ${err instanceof Error ? err.name : "Error"}` };
+  }
   if ("unmapped" in normalized) return { kind: "quarantine", reason: `unmapped: ${normalized.unmapped}` };
   return { kind: "event", normalized, text };
 }

@@ -75,8 +75,8 @@ describe("configuration", () => {
       "SOURCES.a.secrets: at least one secret is required (a source never runs without verification)",
     ],
     [
-      { SOURCES: { a: { provider: "cabital", secrets: ["CYBAVO_KEY"], toleranceSeconds: 7200 } } },
-      "SOURCES.a.toleranceSeconds: Invalid value: Expected <=3600 but received 7200",
+      { SOURCES: { a: { provider: "cabital", secrets: ["CYBAVO_KEY"], toleranceSeconds: 3600 } } },
+      "SOURCES.a.toleranceSeconds: Invalid value: Expected <=1800 but received 3600",
     ],
     [
       { SOURCES: { a: { provider: "cybavo", secrets: ["CYBAVO_KEY"], ipAllowList: ["10.0.0.0/33"] } } },

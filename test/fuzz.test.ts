@@ -128,12 +128,17 @@ describe.each(kits)("fuzz $source", (kit) => {
 
     await fc.assert(
       fc.asyncProperty(fc.oneof(randomRequest, mutatedRequest), fc.boolean(), async (request, storageFault) => {
+        // Header values no HTTP request can carry (NUL, CR, LF) cannot reach a Worker: skipped.
+        fc.pre(Object.values(request.headers).every((value) => !/[\0\r\n]/.test(value)));
         const response = await post(kit.source, request.body, request.headers, storageFault ? faulty : undefined);
         const status = response.status;
         await response.body?.cancel();
+        // The oracle judges the headers as the runtime hands them to the Worker (Headers
+        // normalizes values, e.g. a NUL becomes a space: an HTTP parser would have refused it).
+        const seen = Object.fromEntries(new Headers(request.headers));
         // A 503 means the request got as far as storage, so it must have been validly signed.
-        if (status >= 500) return status === 503 && storageFault && kit.reference(request.body, request.headers);
-        if (status === 200) return kit.reference(request.body, request.headers);
+        if (status >= 500) return status === 503 && storageFault && kit.reference(request.body, seen);
+        if (status === 200) return kit.reference(request.body, seen);
         return [401, 413].includes(status);
       }),
       { numRuns: RUNS },

@@ -17,8 +17,9 @@ export const NONCE_TTL_MS = 60 * 60 * 1000;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const Options = v.strictObject({
-  /** Accepted clock difference in seconds, either way. At most 3600, the nonce memory. */
-  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), DEFAULT_TOLERANCE_SECONDS),
+  /** Accepted clock difference in seconds, either way. */
+  // At most 1800: a timestamp is accepted for 2 × tolerance, which must fit in the nonce memory.
+  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1800)), DEFAULT_TOLERANCE_SECONDS),
   /** The path (and query) Cabital called, when a proxy rewrites it before the Worker sees it. */
   signedPath: v.optional(v.pipe(v.string(), v.startsWith("/"))),
   /** The older documented layout: the same fields concatenated without separators. */
@@ -78,8 +79,10 @@ const Callback = v.pipe(
 );
 type Callback = v.InferOutput<typeof Callback>;
 
-function normalize(cb: Callback): Normalized {
-  const time = new Date(cb.event_time).toISOString();
+function normalize(cb: Callback): Normalized | { unmapped: string } {
+  const ms = Date.parse(cb.event_time);
+  if (Number.isNaN(ms)) return { unmapped: `event_time ${cb.event_time}` };
+  const time = new Date(ms).toISOString();
   const linkStatus: LinkStatus = cb.linkStatus;
   const status: PartyStatus = CABITAL_STATUS[linkStatus];
   return {
@@ -119,8 +122,9 @@ async function verify(request: InboundRequest, keys: { secrets: readonly string[
   message.set(prefix);
   message.set(request.body, prefix.length);
   const result = await anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), message, tag));
-  // A verified nonce is remembered for 60 minutes from now, longer than any accepted timestamp.
-  return result.ok ? { ok: true, replay: { nonce: `${key}:${nonce}`, expiresAt: request.now + NONCE_TTL_MS } } : result;
+  // A verified nonce is remembered for 60 minutes from now: longer than the 2 × tolerance a
+  // timestamp is accepted for. ACCESS-KEY is not signed, so it is not part of the nonce's key.
+  return result.ok ? { ok: true, replay: { nonce, expiresAt: request.now + NONCE_TTL_MS } } : result;
 }
 
 export const cabital: Provider<Options, Callback> = {

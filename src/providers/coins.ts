@@ -173,7 +173,7 @@ const Balance = v.looseObject({
     available: amountValue,
     changed: v.optional(amountValue),
     type: text,
-    clientTxId: v.optional(v.nullable(idValue)),
+    clientTxId: v.optional(v.nullable(v.union([idValue, v.literal("")]))),
     time: v.pipe(v.number(), v.safeInteger()),
   }),
 });
@@ -270,7 +270,12 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
       const amount = exactAmount(raw, "amount", cb.data.currency);
       event = {
         type: lookup(COINS_TRANSACTION_TYPE, cb.data.type) ?? "transfer.updated",
-        data: { status, providerStatus: cb.data.status, ...(amount && { amount }) },
+        data: {
+          status,
+          providerStatus: cb.data.status,
+          ...(amount && { amount }),
+          ...(idText("orderId") && { orderId: idText("orderId") }),
+        },
       };
       accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
       idempotencyKey = `${cb.event}:${canonical(cb.data)}`;

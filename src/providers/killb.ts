@@ -252,7 +252,6 @@ function normalize(cb: Callback, text: string): Normalized | { unmapped: string 
           ...(balance && { balance }),
           ...(change && { change }),
           ...(cb.data.changeReason && { reason: cb.data.changeReason }),
-          reference: cb.data.id,
         },
       };
       accountKey = cb.data.userId;

@@ -95,6 +95,20 @@ describe("Cabital", () => {
     expect((await originEvents(account))[0]?.json.data).toMatchObject({ externalId: "ext-1", eventTime: "2021-01-01T00:00:00.000Z" });
   });
 
+  it("a replay with a changed ACCESS-KEY (unsigned) is still a replay", async () => {
+    const body = link(crypto.randomUUID(), "PENDING", "2020-07-01T09:00:00.000Z");
+    const { response, headers } = await send(body);
+    expect(response.status).toBe(200);
+    expect((await post("cabital", body, { ...headers, "ACCESS-KEY": "another-key" })).status).toBe(401);
+  });
+
+  it("quarantines an event_time it cannot read instead of failing", async () => {
+    const account = crypto.randomUUID();
+    const { response } = await send(link(account, "PENDING", "2020-07-01T09:00:00+01"));
+    expect(response.status).toBe(200);
+    expect(await storedEvents("cabital", account)).toEqual([]);
+  });
+
   it("refuses a timestamp outside the window, either way", async () => {
     const body = link(crypto.randomUUID(), "PENDING", "2020-07-01T09:00:00.000Z");
     expect((await send(body, Date.now() - 301_000)).response.status).toBe(401);

@@ -144,3 +144,18 @@ describe("Coins normalization", () => {
     });
   });
 });
+
+describe("Coins samples", () => {
+  it("a balance change with an empty clientTxId (as in Coins' own sample) is delivered", async () => {
+    const kit = kits.find((k) => k.source === "coins-token")!;
+    const user = crypto.randomUUID();
+    const callback = {
+      event: "BALANCE_CHANGE_EVENT",
+      data: { userId: user, currency: "PHP", available: "10", changed: "10", type: "DEPOSIT", clientTxId: "", time: 1675225144301 },
+    };
+    const signed = await kit.sign(callback);
+    expect((await post("coins-token", signed.body, signed.headers)).status).toBe(200);
+    await drain("coins-token", user);
+    expect((await originEvents(user)).map((e) => e.json.type)).toEqual(["balance.updated"]);
+  });
+});

@@ -113,7 +113,7 @@ describe("Cabital vectors", () => {
     });
     it(`accepts: ${vector.name}`, async () => {
       const result = await cabital.verify(request(vector.body, vector.headers), keys);
-      expect(result).toMatchObject({ ok: true, replay: { nonce: "partner-key:nonce-1" } });
+      expect(result).toMatchObject({ ok: true, replay: { nonce: "nonce-1" } });
     });
     it(`refuses every one-byte change of body, signature and signed headers: ${vector.name}`, async () => {
       for (const body of oneByteChanges(vector.body))
