@@ -40,3 +40,24 @@ describe("Standard Webhooks signer", () => {
     });
   }
 });
+
+describe("ORIGIN_SECRET rotation", () => {
+  it("signs with every origin secret, so an origin on either the new or the old secret verifies", async () => {
+    const { Webhook } = await import("standardwebhooks");
+    const { signatureHeader } = await import("../src/delivery");
+    const { TEST_SECRETS } = await import("./support/test-config");
+    const keys = [TEST_SECRETS.ORIGIN_SECRET, TEST_SECRETS.ORIGIN_SECRET_PREVIOUS].map((s) => fromBase64(s.slice("whsec_".length))!);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const body = '{"specversion":"1.0"}';
+    const headers = {
+      "webhook-id": "evt_x",
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": await signatureHeader(keys, "evt_x", timestamp, body),
+    };
+    expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
+    for (const secret of [TEST_SECRETS.ORIGIN_SECRET, TEST_SECRETS.ORIGIN_SECRET_PREVIOUS]) {
+      expect(new Webhook(secret).verify(body, headers)).toEqual({ specversion: "1.0" });
+    }
+    expect(() => new Webhook("whsec_b3RoZXItc2VjcmV0LW5vdC1pbi11c2UtYW55d2hlcmU=").verify(body, headers)).toThrow();
+  });
+});
