@@ -5,11 +5,11 @@
  */
 import { type IRequest, Router } from "itty-router";
 import type { GatewayConfig } from "./config";
-import { digest, timingSafeEqual, toBase64, utf8 } from "./crypto";
 import { ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { listIndex } from "./ops-index";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
+import { digest, timingSafeEqual, toBase64, utf8 } from "./verify/crypto";
 
 type Args = [Env, GatewayConfig];
 

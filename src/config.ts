@@ -4,11 +4,11 @@
  * Contract: ../shared/design/ARCHITECTURE.md "Configuration"; reference: docs/configuration.md.
  */
 import * as v from "valibot";
-import { fromBase64 } from "./crypto";
 import { PROVIDERS } from "./event";
 import { type IpRange, parseRange } from "./ip";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
+import { fromBase64 } from "./verify/crypto";
 
 const DAY_SECONDS = 24 * 60 * 60;
 

@@ -3,17 +3,9 @@
  * one attempt with a timeout, classification of the outcome, and the retry schedule.
  * Pure functions plus one `fetch`; the ledger decides what to do with the outcome.
  */
-import { hmacSha256, toBase64, utf8 } from "./crypto";
+import { signatureHeader } from "./verify/standard-webhooks";
 
-/** `v1,<base64 HMAC-SHA256(secret, "id.timestamp.body")>` as Standard Webhooks defines it. */
-export async function signStandardWebhook(
-  secret: Uint8Array<ArrayBuffer>,
-  id: string,
-  timestampSeconds: number,
-  body: string,
-): Promise<string> {
-  return `v1,${toBase64(await hmacSha256(secret, utf8(`${id}.${timestampSeconds}.${body}`)))}`;
-}
+export { signatureHeader, signStandardWebhook } from "./verify/standard-webhooks";
 
 export type AttemptOutcome =
   | { kind: "delivered"; status: number }
@@ -58,21 +50,6 @@ export function retryDelayMs(attemptsMade: number, random: number): number | und
 export interface OutboundEvent {
   readonly id: string;
   readonly body: string;
-}
-
-/**
- * The `webhook-signature` value: one `v1,` signature per secret, space-separated, newest first.
- * During an ORIGIN_SECRET rotation origins verify with either key (Standard Webhooks allows
- * several signatures in the header).
- */
-export async function signatureHeader(
-  secrets: readonly Uint8Array<ArrayBuffer>[],
-  id: string,
-  timestampSeconds: number,
-  body: string,
-): Promise<string> {
-  const signatures = await Promise.all(secrets.map((secret) => signStandardWebhook(secret, id, timestampSeconds, body)));
-  return signatures.join(" ");
 }
 
 /** Sends one attempt. Never throws: network errors and timeouts are outcomes. */

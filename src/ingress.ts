@@ -6,14 +6,14 @@
  */
 import * as v from "valibot";
 import type { GatewayConfig, SourceConfig } from "./config";
-import { digest, toHex, utf8 } from "./crypto";
 import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
-import type { InboundRequest, Normalized, Replay } from "./providers/provider";
+import type { Normalized, Replay, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
 import { type Counter, count, flushIfDue } from "./stats";
+import { digest, toHex, utf8 } from "./verify/crypto";
 
 /** Reads the body up to `limit` bytes; stops reading (never buffers the rest) past it. */
 export async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
@@ -173,15 +173,7 @@ export async function handleWebhook(
   const body = await readBodyCapped(request, config.maxBodyBytes);
   if (body === "too_large") return done("too_large", reply.tooLarge());
 
-  const url = new URL(request.url);
-  const inbound: InboundRequest = {
-    body,
-    headers: request.headers,
-    method: request.method,
-    pathWithQuery: url.pathname + url.search,
-    url: request.url,
-    now,
-  };
+  const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
   if (!verified.ok) return done("rejected", reply.unauthorized(), { reason: verified.reason });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, fromBase64UrlPadded, fromHex, timingSafeEqual, toBase64, toBase64UrlPadded, toHex, utf8 } from "../src/crypto";
 import { signStandardWebhook } from "../src/delivery";
+import { fromBase64, fromBase64UrlPadded, fromHex, timingSafeEqual, toBase64, toBase64UrlPadded, toHex, utf8 } from "../src/verify/crypto";
 import vectors from "./fixtures/vectors.json" with { type: "json" };
 
 describe("encodings", () => {

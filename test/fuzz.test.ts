@@ -10,7 +10,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { utf8 } from "../src/crypto";
+import { utf8 } from "../src/verify/crypto";
 import { post } from "./support/gateway";
 import { type Kit, kits } from "./support/kits";
 

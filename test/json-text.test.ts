@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { topLevelMembers } from "../src/json-text";
+import { topLevelMembers } from "../src/verify/json-text";
 
 describe("topLevelMembers", () => {
   it("returns each member's exact value text", () => {

@@ -8,18 +8,14 @@
  * `{"received":true}`. Docs: docs/providers/cabital.md.
  */
 import * as v from "valibot";
-import { fromBase64, utf8, verifyHmacSha256 } from "../crypto";
 import type { PartyStatus } from "../event";
-import { anySecret, type InboundRequest, type Normalized, type Provider, type VerifyResult } from "./provider";
-
-/** Nonces are remembered this long (Cabital rejects a nonce repeated within 60 minutes). */
-export const NONCE_TTL_MS = 60 * 60 * 1000;
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+import { CABITAL_DEFAULT_TOLERANCE_SECONDS, verifyCabital } from "../verify/cabital";
+import type { Normalized, Provider } from "./provider";
 
 const Options = v.strictObject({
   /** Accepted clock difference in seconds, either way. */
   // At most 1800: a timestamp is accepted for 2 × tolerance, which must fit in the nonce memory.
-  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1800)), DEFAULT_TOLERANCE_SECONDS),
+  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1800)), CABITAL_DEFAULT_TOLERANCE_SECONDS),
   /** The path (and query) Cabital called, when a proxy rewrites it before the Worker sees it. */
   signedPath: v.optional(v.pipe(v.string(), v.startsWith("/"))),
   /** The older documented layout: the same fields concatenated without separators. */
@@ -28,12 +24,6 @@ const Options = v.strictObject({
   accessKey: v.optional(v.pipe(v.string(), v.nonEmpty())),
 });
 type Options = v.InferOutput<typeof Options>;
-
-/** The exact text Cabital signs. */
-export function cabitalSigningText(layout: Options["layout"], timestamp: string, method: string, nonce: string, path: string): string {
-  const parts = [timestamp, method.toUpperCase(), nonce, path, ""];
-  return layout === "newline" ? parts.join("\n") : parts.join("");
-}
 
 const STATUSES = [
   "INITIALIZED",
@@ -102,36 +92,11 @@ function normalize(cb: Callback): Normalized | { unmapped: string } {
   };
 }
 
-async function verify(request: InboundRequest, keys: { secrets: readonly string[]; options: Options }): Promise<VerifyResult> {
-  const h = (name: string) => request.headers.get(name)?.trim();
-  const [key, timestamp, nonce, sign] = [h("access-key"), h("access-timestamp"), h("access-nonce"), h("access-sign")];
-  if (sign === undefined || timestamp === undefined || nonce === undefined || key === undefined) {
-    return { ok: false, reason: "missing_signature" };
-  }
-  const tag = fromBase64(sign);
-  if (tag === undefined || !/^\d{1,12}$/.test(timestamp) || nonce === "" || nonce.length > 128) {
-    return { ok: false, reason: "malformed_signature" };
-  }
-  if (keys.options.accessKey !== undefined && key !== keys.options.accessKey) return { ok: false, reason: "bad_signature" };
-  if (Math.abs(request.now - Number(timestamp) * 1000) > keys.options.toleranceSeconds * 1000) {
-    return { ok: false, reason: "stale_timestamp" };
-  }
-  const path = keys.options.signedPath ?? request.pathWithQuery;
-  const prefix = utf8(cabitalSigningText(keys.options.layout, timestamp, request.method, nonce, path));
-  const message = new Uint8Array(prefix.length + request.body.length);
-  message.set(prefix);
-  message.set(request.body, prefix.length);
-  const result = await anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), message, tag));
-  // A verified nonce is remembered for 60 minutes from now: longer than the 2 × tolerance a
-  // timestamp is accepted for. ACCESS-KEY is not signed, so it is not part of the nonce's key.
-  return result.ok ? { ok: true, replay: { nonce, expiresAt: request.now + NONCE_TTL_MS } } : result;
-}
-
 export const cabital: Provider<Options, Callback> = {
   name: "cabital",
   options: Options,
   secretBindings: () => [],
-  verify,
+  verify: (request, keys) => verifyCabital(request, keys.secrets, keys.options),
   schema: Callback,
   normalize,
   ack: { body: '{"received":true}', contentType: "application/json" },

@@ -12,15 +12,12 @@
  * Docs: docs/providers/coins.md.
  */
 import * as v from "valibot";
-import { fromBase64, fromHex, timingSafeEqual, utf8, verifyHmacSha256 } from "../crypto";
 import { decimalFromJsonNumber } from "../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
-import { nestedMembers, type RawMember, scalarText } from "../json-text";
 import { unixMillisToIso } from "../time";
-import { anySecret, type InboundRequest, type Normalized, type Provider, type SourceSecrets, type VerifyResult } from "./provider";
-
-export const DEFAULT_TOLERANCE_SECONDS = 300;
-const PEM = /^-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/;
+import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "../verify/coins";
+import { nestedMembers, type RawMember, scalarText } from "../verify/json-text";
+import type { Normalized, Provider } from "./provider";
 
 const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
 
@@ -28,13 +25,13 @@ const Options = v.strictObject({
   /** How this source's webhooks are signed: agreed with Coins at onboarding. */
   scheme: v.optional(v.picklist(["rsa-sha256", "hmac-sha256", "token"])),
   /** rsa-sha256: Coins' PEM public key (SPKI, "BEGIN PUBLIC KEY"). Public: a var, not a secret. */
-  publicKey: v.optional(v.pipe(v.string(), v.regex(PEM, "must be a PEM public key (BEGIN PUBLIC KEY)"))),
+  publicKey: v.optional(v.pipe(v.string(), v.regex(PEM_PUBLIC_KEY, "must be a PEM public key (BEGIN PUBLIC KEY)"))),
   /** rsa-sha256: the header carrying the Base64 signature. */
   signatureHeader: header("x-signature"),
   /** hmac-sha256: the URL Coins signs, when it differs from the one the Worker sees (proxies). */
   signedUrl: v.optional(v.pipe(v.string(), v.url())),
   /** hmac-sha256: accepted clock difference in seconds, either way. */
-  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), DEFAULT_TOLERANCE_SECONDS),
+  toleranceSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), COINS_DEFAULT_TOLERANCE_SECONDS),
   /** hmac-sha256: when set, X-Merchant-Key must equal it. */
   merchantKey: v.optional(v.pipe(v.string(), v.nonEmpty())),
   /** token: the header carrying the token, and the text before the token in it. */
@@ -50,76 +47,6 @@ function configError(options: Options, secretCount: number): string | undefined 
   if (options.scheme === "rsa-sha256" && options.publicKey === undefined) return "publicKey: required by the rsa-sha256 scheme";
   if (options.scheme !== "rsa-sha256" && secretCount === 0) return `secrets: the ${options.scheme} scheme needs at least one secret`;
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Verification, one function per scheme
-
-const rsaKeys = new Map<string, Promise<CryptoKey>>();
-
-function rsaKey(pem: string): Promise<CryptoKey> {
-  let key = rsaKeys.get(pem);
-  if (key === undefined) {
-    const der = fromBase64((PEM.exec(pem)?.[1] ?? "").replace(/\s+/g, ""));
-    key = der
-      ? crypto.subtle.importKey("spki", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"])
-      : Promise.reject(new TypeError("coins: publicKey is not valid Base64"));
-    rsaKeys.set(pem, key);
-  }
-  return key;
-}
-
-async function verifyRsa(request: InboundRequest, options: Options): Promise<VerifyResult> {
-  const value = request.headers.get(options.signatureHeader);
-  if (value === null) return { ok: false, reason: "missing_signature" };
-  const signature = fromBase64(value.trim());
-  if (signature === undefined || options.publicKey === undefined) return { ok: false, reason: "malformed_signature" };
-  let key: CryptoKey;
-  try {
-    key = await rsaKey(options.publicKey);
-  } catch {
-    // A key that does not import can verify nothing: fail closed.
-    return { ok: false, reason: "no_secret" };
-  }
-  const ok = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, request.body);
-  return ok ? { ok: true } : { ok: false, reason: "bad_signature" };
-}
-
-async function verifyHmac(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
-  const [merchantKey, timestamp, sign] = ["x-merchant-key", "x-timestamp", "x-merchant-sign"].map((h) => request.headers.get(h)?.trim());
-  if (sign === undefined || timestamp === undefined) return { ok: false, reason: "missing_signature" };
-  const tag = /^[0-9a-f]{64}$/.test(sign) ? fromHex(sign) : undefined;
-  if (tag === undefined || !/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: "malformed_signature" };
-  if (keys.options.merchantKey !== undefined && merchantKey !== keys.options.merchantKey) return { ok: false, reason: "bad_signature" };
-  // Coins' merchant API uses milliseconds; seconds are accepted too (13 digits = ms until 2286).
-  const ms = timestamp.length >= 13 ? Number(timestamp) : Number(timestamp) * 1000;
-  if (Math.abs(request.now - ms) > keys.options.toleranceSeconds * 1000) return { ok: false, reason: "stale_timestamp" };
-  const prefix = utf8(timestamp + (keys.options.signedUrl ?? request.url));
-  const message = new Uint8Array(prefix.length + request.body.length);
-  message.set(prefix);
-  message.set(request.body, prefix.length);
-  return anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), message, tag));
-}
-
-async function verifyToken(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
-  const value = request.headers.get(keys.options.tokenHeader);
-  if (value === null) return { ok: false, reason: "missing_signature" };
-  const presented = utf8(value.trim());
-  // Constant-time over the whole header value; a wrong length is simply false.
-  return anySecret(keys.secrets, async (secret) => timingSafeEqual(presented, utf8(keys.options.tokenPrefix + secret)));
-}
-
-function verify(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult> {
-  switch (keys.options.scheme) {
-    case "rsa-sha256":
-      return verifyRsa(request, keys.options);
-    case "hmac-sha256":
-      return verifyHmac(request, keys);
-    case "token":
-      return verifyToken(request, keys);
-    default:
-      return Promise.resolve({ ok: false, reason: "no_secret" });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,7 +280,7 @@ export const coins: Provider<Options, Callback> = {
   options: Options,
   secretBindings: () => [],
   configError,
-  verify,
+  verify: (request, keys) => verifyCoins(request, keys.secrets, keys.options as CoinsOptions),
   schema: Callback,
   normalize,
   ack: { body: "OK", contentType: "text/plain; charset=utf-8" },

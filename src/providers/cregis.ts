@@ -7,12 +7,12 @@
  * Reply: exactly `success`. Docs: docs/providers/cregis.md.
  */
 import * as v from "valibot";
-import { digest, fromHex, timingSafeEqual, utf8 } from "../crypto";
 import { exactDecimal } from "../decimal";
 import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../event";
-import { type RawMember, stringValue, topLevelMembers } from "../json-text";
 import { unixMillisToIso } from "../time";
-import { anySecret, type Normalized, type Provider } from "./provider";
+import { verifyCregis } from "../verify/cregis";
+import { type RawMember, stringValue, topLevelMembers } from "../verify/json-text";
+import type { Normalized, Provider } from "./provider";
 
 const Options = v.strictObject({
   /**
@@ -24,80 +24,6 @@ const Options = v.strictObject({
   nestedValues: v.optional(v.picklist(["reject", "canonical-json"]), "reject"),
 });
 type Options = v.InferOutput<typeof Options>;
-
-// ---------------------------------------------------------------------------------------------
-// Signature
-
-/** RFC 8785 canonical JSON: object keys sorted by UTF-16 code units, no whitespace. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The text a member contributes to the signed string; null to leave it out; undefined if unsignable. */
-function signedValue(member: RawMember, options: Options): string | null | undefined {
-  switch (member.kind) {
-    case "null":
-      return null;
-    case "string":
-      return stringValue(member) || null;
-    case "number":
-    case "true":
-    case "false":
-      return member.raw;
-    default:
-      return options.nestedValues === "canonical-json" ? canonicalJson(JSON.parse(member.raw)) : undefined;
-  }
-}
-
-function compareUtf8(a: string, b: string): number {
-  const x = utf8(a);
-  const y = utf8(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
-  }
-  return x.length - y.length;
-}
-
-/**
- * Builds `k1v1k2v2...` (without the API key) from the body's top-level members, or undefined
- * when a value cannot be signed under the source's options.
- */
-export function cregisSigningText(members: ReadonlyMap<string, RawMember>, options: Options): string | undefined {
-  const parts: [string, string][] = [];
-  for (const [key, member] of members) {
-    if (key === "sign") continue;
-    const value = signedValue(member, options);
-    if (value === undefined) return undefined;
-    if (value !== null) parts.push([key, value]);
-  }
-  return parts
-    .sort(([a], [b]) => compareUtf8(a, b))
-    .map(([k, v]) => k + v)
-    .join("");
-}
-
-async function verify(body: Uint8Array, keys: { secrets: readonly string[]; options: Options }) {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
-  } catch {
-    return { ok: false, reason: "malformed_signature" } as const;
-  }
-  const members = topLevelMembers(text);
-  const signMember = members?.get("sign");
-  if (members === undefined || signMember === undefined) return { ok: false, reason: "missing_signature" } as const;
-  const sign = stringValue(signMember);
-  // Lowercase hex only: accepting both cases would let a changed signature still verify.
-  const expected = sign !== undefined && /^[0-9a-f]{32}$/.test(sign) ? fromHex(sign) : undefined;
-  const signingText = cregisSigningText(members, keys.options);
-  if (expected === undefined || signingText === undefined) return { ok: false, reason: "malformed_signature" } as const;
-  return anySecret(keys.secrets, async (apiKey) => timingSafeEqual(await digest("MD5", utf8(apiKey + signingText)), expected));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Payloads: one schema per callback kind. Cregis sends no kind field; `kindOf` tells the kinds
@@ -292,7 +218,7 @@ export const cregis: Provider<Options, Callback> = {
   name: "cregis",
   options: Options,
   secretBindings: () => [],
-  verify: (request, keys) => verify(request.body, keys),
+  verify: (request, keys) => verifyCregis(request, keys.secrets, keys.options),
   schema: Schema,
   normalize,
   ack: { body: "success", contentType: "text/plain; charset=utf-8" },

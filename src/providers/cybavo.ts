@@ -1,17 +1,15 @@
 /**
  * CYBAVO SOFA wallet callbacks.
- * Scheme (CYBAVO/SOFA_MOCK_SERVER, CYBAVO/API_CHECKSUM_CALC): header `X-CHECKSUM` is the
- * base64url (with `=` padding) SHA-256 of the raw body bytes followed by the API secret bytes.
- * Not an HMAC: that is the provider's choice, reproduced exactly. Reply: 200 `OK`.
+ * Verification (X-CHECKSUM = base64url SHA-256 of body ‖ secret) is in ../verify/cybavo.ts.
+ * Reply: 200 `OK`.
  * Docs: docs/providers/cybavo.md.
  */
 import * as v from "valibot";
-import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "../crypto";
 import { fromSmallestUnit } from "../decimal";
 import type { MoneyMovementData, MoneyStatus } from "../event";
-import { topLevelMembers } from "../json-text";
 import { unixSecondsToIso } from "../time";
-import { anySecret, type Normalized, type Provider } from "./provider";
+import { verifyCybavo } from "../verify/cybavo";
+import type { Normalized, Provider } from "./provider";
 
 const Options = v.strictObject({
   /** wallet_id → secret binding names (newest first), for deployments with one API code per wallet. */
@@ -87,29 +85,18 @@ export function cybavoStatus(state: number, processingState: number): MoneyStatu
   }
 }
 
-async function checksumMatches(body: Uint8Array<ArrayBuffer>, secret: string, expected: Uint8Array): Promise<boolean> {
-  return timingSafeEqual(await digest("SHA-256", concatBytes(body, utf8(secret))), expected);
-}
-
-/**
- * Picks the secrets for the callback's wallet: its own map entry if it has one, else the
- * source's. Undefined when the body does not name its wallet unambiguously.
- */
-function secretsForWallet(
-  body: Uint8Array,
-  keys: { secrets: readonly string[]; named: ReadonlyMap<string, string>; options: Options },
-): readonly string[] | undefined {
-  const map = keys.options.walletSecrets;
-  if (map === undefined) return keys.secrets;
-  // The wallet id is read with the non-throwing raw scanner, before any parse: the body is
-  // still unverified here. It must be plain digits, exactly as the parser will read it later:
-  // `7.0`, `7e0` or a duplicated key would otherwise let a source-wide secret sign an event
-  // that the parser then files under a wallet with its own secret.
-  const walletId = topLevelMembers(new TextDecoder().decode(body))?.get("wallet_id");
-  if (walletId === undefined || walletId.kind !== "number" || !/^(0|[1-9]\d{0,15})$/.test(walletId.raw)) return undefined;
-  const names = Object.hasOwn(map, walletId.raw) ? map[walletId.raw] : undefined;
-  if (names === undefined) return keys.secrets;
-  return names.map((name) => keys.named.get(name)).filter((s): s is string => s !== undefined);
+/** The per-wallet secret map with binding names replaced by their values (cached per options object). */
+const walletSecretCache = new WeakMap<object, Record<string, string[]>>();
+function walletSecretValues(options: Options, named: ReadonlyMap<string, string>): Record<string, string[]> | undefined {
+  if (options.walletSecrets === undefined) return undefined;
+  let values = walletSecretCache.get(options);
+  if (values === undefined) {
+    values = Object.fromEntries(
+      Object.entries(options.walletSecrets).map(([wallet, names]) => [wallet, names.flatMap((name) => named.get(name) ?? [])]),
+    );
+    walletSecretCache.set(options, values);
+  }
+  return values;
 }
 
 function normalize(cb: Callback): Normalized | { unmapped: string } {
@@ -160,15 +147,7 @@ export const cybavo: Provider<Options, Callback> = {
   name: "cybavo",
   options: Options,
   secretBindings: (options) => Object.values(options.walletSecrets ?? {}).flat(),
-  async verify(request, keys) {
-    const header = request.headers.get("x-checksum");
-    if (header === null) return { ok: false, reason: "missing_signature" };
-    const expected = fromBase64UrlPadded(header.trim());
-    if (expected === undefined || expected.length !== 32) return { ok: false, reason: "malformed_signature" };
-    const secrets = secretsForWallet(request.body, keys);
-    if (secrets === undefined) return { ok: false, reason: "malformed_signature" };
-    return anySecret(secrets, (secret) => checksumMatches(request.body, secret, expected));
-  },
+  verify: (request, keys) => verifyCybavo(request, keys.secrets, { walletSecrets: walletSecretValues(keys.options, keys.named) }),
   schema: Callback,
   normalize,
   ack: { body: "OK", contentType: "text/plain; charset=utf-8" },

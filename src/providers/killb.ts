@@ -6,11 +6,11 @@
  * `id`. Reply: 200 `{"received":true}`. Docs: docs/providers/killb.md.
  */
 import * as v from "valibot";
-import { fromHex, utf8, verifyHmacSha256 } from "../crypto";
 import { decimalFromJsonNumber } from "../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
-import { nestedMembers, type RawMember, scalarText } from "../json-text";
-import { anySecret, type Normalized, type Provider } from "./provider";
+import { nestedMembers, type RawMember, scalarText } from "../verify/json-text";
+import { verifyKillb } from "../verify/killb";
+import type { Normalized, Provider } from "./provider";
 
 const Options = v.strictObject({});
 type Options = v.InferOutput<typeof Options>;
@@ -265,14 +265,7 @@ export const killb: Provider<Options, Callback> = {
   name: "killb",
   options: Options,
   secretBindings: () => [],
-  async verify(request, keys) {
-    const header = request.headers.get("x-signature-sha256");
-    if (header === null) return { ok: false, reason: "missing_signature" };
-    // Lowercase hex only: accepting both cases would let a changed signature still verify.
-    const tag = /^[0-9a-f]{64}$/.test(header.trim()) ? fromHex(header.trim()) : undefined;
-    if (tag === undefined) return { ok: false, reason: "malformed_signature" };
-    return anySecret(keys.secrets, (secret) => verifyHmacSha256(utf8(secret), request.body, tag));
-  },
+  verify: (request, keys) => verifyKillb(request, keys.secrets),
   schema: Callback,
   normalize,
   ack: { body: '{"received":true}', contentType: "application/json" },

@@ -1,24 +1,15 @@
 /**
- * The shape every provider adapter has. A provider *describes* its scheme (headers, signed
- * content, encoding) and calls the shared helpers in ../crypto.ts to compute; it never touches
- * storage or the network. Adding a provider = one file exporting a `Provider`, one line in
+ * The shape every provider adapter has. Verification itself lives in ../verify/ (portable, Web
+ * standards only, shared with the webhook-gateway/verify module); an adapter adds what the
+ * gateway needs around it: option schemas, payload schemas, normalization and the reply. It
+ * never touches storage or the network. Adding a provider = one file exporting a `Provider`, one line in
  * ./index.ts, and a fixtures folder.
  */
 import type * as v from "valibot";
 import type { NormalizedEvent, ProviderName } from "../event";
+import type { SignedRequest, VerifyResult } from "../verify/types";
 
-/** The request as received, body still raw bytes. */
-export interface InboundRequest {
-  readonly body: Uint8Array<ArrayBuffer>;
-  readonly headers: Headers;
-  readonly method: string;
-  /** Path and query of the URL the Worker saw, e.g. `/webhooks/cabital?x=1`. */
-  readonly pathWithQuery: string;
-  /** The whole URL the Worker saw. */
-  readonly url: string;
-  /** Receipt time, Unix milliseconds. Passed in so verifiers stay pure. */
-  readonly now: number;
-}
+export type { Replay, SignedRequest, VerifyFailure, VerifyResult } from "../verify/types";
 
 /** Secrets for one source, already resolved from Worker secret bindings. */
 export interface SourceSecrets<Options> {
@@ -28,19 +19,6 @@ export interface SourceSecrets<Options> {
   readonly named: ReadonlyMap<string, string>;
   readonly options: Options;
 }
-
-export type VerifyFailure = "missing_signature" | "malformed_signature" | "bad_signature" | "stale_timestamp" | "no_secret";
-
-/**
- * A signed nonce the gateway must see only once: the account's Durable Object records it next
- * to the claim, atomically, and refuses a repeat until `expiresAt` (Unix ms).
- */
-export interface Replay {
-  readonly nonce: string;
-  readonly expiresAt: number;
-}
-
-export type VerifyResult = { ok: true; replay?: Replay } | { ok: false; reason: VerifyFailure };
 
 /** A verified, schema-valid callback in the gateway's vocabulary. */
 export interface Normalized {
@@ -65,7 +43,7 @@ export interface Provider<Options = unknown, Payload = unknown> {
    */
   configError?(options: Options, secretCount: number): string | undefined;
   /** Checks the signature over the raw bytes. Never throws on hostile input. */
-  verify(request: InboundRequest, keys: SourceSecrets<Options>): Promise<VerifyResult>;
+  verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<VerifyResult>;
   /** One schema per provider event (a `v.variant`/`v.union`); loose objects, providers add fields. */
   readonly schema: v.GenericSchema<unknown, Payload>;
   /**
@@ -76,13 +54,4 @@ export interface Provider<Options = unknown, Payload = unknown> {
   normalize(payload: Payload, rawText: string): Normalized | { unmapped: string };
   /** The exact reply the provider expects for an accepted callback. */
   readonly ack: { readonly body: string; readonly contentType: string };
-}
-
-/** Helper for adapters: tries each candidate secret (newest first) until one verifies. */
-export async function anySecret(secrets: readonly string[], check: (secret: string) => Promise<boolean>): Promise<VerifyResult> {
-  if (secrets.length === 0) return { ok: false, reason: "no_secret" };
-  for (const secret of secrets) {
-    if (await check(secret)) return { ok: true };
-  }
-  return { ok: false, reason: "bad_signature" };
 }

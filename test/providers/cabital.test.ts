@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hmacSha256, toBase64, utf8 } from "../../src/crypto";
 import { CABITAL_STATUS, cabital } from "../../src/providers/cabital";
+import { hmacSha256, toBase64, utf8 } from "../../src/verify/crypto";
 import { drain, originEvents, post, storedEvents } from "../support/gateway";
 import { cabitalHeaders } from "../support/kits";
 import { TEST_SECRETS } from "../support/test-config";
@@ -24,7 +24,6 @@ describe("Cabital", () => {
       body: utf8(body),
       headers: new Headers({ "ACCESS-KEY": "k", "ACCESS-TIMESTAMP": timestamp, "ACCESS-NONCE": "n1", "ACCESS-SIGN": signature }),
       method: "POST",
-      pathWithQuery: "/internal/cabital-hook",
       url: "https://gateway.test/internal/cabital-hook",
       now,
     });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64, utf8 } from "../../src/crypto";
 import { COINS_KYC_STATUS, COINS_ORDER_STATUS, COINS_TRANSACTION_TYPE, coins } from "../../src/providers/coins";
+import { fromBase64, toBase64, utf8 } from "../../src/verify/crypto";
 import { drain, originEvents, post } from "../support/gateway";
 import { kits } from "../support/kits";
 import { TEST_SECRETS } from "../support/test-config";
@@ -37,7 +37,6 @@ describe("Coins verification schemes", () => {
       body,
       headers: new Headers({ "X-Signature": toBase64(new Uint8Array(signature)) }),
       method: "POST",
-      pathWithQuery: "/",
       url: "https://gateway.test/",
       now: Date.now(),
     });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { utf8 } from "../../src/crypto";
-import { topLevelMembers } from "../../src/json-text";
-import { cregis, cregisSigningText } from "../../src/providers/cregis";
+import { cregis } from "../../src/providers/cregis";
+import { cregisSigningText } from "../../src/verify/cregis";
+import { utf8 } from "../../src/verify/crypto";
+import { topLevelMembers } from "../../src/verify/json-text";
 import { cregisBody, drain, originEvents, post, storedEvents } from "../support/gateway";
 
 describe("Cregis signing text", () => {
@@ -24,7 +25,7 @@ describe("Cregis signing text", () => {
     // Vector from Cregis' newer SDK tests (signing_test.go), key "fixture-api-key".
     const body =
       '{"data":{"cregis_id":"po-test","order_id":"merchant-test","refund_id":"rf-test","refund_status":1},"event_name":"order","event_type":"refunded","nonce":"abc123","pid":123456789,"timestamp":1719994383015,"sign":"9e2b39ae45341e1d912dda3e31a3dddf"}';
-    const request = { body: utf8(body), headers: new Headers(), method: "POST", pathWithQuery: "/", url: "https://gateway.test/", now: 0 };
+    const request = { body: utf8(body), headers: new Headers(), method: "POST", url: "https://gateway.test/", now: 0 };
     const keys = { secrets: ["fixture-api-key"], named: new Map() };
     expect(await cregis.verify(request, { ...keys, options: { nestedValues: "canonical-json" } })).toEqual({ ok: true });
     expect(await cregis.verify(request, { ...keys, options: { nestedValues: "reject" } })).toMatchObject({ ok: false });
@@ -40,7 +41,6 @@ describe("Cregis signing text", () => {
       body: utf8(duplicated),
       headers: new Headers(),
       method: "POST",
-      pathWithQuery: "/",
       url: "https://gateway.test/",
       now: 0,
     };

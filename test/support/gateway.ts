@@ -5,9 +5,9 @@
 
 import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/crypto";
 import worker from "../../src/index";
 import type { EventRow } from "../../src/ledger/schema";
+import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/verify/crypto";
 import cybavoDeposit from "../fixtures/cybavo/deposit-succeeded.json" with { type: "json" };
 import { TEST_SECRETS } from "./test-config";
 

@@ -5,7 +5,7 @@
  * are what anchor these schemes to the providers' own values.
  */
 import { env } from "cloudflare:workers";
-import { concatBytes, digest, fromBase64, hmacSha256, toBase64, toBase64UrlPadded, toHex, utf8 } from "../../src/crypto";
+import { concatBytes, digest, fromBase64, hmacSha256, toBase64, toBase64UrlPadded, toHex, utf8 } from "../../src/verify/crypto";
 import { cregisBody, cybavoChecksum, jsonFields } from "./gateway";
 import { TEST_SECRETS } from "./test-config";
 

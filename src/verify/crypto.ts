@@ -5,6 +5,8 @@
  * Decoders never throw: bad input yields `undefined`, which callers turn into a 401.
  */
 
+import { md5 } from "./md5";
+
 const encoder = new TextEncoder();
 
 /** Encodes a string as UTF-8 bytes. */
@@ -36,8 +38,24 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export type DigestAlgorithm = "SHA-256" | "MD5";
 
-/** Computes a digest. MD5 is provided natively by the Workers runtime (Cregis needs it). */
+let nativeMd5: boolean | undefined;
+
+/**
+ * Computes a digest. MD5 (Cregis) comes from the runtime where WebCrypto has it (Workers) and
+ * from ./md5.ts where it does not (browsers, Node): the first MD5 call finds out which.
+ */
 export async function digest(algorithm: DigestAlgorithm, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  if (algorithm === "MD5" && nativeMd5 !== true) {
+    if (nativeMd5 === false) return md5(data);
+    try {
+      const result = new Uint8Array(await crypto.subtle.digest("MD5", data));
+      nativeMd5 = true;
+      return result;
+    } catch {
+      nativeMd5 = false;
+      return md5(data);
+    }
+  }
   return new Uint8Array(await crypto.subtle.digest(algorithm, data));
 }
 

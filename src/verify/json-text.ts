@@ -128,3 +128,13 @@ export function nestedMembers(text: string, key: string): ReadonlyMap<string, Ra
   const member = topLevelMembers(text)?.get(key);
   return member?.kind === "object" ? topLevelMembers(member.raw) : undefined;
 }
+
+/** RFC 8785 canonical JSON: object keys sorted by UTF-16 code units, no whitespace. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
