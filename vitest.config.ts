@@ -1,7 +1,8 @@
 /**
- * Two test projects:
+ * Three test projects:
  * - "workers": unit and integration tests inside workerd (real KV, real SQLite-backed Durable
  *   Objects) through Cloudflare's vitest integration;
+ * - "node": the portable verification module in Node and in headless Chromium;
  * - "e2e": Node tests that start the gateway as a real local server with Miniflare.
  * Both deliver to a real Node HTTP origin on loopback (scripts/origin.mjs).
  */
@@ -44,7 +45,10 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/node/**"] },
+      },
+      {
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },

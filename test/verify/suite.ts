@@ -1,0 +1,164 @@
+/**
+ * The portable verification suite: runs unchanged in workerd, Node and a browser (see
+ * test/verify/*.test.ts). It uses nothing but the module under test and Web standards, and
+ * returns results instead of asserting, so each runtime's harness reports them.
+ * Cases: every independent vector (../shared/vectors) and every one-byte change of it, plus the
+ * contract cases of every provider fixture (test/fixtures/verify-cases.json, signed with Node's
+ * crypto by scripts/lib/provider-signers.mjs).
+ */
+
+import vectors from "../fixtures/vectors.json" with { type: "json" };
+import cases from "../fixtures/verify-cases.json" with { type: "json" };
+
+type Api = typeof import("../../src/verify/index");
+export interface Result {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+function* oneByteChanges(text: string): Generator<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  for (let i = 0; i < bytes.length; i++) {
+    const changed = bytes.slice();
+    changed[i] = (changed[i] as number) ^ 0x01;
+    yield changed;
+  }
+}
+const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+export async function runSuite(api: Api): Promise<Result[]> {
+  const results: Result[] = [];
+  const check = async (name: string, run: () => Promise<boolean | string>) => {
+    try {
+      const outcome = await run();
+      results.push(outcome === true ? { name, ok: true } : { name, ok: false, detail: String(outcome) });
+    } catch (err) {
+      results.push({ name, ok: false, detail: `threw ${err instanceof Error ? err.message : String(err)}` });
+    }
+  };
+  /** Accepts the vector, refuses every one-byte change of body and of each signed header. */
+  const vector = async (
+    name: string,
+    accept: (body: string | Uint8Array, headers: Record<string, string>) => Promise<boolean>,
+    body: string,
+    headers: Record<string, string>,
+  ) => {
+    await check(`${name}: accepted`, () => accept(body, headers));
+    await check(`${name}: every one-byte change of the body refused`, async () => {
+      for (const changed of oneByteChanges(body)) if (await accept(changed, headers)) return `accepted a change: ${decode(changed)}`;
+      return true;
+    });
+    await check(`${name}: every one-byte change of a signed header refused`, async () => {
+      for (const [header, value] of Object.entries(headers)) {
+        for (const changed of oneByteChanges(value))
+          if (await accept(body, { ...headers, [header]: decode(changed) })) return `accepted ${header}: ${decode(changed)}`;
+      }
+      return true;
+    });
+  };
+
+  for (const v of vectors.cybavo) {
+    await vector(
+      `cybavo ${v.name}`,
+      async (body, headers) => (await api.verify("cybavo", { body, headers, secrets: [v.apiSecret] })).ok,
+      v.body,
+      v.headers,
+    );
+  }
+  for (const v of vectors.cregis) {
+    const body = v.body.includes('"sign"') ? v.body : `${v.body.slice(0, -1)},"sign":"${v.expectedSign}"}`;
+    await vector(`cregis ${v.name}`, async (b) => (await api.verify("cregis", { body: b, headers: {}, secrets: [v.apiKey] })).ok, body, {});
+  }
+  for (const v of vectors.killb) {
+    await vector(
+      `killb ${v.name}`,
+      async (body, headers) => (await api.verify("killb", { body, headers, secrets: [v.secret] })).ok,
+      v.body,
+      v.headers,
+    );
+  }
+  for (const v of vectors.cabital) {
+    const now = Number(v.headers["ACCESS-TIMESTAMP"]) * 1000;
+    const signed = {
+      "ACCESS-TIMESTAMP": v.headers["ACCESS-TIMESTAMP"],
+      "ACCESS-NONCE": v.headers["ACCESS-NONCE"],
+      "ACCESS-SIGN": v.headers["ACCESS-SIGN"],
+    };
+    const accept = async (body: string | Uint8Array, headers: Record<string, string>) =>
+      (
+        await api.verify("cabital", {
+          body,
+          headers: { "ACCESS-KEY": v.headers["ACCESS-KEY"], ...headers },
+          secrets: [v.secret],
+          url: `https://gw.example${v.pathWithQuery}`,
+          method: v.method,
+          now,
+        })
+      ).ok;
+    await vector(`cabital ${v.name}`, accept, v.body, signed);
+  }
+  for (const v of vectors["standard-webhooks"]) {
+    const timestamp = Number(v.timestamp);
+    await check(`standard-webhooks ${v.name}: signWebhook matches`, async () => {
+      const headers = await api.signWebhook({ id: v.id, body: v.body, secrets: [v.secret], timestamp });
+      return headers["webhook-signature"] === v.expectedSignature || `got ${headers["webhook-signature"]}`;
+    });
+    const headers = { "webhook-id": v.id, "webhook-timestamp": v.timestamp, "webhook-signature": v.expectedSignature };
+    await vector(
+      `standard-webhooks ${v.name} verifyWebhook`,
+      async (body, h) =>
+        (
+          await api.verifyWebhook({
+            body: typeof body === "string" ? body : decode(body),
+            headers: { ...headers, ...h },
+            secrets: [v.secret],
+            now: timestamp * 1000,
+          })
+        ).ok,
+      v.body,
+      {
+        "webhook-signature": v.expectedSignature,
+      },
+    );
+  }
+
+  for (const c of cases) {
+    await check(`contract ${c.name}`, async () => {
+      const result = await api.verify(c.provider as "cybavo", {
+        body: c.body,
+        headers: c.headers,
+        secrets: c.secrets,
+        url: c.url,
+        now: c.now,
+        options: c.options as never,
+      });
+      return result.ok === c.valid || `expected ${c.valid ? "valid" : "refused"}, got ${JSON.stringify(result)}`;
+    });
+  }
+
+  await check("hostile input never throws", async () => {
+    for (const provider of api.PROVIDERS) {
+      const options = provider === "coins" ? { scheme: "hmac-sha256" as const } : {};
+      for (const body of ["", "{", "\u0000", "[]".repeat(5000), new Uint8Array([0xff, 0xfe, 0x00])]) {
+        const result = await api.verify(provider, {
+          body,
+          headers: { "x-checksum": "=", "x-signature-sha256": "zz", "access-sign": "%", "x-merchant-sign": "" },
+          secrets: ["s"],
+          options,
+        });
+        if (result.ok) return `${provider} accepted garbage`;
+      }
+    }
+    return true;
+  });
+  await check("misuse throws a TypeError", async () => {
+    try {
+      await api.verify("paypal" as "cybavo", { body: "", headers: {} });
+      return "no error";
+    } catch (err) {
+      return err instanceof TypeError || String(err);
+    }
+  });
+  return results;
+}
