@@ -6,6 +6,7 @@
 import { type IRequest, Router } from "itty-router";
 import type { GatewayConfig } from "./config";
 import { ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
+import { log } from "./log";
 import { listIndex } from "./ops-index";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
@@ -139,7 +140,10 @@ adminRouter
     if (source === undefined) return reply.notFound();
     const quarantine = ledgerFor(env, source.name, QUARANTINE_ACCOUNT);
     const results = [];
-    for (const item of await quarantine.quarantined(limitOf(request, 100))) {
+    // `after` pages past callbacks that still do not normalize, so they never hide later ones.
+    const after = Number(request.query.after ?? 0);
+    const batch = await quarantine.quarantined(Math.min(limitOf(request, 100), 500), Number.isInteger(after) ? after : 0);
+    for (const item of batch) {
       const parsed = parseVerified(source, item.raw);
       if (parsed.kind === "quarantine") {
         results.push({ id: item.id, outcome: "still_quarantined", reason: parsed.reason });
@@ -150,12 +154,25 @@ adminRouter
       await quarantine.markReprocessed(item.id, `${outcome} as ${id}`);
       results.push({ id: item.id, outcome, eventId: id, account: parsed.normalized.accountKey });
     }
-    return reply.json(200, { source: source.name, results });
+    const last = batch.at(-1);
+    return reply.json(200, { source: source.name, results, ...(last && { next: String(last.seq) }) });
   })
   .all("*", () => reply.notFound());
 
 /** Entry point for /admin/*: authenticates, then routes. */
 export async function handleAdmin(request: Request, env: Env, config: GatewayConfig): Promise<Response> {
-  if (!(await authorized(request, config.adminToken))) return reply.unauthorized();
-  return adminRouter.fetch(request, env, config);
+  const started = Date.now();
+  const ok = await authorized(request, config.adminToken);
+  const response = ok ? await adminRouter.fetch(request, env, config) : reply.unauthorized();
+  // The audit trail of operator actions: method, path and outcome; never the token.
+  const url = new URL(request.url);
+  log("admin", {
+    method: request.method,
+    path: url.pathname,
+    query: url.search,
+    status: response.status,
+    authorized: ok,
+    ms: Date.now() - started,
+  });
+  return response;
 }

@@ -44,6 +44,7 @@ export interface QuarantineInput {
 export type ClaimResult = { stored: true; duplicate: boolean; replayed?: never } | { replayed: true; stored?: never; duplicate?: never };
 
 export interface QuarantinedEvent {
+  readonly seq: number;
   readonly id: string;
   readonly reason: string;
   readonly receivedAt: number;
@@ -229,15 +230,16 @@ export class AccountLedger extends DurableObject<Env> {
     return changed;
   }
 
-  /** Quarantined callbacks with their raw bytes, oldest first (for re-processing). */
-  async quarantined(limit = 100): Promise<QuarantinedEvent[]> {
+  /** Quarantined callbacks with their raw bytes, oldest first, after `afterSeq` (for re-processing). */
+  async quarantined(limit = 100, afterSeq = 0): Promise<QuarantinedEvent[]> {
     return this.sql
-      .exec<{ id: string; reason: string; received_at: number; raw: ArrayBuffer }>(
-        "SELECT id, reason, received_at, raw FROM events WHERE state = 'quarantined' ORDER BY seq LIMIT ?",
+      .exec<{ seq: number; id: string; reason: string; received_at: number; raw: ArrayBuffer }>(
+        "SELECT seq, id, reason, received_at, raw FROM events WHERE state = 'quarantined' AND seq > ? ORDER BY seq LIMIT ?",
+        afterSeq,
         Math.min(limit, 500),
       )
       .toArray()
-      .map((row) => ({ id: row.id, reason: row.reason, receivedAt: row.received_at, raw: new Uint8Array(row.raw) }));
+      .map((row) => ({ seq: row.seq, id: row.id, reason: row.reason, receivedAt: row.received_at, raw: new Uint8Array(row.raw) }));
   }
 
   /** The bytes received for a quarantined (or re-processed) callback. */

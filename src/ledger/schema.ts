@@ -1,6 +1,6 @@
 /**
  * SQLite schema of the AccountLedger Durable Object, as numbered migrations. The constructor
- * applies the ones an object has not seen yet (recorded in `meta`), so an object created by an
+ * applies the ones an object has not seen yet (recorded in its `_meta` table), so an object created by an
  * earlier version upgrades itself when it wakes.
  */
 export const MIGRATIONS: readonly (readonly string[])[] = [
