@@ -143,6 +143,13 @@ async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array
   return { id, claim };
 }
 
+/** Counts the billable operations of one claim: a Durable Object request and its SQLite rows. */
+function countClaim(source: string, claim: ClaimResult): void {
+  count(source, "do_requests");
+  count(source, "sql_rows_read", claim.usage?.sql_rows_read ?? 0);
+  count(source, "sql_rows_written", claim.usage?.sql_rows_written ?? 0);
+}
+
 export async function handleWebhook(
   request: Request,
   env: Env,
@@ -182,6 +189,7 @@ export async function handleWebhook(
   try {
     if (parsed.kind === "quarantine") {
       stored = await storeQuarantined(env, source, body, parsed.reason, now, verified.replay);
+      countClaim(source.name, stored.claim);
       if (stored.claim.replayed) return done("replayed", reply.unauthorized(), { eventId: stored.id });
       return done("quarantined", reply.ack(source.provider.ack), {
         eventId: stored.id,
@@ -191,16 +199,21 @@ export async function handleWebhook(
     }
     const id = await eventId(source.name, parsed.normalized.idempotencyKey);
     // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
-    if (verified.replay === undefined && (await seenAtEdge(env.SEEN, id))) {
-      return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+    if (verified.replay === undefined) {
+      count(source.name, "kv_reads");
+      if (await seenAtEdge(env.SEEN, id)) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
     }
     stored = await storeEvent(env, source, parsed.normalized, parsed.text, now, verified.replay);
+    countClaim(source.name, stored.claim);
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.
     return done("storage_error", reply.unavailable(), { error: err instanceof Error ? err.name : "Error" });
   }
   const { id, claim } = stored;
   if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
-  if (!claim.duplicate) ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
+  if (!claim.duplicate) {
+    count(source.name, "kv_writes");
+    ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
+  }
   return done(claim.duplicate ? "duplicate" : "accepted", reply.ack(source.provider.ack), { eventId: id });
 }

@@ -18,6 +18,15 @@ export const COUNTERS = [
   "storage_error",
   "delivered",
   "dead",
+  // Billable operations (docs/benchmarks.md prices them): Durable Object requests and alarms,
+  // SQLite rows, KV reads and writes, outbound subrequests.
+  "do_requests",
+  "alarms",
+  "sql_rows_read",
+  "sql_rows_written",
+  "kv_reads",
+  "kv_writes",
+  "subrequests",
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Partial<Record<Counter, number>>;
@@ -33,6 +42,7 @@ const pending = new Map<string, Counts>();
 let lastFlush = 0;
 
 export function count(source: string, counter: Counter, by = 1): void {
+  if (by === 0) return;
   const counts = pending.get(source) ?? {};
   counts[counter] = (counts[counter] ?? 0) + by;
   pending.set(source, counts);
@@ -47,7 +57,8 @@ export function flushIfDue(env: Env, now: number, intervalMs: number): Promise<v
   return Promise.all(
     batch.map(async ([source, counts]) => {
       try {
-        await statsLedger(env, source).addCounters(counts);
+        // The flush is a Durable Object request of its own: counted in what it writes.
+        await statsLedger(env, source).addCounters({ ...counts, do_requests: (counts.do_requests ?? 0) + 1 });
       } catch {
         // Put them back: the next flush tries again.
         for (const [name, value] of Object.entries(counts)) count(source, name as Counter, value);

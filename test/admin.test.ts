@@ -57,6 +57,10 @@ describe("inspection", () => {
     expect(counters.counters.accepted).toBeGreaterThan(0);
     expect(counters.counters.rejected).toBeGreaterThan(0);
     expect(counters.counters.delivered).toBeGreaterThan(0);
+    // The billable operations behind them (docs/benchmarks.md prices these).
+    for (const name of ["do_requests", "alarms", "sql_rows_read", "sql_rows_written", "kv_reads", "kv_writes", "subrequests"]) {
+      expect(counters.counters[name], name).toBeGreaterThan(0);
+    }
   });
 });
 

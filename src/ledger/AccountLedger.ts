@@ -14,7 +14,7 @@ import { type AttemptOutcome, deliverOnce, RETRY, retryDelayMs } from "../delive
 import { log } from "../log";
 import { addToIndex, type IndexKind, removeFromIndex } from "../ops-index";
 import type { Replay } from "../providers/provider";
-import { type Counts, statsLedger } from "../stats";
+import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { type AttemptRow, type EventRow, MIGRATIONS } from "./schema";
 
 export interface AcceptInput {
@@ -41,7 +41,13 @@ export interface QuarantineInput {
   readonly replay?: Replay;
 }
 
-export type ClaimResult = { stored: true; duplicate: boolean; replayed?: never } | { replayed: true; stored?: never; duplicate?: never };
+export type ClaimResult = (
+  | { stored: true; duplicate: boolean; replayed?: never }
+  | { replayed: true; stored?: never; duplicate?: never }
+) & {
+  /** SQLite rows this call read and wrote, for the billable-operations counters. */
+  usage?: Counts;
+};
 
 export interface QuarantinedEvent {
   readonly seq: number;
@@ -59,6 +65,8 @@ const EVENT_COLUMNS =
 export class AccountLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private delivering = false;
+  /** Cursors since the last `takeUsage()`: their row counts are what SQLite bills. */
+  private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,21 +74,39 @@ export class AccountLedger extends DurableObject<Env> {
     this.migrate();
   }
 
+  /** Runs a statement, keeping its cursor so the rows it read and wrote can be counted. */
+  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
+    const cursor = this.sql.exec<T>(query, ...bindings);
+    this.cursors.push(cursor);
+    return cursor;
+  }
+
+  /** SQLite rows read and written since the last call (the billable units of SQLite storage). */
+  private takeUsage(): Counts {
+    const usage = { sql_rows_read: 0, sql_rows_written: 0 };
+    for (const cursor of this.cursors) {
+      usage.sql_rows_read += cursor.rowsRead;
+      usage.sql_rows_written += cursor.rowsWritten;
+    }
+    this.cursors = [];
+    return usage;
+  }
+
   private migrate(): void {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.exec("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     const done = Number(this.meta("schema") ?? 0);
     for (let version = done; version < MIGRATIONS.length; version++) {
-      for (const statement of MIGRATIONS[version] ?? []) this.sql.exec(statement);
+      for (const statement of MIGRATIONS[version] ?? []) this.exec(statement);
       this.setMeta("schema", String(version + 1));
     }
   }
 
   private meta(key: string): string | undefined {
-    return this.sql.exec<{ value: string }>("SELECT value FROM _meta WHERE key = ?", key).toArray()[0]?.value;
+    return this.exec<{ value: string }>("SELECT value FROM _meta WHERE key = ?", key).toArray()[0]?.value;
   }
 
   private setMeta(key: string, value: string): void {
-    this.sql.exec("INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    this.exec("INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
   /** The (source, account) this object serves, learnt from its first write. */
@@ -98,7 +124,7 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   private pendingCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'").one().n;
+    return this.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'").one().n;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -106,7 +132,8 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Claims and stores a verified, normalized event; schedules delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
-    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
+    this.takeUsage();
+    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true, usage: this.takeUsage() };
     this.remember(input.source, input.account);
     const outboxWasEmpty = this.pendingCount() === 0;
     const inserted = this.sql
@@ -126,12 +153,13 @@ export class AccountLedger extends DurableObject<Env> {
     // A non-empty outbox already has its alarm at the head's due time (or a run in progress,
     // which picks the new row up); only a first pending event needs one now.
     if (inserted.length > 0 && outboxWasEmpty) await this.ctx.storage.setAlarm(Date.now());
-    return { stored: true, duplicate: inserted.length === 0 };
+    return { stored: true, duplicate: inserted.length === 0, usage: this.takeUsage() };
   }
 
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
-    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true };
+    this.takeUsage();
+    if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true, usage: this.takeUsage() };
     this.remember(input.source, input.account);
     const inserted = this.sql
       .exec(
@@ -148,7 +176,7 @@ export class AccountLedger extends DurableObject<Env> {
       .toArray();
     // The alarm writes the operators' index entry (and retries it if KV fails).
     if (inserted.length > 0) await this.ctx.storage.setAlarm(Date.now());
-    return { stored: true, duplicate: inserted.length === 0 };
+    return { stored: true, duplicate: inserted.length === 0, usage: this.takeUsage() };
   }
 
   /**
@@ -156,7 +184,7 @@ export class AccountLedger extends DurableObject<Env> {
    * synchronous block as the claim, so a replay can never slip between the check and the write.
    */
   private recordNonce(replay: Replay, now: number): boolean {
-    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
+    this.exec("DELETE FROM nonces WHERE expires_at < ?", now);
     const fresh = this.sql
       .exec(
         "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
@@ -189,7 +217,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** One event with all its delivery attempts. */
   async event(id: string): Promise<{ event: EventRow; attempts: AttemptRow[] } | undefined> {
-    const event = this.sql.exec(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id).toArray()[0] as unknown as EventRow | undefined;
+    const event = this.exec(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id).toArray()[0] as unknown as EventRow | undefined;
     if (event === undefined) return undefined;
     const attempts = this.sql
       .exec("SELECT attempt, at, outcome, status, error, ms FROM attempts WHERE event_seq = ? ORDER BY attempt", event.seq)
@@ -207,7 +235,7 @@ export class AccountLedger extends DurableObject<Env> {
       .toArray()[0];
     if (row === undefined) return "not_found";
     if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
-    this.sql.exec("UPDATE events SET state = 'pending', next_attempt_at = ?, indexed = 0 WHERE seq = ?", Date.now(), row.seq);
+    this.exec("UPDATE events SET state = 'pending', next_attempt_at = ?, indexed = 0 WHERE seq = ?", Date.now(), row.seq);
     const identity = this.identity();
     if (row.state === "dead" && identity !== undefined) await removeFromIndex(this.env.OPS_INDEX, "dead", { ...identity, id });
     await this.ctx.storage.setAlarm(Date.now());
@@ -244,13 +272,13 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** The bytes received for a quarantined (or re-processed) callback. */
   async raw(id: string): Promise<Uint8Array | undefined> {
-    const row = this.sql.exec<{ raw: ArrayBuffer | null }>("SELECT raw FROM events WHERE id = ?", id).toArray()[0];
+    const row = this.exec<{ raw: ArrayBuffer | null }>("SELECT raw FROM events WHERE id = ?", id).toArray()[0];
     return row?.raw ? new Uint8Array(row.raw) : undefined;
   }
 
   /** Marks a quarantined callback as re-processed (its event now lives in its account's ledger). */
   async markReprocessed(id: string, outcome: string): Promise<void> {
-    this.sql.exec("UPDATE events SET state = 'reprocessed', reason = ? WHERE id = ? AND state = 'quarantined'", outcome, id);
+    this.exec("UPDATE events SET state = 'reprocessed', reason = ? WHERE id = ? AND state = 'quarantined'", outcome, id);
     const identity = this.identity();
     if (identity !== undefined) await removeFromIndex(this.env.OPS_INDEX, "quarantine", { ...identity, id });
   }
@@ -258,7 +286,7 @@ export class AccountLedger extends DurableObject<Env> {
   /** Adds to this (stats) object's counters. */
   async addCounters(deltas: Counts): Promise<void> {
     for (const [name, value] of Object.entries(deltas)) {
-      this.sql.exec(
+      this.exec(
         "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
         name,
         value,
@@ -292,11 +320,15 @@ export class AccountLedger extends DurableObject<Env> {
     this.delivering = true;
     try {
       const loaded = loadConfig(this.env);
-      const stats: Counts = {};
+      this.takeUsage();
+      const stats: Counts = { alarms: 1 };
       const retryAt = loaded.ok ? await this.deliverOutbox(loaded.config, stats) : Date.now() + RETRY.baseMs;
-      await this.writeIndex();
+      await this.writeIndex(stats);
       const pruneAt = loaded.ok ? this.prune(loaded.config) : undefined;
-      await this.flushStats(stats);
+      const usage = this.takeUsage();
+      stats.sql_rows_read = usage.sql_rows_read ?? 0;
+      stats.sql_rows_written = usage.sql_rows_written ?? 0;
+      await this.flushStats(stats, loaded.ok ? loaded.config : undefined);
       const next = retryAt ?? pruneAt;
       if (next !== undefined) await this.ctx.storage.setAlarm(next);
     } finally {
@@ -322,6 +354,7 @@ export class AccountLedger extends DurableObject<Env> {
           ? // The source was removed from the configuration: keep the event and try later.
             { kind: "retry", error: "source not configured" }
           : await deliverOnce(source.originUrl, config.originSecrets, head, attemptStarted, config.deliveryTimeoutMs);
+      if (source !== undefined) stats.subrequests = (stats.subrequests ?? 0) + 1;
       const retryAt = this.record(head, outcome, attemptStarted, Date.now() - attemptStarted, stats);
       if (retryAt !== undefined) return retryAt;
     }
@@ -339,7 +372,7 @@ export class AccountLedger extends DurableObject<Env> {
     const attempts = head.attempts + 1;
     const status = "status" in outcome ? (outcome.status ?? null) : null;
     const error = outcome.kind === "delivered" ? null : outcome.error;
-    this.sql.exec(
+    this.exec(
       "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
       head.seq,
       attempts,
@@ -360,7 +393,7 @@ export class AccountLedger extends DurableObject<Env> {
       ms,
     });
     if (outcome.kind === "delivered") {
-      this.sql.exec(
+      this.exec(
         "UPDATE events SET state = 'delivered', attempts = ?, last_status = ?, delivered_at = ?, next_attempt_at = NULL, reason = NULL WHERE seq = ?",
         attempts,
         status,
@@ -375,7 +408,7 @@ export class AccountLedger extends DurableObject<Env> {
       outcome.kind === "retry" && outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, RETRY.capMs) : undefined;
     const delay = outcome.kind === "retry" ? (retryAfter ?? retryDelayMs(attempts, Math.random())) : undefined;
     if (outcome.kind === "rejected" || delay === undefined || retryDelayMs(attempts, 0) === undefined) {
-      this.sql.exec(
+      this.exec(
         "UPDATE events SET state = 'dead', attempts = ?, last_status = ?, reason = ?, next_attempt_at = NULL, indexed = 0 WHERE seq = ?",
         attempts,
         status,
@@ -386,7 +419,7 @@ export class AccountLedger extends DurableObject<Env> {
       return undefined;
     }
     const retryAt = now + delay;
-    this.sql.exec(
+    this.exec(
       "UPDATE events SET attempts = ?, last_status = ?, reason = ?, next_attempt_at = ? WHERE seq = ?",
       attempts,
       status,
@@ -398,7 +431,7 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /** Writes the KV index entries of new dead letters and quarantined events (retried until done). */
-  private async writeIndex(): Promise<void> {
+  private async writeIndex(stats: Counts): Promise<void> {
     const identity = this.identity();
     if (identity === undefined) return;
     const rows = this.sql
@@ -410,7 +443,8 @@ export class AccountLedger extends DurableObject<Env> {
       const kind: IndexKind = row.state === "dead" ? "dead" : "quarantine";
       try {
         await addToIndex(this.env.OPS_INDEX, kind, { ...identity, id: row.id, reason: row.reason ?? "", at: row.received_at });
-        this.sql.exec("UPDATE events SET indexed = 1 WHERE seq = ?", row.seq);
+        stats.kv_writes = (stats.kv_writes ?? 0) + 1;
+        this.exec("UPDATE events SET indexed = 1 WHERE seq = ?", row.seq);
       } catch {
         // KV unavailable: the row stays unindexed and the next alarm tries again.
       }
@@ -426,11 +460,11 @@ export class AccountLedger extends DurableObject<Env> {
     const now = Date.now();
     const bodyTtl = config.retentionDeliveredSeconds * 1000;
     const keyTtl = config.retentionKeysSeconds * 1000;
-    this.sql.exec("UPDATE events SET body = NULL WHERE state = 'delivered' AND body IS NOT NULL AND delivered_at < ?", now - bodyTtl);
+    this.exec("UPDATE events SET body = NULL WHERE state = 'delivered' AND body IS NOT NULL AND delivered_at < ?", now - bodyTtl);
     const old = `state IN ('delivered', 'reprocessed') AND received_at < ${now - keyTtl}`;
-    this.sql.exec(`DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM events WHERE ${old})`);
-    this.sql.exec(`DELETE FROM events WHERE ${old}`);
-    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
+    this.exec(`DELETE FROM attempts WHERE event_seq IN (SELECT seq FROM events WHERE ${old})`);
+    this.exec(`DELETE FROM events WHERE ${old}`);
+    this.exec("DELETE FROM nonces WHERE expires_at < ?", now);
     const next = this.sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (
@@ -444,13 +478,11 @@ export class AccountLedger extends DurableObject<Env> {
     return next === null ? undefined : Math.max(next, now + 1000);
   }
 
-  private async flushStats(stats: Counts): Promise<void> {
+  /** Adds this run's counts to the isolate's counters; they reach the stats object in batches. */
+  private async flushStats(stats: Counts, config: GatewayConfig | undefined): Promise<void> {
     const identity = this.identity();
-    if (identity === undefined || Object.keys(stats).length === 0) return;
-    try {
-      await statsLedger(this.env, identity.source).addCounters(stats);
-    } catch {
-      // Counters are best effort; deliveries are recorded in the rows themselves.
-    }
+    if (identity === undefined || config === undefined) return;
+    for (const [name, value] of Object.entries(stats)) count(identity.source, name as Counter, value);
+    await flushIfDue(this.env, Date.now(), config.statsFlushMs);
   }
 }

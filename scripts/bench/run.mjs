@@ -1,0 +1,279 @@
+// `npm run bench`: what the gateway costs per event and how close it runs to the platform.
+// Everything runs on this machine over 127.0.0.1, bounded in time (a few minutes):
+//   1. the gateway (the Worker bundle wrangler deploy would upload) and a bare Worker that reads
+//      the body and answers 200, both on Miniflare/workerd, both loaded by autocannon at the same
+//      concurrency, in the same run: new events, duplicates and forged requests per provider;
+//   2. the sustained end-to-end rate (accepted *and* delivered to a local origin);
+//   3. one account versus 100 accounts;
+//   4. CPU per event of the pure path (scripts/bench/cpu.mjs);
+//   5. billable operations per accepted event and per duplicate, counted by the gateway's own
+//      counters, priced at Cloudflare's list prices.
+// Writes docs/benchmarks.md and prints the same numbers.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { Miniflare } from "miniflare";
+import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const AMOUNT = Number(process.env.BENCH_REQUESTS ?? 4000);
+const started = Date.now();
+const log = (...args) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...args);
+
+// --------------------------------------------------------------------------------------------
+// Servers
+
+/** A local origin that answers 200 and counts distinct events (by webhook-id) as they arrive. */
+async function startOrigin() {
+  const seen = new Set();
+  let firstAt = 0;
+  let lastAt = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const id = req.headers["webhook-id"];
+      if (id && !seen.has(id)) {
+        seen.add(id);
+        lastAt = Date.now();
+        if (firstAt === 0) firstAt = lastAt;
+      }
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received: () => seen.size,
+    reset: () => {
+      seen.clear();
+      firstAt = 0;
+      lastAt = 0;
+    },
+    window: () => ({ firstAt, lastAt }),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function buildWorker(dir) {
+  execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir], {
+    cwd: root,
+    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: "ignore",
+  });
+  return join(dir, "index.js");
+}
+
+async function startGateway(dir, scriptPath, originUrl) {
+  const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: dir,
+    compatibilityDate,
+    kvNamespaces: ["SEEN", "OPS_INDEX"],
+    durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
+    bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000" },
+    host: "127.0.0.1",
+    port: 0,
+  });
+  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+}
+
+async function startBare() {
+  // Reads the body before answering: a Worker that answers a POST without reading it makes
+  // workerd close the connection, which halves its throughput and flatters the ratio.
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
+    compatibilityDate: "2026-04-20",
+    host: "127.0.0.1",
+    port: 0,
+  });
+  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+}
+
+// --------------------------------------------------------------------------------------------
+// Load
+
+/** Sends the prepared requests (each once, in order) at CONNECTIONS concurrency. */
+async function load(url, prepared) {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    amount: prepared.length,
+    timeout: 30,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (request) => {
+          const r = prepared[next++ % prepared.length];
+          return { ...request, method: "POST", headers: r.headers, body: r.body };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    status: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
+  };
+}
+
+async function admin(gateway, path) {
+  const response = await fetch(`${gateway.url}/admin${path}`, { headers: { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` } });
+  return response.json();
+}
+
+async function counters(gateway, source) {
+  // A forged request makes the isolate flush its counters (STATS_FLUSH_MS is 1 s here).
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await fetch(`${gateway.url}/webhooks/${source}`, { method: "POST", body: "{}" });
+  return (await admin(gateway, `/sources/${source}/counters`)).counters;
+}
+
+async function waitFor(check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+// --------------------------------------------------------------------------------------------
+// Run
+
+const dir = await mkdtemp(join(tmpdir(), "bench-"));
+const origin = await startOrigin();
+const scriptPath = await buildWorker(dir);
+const gateway = await startGateway(dir, scriptPath, origin.url);
+const bare = await startBare();
+const report = { throughput: [], e2e: [], scale: [], cost: {}, cpu: null };
+
+try {
+  const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
+  const bareRun = async () =>
+    load(
+      bare.url,
+      Array.from({ length: AMOUNT }, () => bareBody),
+    );
+  log("warm-up");
+  await load(
+    bare.url,
+    Array.from({ length: 500 }, () => bareBody),
+  );
+  await load(`${gateway.url}/webhooks/cybavo`, requests("cybavo", `${gateway.url}/webhooks/cybavo`, "new", 500));
+
+  // 1. Throughput: bare before each provider's three runs, so every ratio has a neighbour.
+  for (const provider of PROVIDERS) {
+    const url = `${gateway.url}/webhooks/${provider}`;
+    const baseline = await bareRun();
+    log(provider, "bare", Math.round(baseline.rps));
+    const fresh = requests(provider, url, "new", AMOUNT);
+    const dup = requests(provider, url, "duplicate", AMOUNT);
+    const forged = requests(provider, url, "forged", AMOUNT);
+    // The duplicate's first copy is accepted first, so the run measures duplicates only.
+    await fetch(url, { method: "POST", headers: dup[0].headers, body: dup[0].body });
+    for (const [kind, prepared] of [
+      ["new", fresh],
+      ["duplicate", dup.slice(1)],
+      ["forged", forged],
+    ]) {
+      const r = await load(url, prepared);
+      report.throughput.push({
+        provider,
+        kind,
+        ...r,
+        bareRps: baseline.rps,
+        bareP50: baseline.p50,
+        bareP99: baseline.p99,
+        ratio: r.rps / baseline.rps,
+      });
+      log(provider, kind, Math.round(r.rps), `ratio ${(r.rps / baseline.rps).toFixed(2)}`, JSON.stringify(r.status));
+    }
+  }
+
+  // 2 + 3. Sustained end to end, and one account versus 100: accepted and delivered.
+  for (const accounts of [100, 1]) {
+    const provider = "cybavo";
+    const url = `${gateway.url}/webhooks/${provider}`;
+    const n = Math.min(AMOUNT, 3000);
+    origin.reset();
+    const prepared = requests(provider, url, "new", n, accounts);
+    const t0 = Date.now();
+    const r = await load(url, prepared);
+    const ackedAt = Date.now();
+    const done = await waitFor(() => origin.received() >= n, 120_000);
+    const deliveredAt = origin.window().lastAt;
+    const entry = {
+      accounts,
+      events: n,
+      ingestRps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      ackSeconds: (ackedAt - t0) / 1000,
+      delivered: origin.received(),
+      allDelivered: done,
+      e2eSeconds: (deliveredAt - t0) / 1000,
+      e2eRps: origin.received() / ((deliveredAt - t0) / 1000),
+    };
+    report.scale.push(entry);
+    log(`${accounts} account(s): ingest ${Math.round(r.rps)}/s, delivered ${entry.delivered}/${n} at ${Math.round(entry.e2eRps)}/s`);
+  }
+
+  // 5. Billable operations, counted by the gateway's counters: 1,000 new events, delivered,
+  // then 1,000 duplicates (provider retries).
+  {
+    const provider = "killb";
+    const url = `${gateway.url}/webhooks/${provider}`;
+    const before = await counters(gateway, provider);
+    origin.reset();
+    const n = 1000;
+    await load(url, requests(provider, url, "new", n, 100));
+    await waitFor(() => origin.received() >= n, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const afterNew = await counters(gateway, provider);
+    const dups = requests(provider, url, "duplicate", n + 1);
+    await fetch(url, { method: "POST", headers: dups[0].headers, body: dups[0].body });
+    const afterFirst = await counters(gateway, provider);
+    await load(url, dups.slice(1));
+    const afterDup = await counters(gateway, provider);
+    report.cost = { provider, events: n, before, afterNew, afterFirst, afterDup };
+  }
+} finally {
+  await gateway.mf.dispose();
+  await bare.mf.dispose();
+  await origin.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+// 4. CPU per event, in its own process once the servers are down.
+log("cpu microbenchmark");
+const cpu = spawnSync(process.execPath, [fileURLToPath(new URL("./cpu.mjs", import.meta.url))], { cwd: root, encoding: "utf8" });
+if (cpu.status !== 0) throw new Error(`cpu.mjs failed: ${cpu.stderr}`);
+report.cpu = JSON.parse(cpu.stdout);
+
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "unknown",
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+};
+const outfile = join(root, "docs/benchmarks.md");
+const { renderReport } = await import("./report.mjs");
+await writeFile(
+  outfile,
+  renderReport({ report, machine, connections: CONNECTIONS, amount: AMOUNT, seconds: (Date.now() - started) / 1000 }),
+);
+console.log(JSON.stringify(report, null, 2));
+log(`wrote docs/benchmarks.md`);
