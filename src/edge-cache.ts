@@ -2,8 +2,10 @@
  * Workers KV as an edge cache of recently accepted event ids. A hit means the account's Durable
  * Object already stored that event, so a provider retry is acked at the edge without a DO round
  * trip. KV is eventually consistent (a write may take ~60 s to show in other locations), so a
- * miss proves nothing: the Durable Object stays the authority. Keys are written once per newly
- * accepted event (KV writes cost 10x reads), never for duplicates or rejected requests.
+ * miss proves nothing: the Durable Object stays the authority. A key is written when the Durable
+ * Object reports a duplicate, i.e. when a provider first retries an event that is already stored:
+ * retries are rare, KV writes cost 10x reads, and writing every accepted event would double the
+ * cost per event for keys that are mostly never read. Never written for rejected requests.
  * Trade-offs: docs/architecture.md "Edge cache".
  */
 

@@ -211,7 +211,9 @@ export async function handleWebhook(
   }
   const { id, claim } = stored;
   if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
-  if (!claim.duplicate) {
+  // The edge cache learns an event when a provider first retries it: most events are never
+  // retried, so writing every accepted one (KV writes cost 10× reads) would mostly be waste.
+  if (claim.duplicate && verified.replay === undefined) {
     count(source.name, "kv_writes");
     ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
   }

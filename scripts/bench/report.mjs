@@ -49,7 +49,7 @@ export function priced(ops) {
   return { lines, total: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }
 
-export function renderReport({ report, machine, connections, amount, seconds }) {
+export function renderReport({ report, machine, connections, runSeconds, seconds }) {
   const out = [];
   const p = (line = "") => out.push(line);
   p("# Benchmarks");
@@ -64,7 +64,7 @@ export function renderReport({ report, machine, connections, amount, seconds }) 
     "Everything ran on 127.0.0.1: the gateway (the bundle `wrangler deploy --dry-run` produces) and a bare Worker on Miniflare/workerd (started directly, not through `wrangler dev`), a local origin answering 200, and autocannon as the load generator, all on the same 2 cores.",
   );
   p(
-    `Load: ${fmt(amount)} requests per measurement at ${connections} connections; the bare Worker (reads the body, answers 200) is measured right before each provider's three runs and each ratio uses that neighbour.`,
+    `Load: ${runSeconds} s per measurement at ${connections} connections (autocannon, keep-alive); the bare Worker (reads the body, answers 200) is measured right before each provider's three runs and each ratio uses that neighbour. "New" runs send distinct, freshly signed events only.`,
   );
   p();
   p("## 1. Throughput and latency against a bare Worker");
@@ -78,7 +78,7 @@ export function renderReport({ report, machine, connections, amount, seconds }) 
         t.status,
       )
         .map(([code, count]) => `${code}×${count}`)
-        .join(" ")} |`,
+        .join(" ")}${t.wrapped ? " (ran out of distinct events: some repeats)" : ""} |`,
     );
   }
   p();

@@ -28,7 +28,7 @@ export function signCregis(callback, apiKey) {
   const sign = createHash("md5")
     .update(apiKey + text)
     .digest("hex");
-  return { body: JSON.stringify({ ...fields, sign }), headers: JSON_HEADERS };
+  return { body: JSON.stringify({ ...fields, sign }), headers: { ...JSON_HEADERS } };
 }
 
 /** KillB: x-signature-sha256 = lowercase hex HMAC-SHA256(webhook secret, body). */

@@ -219,9 +219,20 @@ export class AccountLedger extends DurableObject<Env> {
   async event(id: string): Promise<{ event: EventRow; attempts: AttemptRow[] } | undefined> {
     const event = this.exec(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id).toArray()[0] as unknown as EventRow | undefined;
     if (event === undefined) return undefined;
-    const attempts = this.sql
-      .exec("SELECT attempt, at, outcome, status, error, ms FROM attempts WHERE event_seq = ? ORDER BY attempt", event.seq)
-      .toArray() as unknown as AttemptRow[];
+    const attempts = this.exec(
+      "SELECT attempt, at, outcome, status, error, ms FROM attempts WHERE event_seq = ? ORDER BY attempt",
+      event.seq,
+    ).toArray() as unknown as AttemptRow[];
+    if (event.delivered_at !== null) {
+      attempts.push({
+        attempt: event.attempts,
+        at: event.delivered_at,
+        outcome: "delivered",
+        status: event.last_status,
+        error: null,
+        ms: null,
+      });
+    }
     return { event, attempts };
   }
 
@@ -372,16 +383,20 @@ export class AccountLedger extends DurableObject<Env> {
     const attempts = head.attempts + 1;
     const status = "status" in outcome ? (outcome.status ?? null) : null;
     const error = outcome.kind === "delivered" ? null : outcome.error;
-    this.exec(
-      "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      head.seq,
-      attempts,
-      at,
-      outcome.kind,
-      status,
-      error,
-      ms,
-    );
+    // Failed attempts get a row each; the successful one is the event row itself (attempts,
+    // last_status, delivered_at), which saves a write on every delivered event.
+    if (outcome.kind !== "delivered") {
+      this.exec(
+        "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        head.seq,
+        attempts,
+        at,
+        outcome.kind,
+        status,
+        error,
+        ms,
+      );
+    }
     log("delivery", {
       source: head.source,
       account: this.identity()?.account,
