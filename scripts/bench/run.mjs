@@ -118,6 +118,7 @@ async function startBare() {
  */
 async function load(url, prepared, amount) {
   let next = 0;
+  let lastResponseAt = 0;
   const t0 = performance.now();
   const result = await autocannon({
     url,
@@ -132,10 +133,14 @@ async function load(url, prepared, amount) {
           // A copy: autocannon adds content-length to the headers object it is given.
           return { ...request, method: "POST", headers: { ...r.headers }, body: r.body };
         },
+        onResponse: () => {
+          lastResponseAt = performance.now();
+        },
       },
     ],
   });
-  const seconds = (performance.now() - t0) / 1000;
+  // Up to the last response: autocannon itself only stops on whole-second ticks.
+  const seconds = ((amount === undefined ? performance.now() : lastResponseAt) - t0) / 1000;
   return {
     // Completed requests over the run's wall time (autocannon rounds its own duration to whole
     // seconds, too coarse for runs of a few seconds).
