@@ -83,7 +83,7 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
   }
   p();
   p(
-    "New events verify, parse, normalize, read KV and make one Durable Object call (the claim). Duplicates are retries of one event: the first goes to the Durable Object, which answers "duplicate", and the gateway then writes the event into the KV edge cache, so the rest stop at the KV read (Cabital's carry nonces and always go to the Durable Object, where the nonce is checked). Forged requests stop at the signature check.",
+    'New events verify, parse, normalize, read KV and make one Durable Object call (the claim). Duplicates are retries of one event: the first goes to the Durable Object, which answers "duplicate", and the gateway then writes the event into the KV edge cache, so the rest stop at the KV read (Cabital\'s carry nonces and always go to the Durable Object, where the nonce is checked). Forged requests stop at the signature check.',
   );
   p();
   p("## 2. Sustained end-to-end rate, and 3. one account versus 100");
