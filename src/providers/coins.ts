@@ -16,8 +16,8 @@ import { decimalFromJsonNumber } from "../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
 import { unixMillisToIso } from "../time";
 import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "../verify/coins";
-import { nestedMembers, type RawMember, scalarText } from "../verify/json-text";
-import type { Normalized, Provider } from "./provider";
+import { canonicalJson, nestedMembers, type RawMember, scalarText } from "../verify/json-text";
+import { lookup, type Normalized, type Provider } from "./provider";
 
 const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
 
@@ -140,9 +140,9 @@ export const COINS_TRANSACTION_TYPE: Record<string, "deposit.updated" | "withdra
   CASH_OUT: "withdrawal.updated",
 };
 
-function lookup<T>(table: Record<string, T>, value: string | null | undefined): T | undefined {
-  const key = (value ?? "").toUpperCase();
-  return Object.hasOwn(table, key) ? table[key] : undefined;
+/** Coins' values are compared upper-cased. */
+function lookupUpper<T>(table: Record<string, T>, value: string | null | undefined): T | undefined {
+  return lookup(table, (value ?? "").toUpperCase());
 }
 
 /** An id or amount of `data` as the exact text Coins sent (number digits or string value). */
@@ -156,18 +156,6 @@ function exactAmount(data: ReadonlyMap<string, RawMember> | undefined, key: stri
   return value !== undefined && currency ? { value, currency } : undefined;
 }
 
-/** A stable key for a body with no id: its data as canonical JSON (sorted keys). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 function normalize(cb: Callback, body: string): Normalized | { unmapped: string } {
   const raw = nestedMembers(body, "data");
   const idText = (key: string) => exactText(raw, key) ?? "";
@@ -179,7 +167,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
 
   switch (cb.event) {
     case "USER_STATUS_UPDATE": {
-      const status = lookup(COINS_KYC_STATUS, cb.data.kycStatus);
+      const status = lookupUpper(COINS_KYC_STATUS, cb.data.kycStatus);
       if (status === undefined) return { unmapped: `kycStatus ${cb.data.kycStatus}` };
       event = {
         type: "customer.updated",
@@ -188,15 +176,15 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
       // Coins' sample names no user; all such updates then share one account, and the key is
       // the whole data, so two different updates can never be taken for one.
       accountKey = cb.data.userId === undefined ? "users" : idText("userId");
-      idempotencyKey = `${cb.event}:${canonical(cb.data)}`;
+      idempotencyKey = `${cb.event}:${canonicalJson(cb.data)}`;
       break;
     }
     case "TRANSACTION_STATUS_UPDATE": {
-      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      const status = lookupUpper(COINS_ORDER_STATUS, cb.data.status);
       if (status === undefined) return { unmapped: `status ${cb.data.status}` };
       const amount = exactAmount(raw, "amount", cb.data.currency);
       event = {
-        type: lookup(COINS_TRANSACTION_TYPE, cb.data.type) ?? "transfer.updated",
+        type: lookupUpper(COINS_TRANSACTION_TYPE, cb.data.type) ?? "transfer.updated",
         data: {
           status,
           providerStatus: cb.data.status,
@@ -205,12 +193,12 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
         },
       };
       accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
-      idempotencyKey = `${cb.event}:${canonical(cb.data)}`;
+      idempotencyKey = `${cb.event}:${canonicalJson(cb.data)}`;
       break;
     }
     case "FIAT_CASH_IN_NOTIFICATION":
     case "FIAT_CASH_OUT_NOTIFICATION": {
-      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      const status = lookupUpper(COINS_ORDER_STATUS, cb.data.status);
       if (status === undefined) return { unmapped: `status ${cb.data.status}` };
       const amount = exactAmount(raw, "amount", cb.data.currency);
       event = {
@@ -229,7 +217,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
     }
     case "FIAT_P2P_TRANSFER_NOTIFICATION":
     case "FIAT_BATCH_TRANSFER_NOTIFICATION": {
-      const status = lookup(COINS_ORDER_STATUS, cb.data.status);
+      const status = lookupUpper(COINS_ORDER_STATUS, cb.data.status);
       if (status === undefined) return { unmapped: `status ${cb.data.status}` };
       const amount = exactAmount(raw, "amount", cb.data.currency);
       if (amount === undefined) return { unmapped: "amount" };

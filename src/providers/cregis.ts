@@ -12,7 +12,7 @@ import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../event";
 import { unixMillisToIso } from "../time";
 import { verifyCregis } from "../verify/cregis";
 import { type RawMember, stringValue, topLevelMembers } from "../verify/json-text";
-import type { Normalized, Provider } from "./provider";
+import { lookup, type Normalized, type Provider } from "./provider";
 
 const Options = v.strictObject({
   /**
@@ -144,10 +144,6 @@ export const CREGIS_STATUS = {
     refunded: "cancelled",
   },
 } as const satisfies Record<string, Record<string, MoneyStatus>>;
-
-function lookup(table: Record<string, MoneyStatus>, value: string): MoneyStatus | undefined {
-  return Object.hasOwn(table, value) ? table[value] : undefined;
-}
 
 /** Raw JSON text of a top-level member: exact digits for ids a double cannot hold. */
 function rawText(members: ReadonlyMap<string, RawMember> | undefined, key: string, fallback: unknown): string {

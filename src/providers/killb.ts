@@ -10,7 +10,7 @@ import { decimalFromJsonNumber } from "../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
 import { nestedMembers, type RawMember, scalarText } from "../verify/json-text";
 import { verifyKillb } from "../verify/killb";
-import type { Normalized, Provider } from "./provider";
+import { lookup, type Normalized, type Provider } from "./provider";
 
 const Options = v.strictObject({});
 type Options = v.InferOutput<typeof Options>;
@@ -141,10 +141,6 @@ export const KILLB_CUSTODIAL_STATUS: Record<string, PartyStatus> = {
   SUSPENDED: "suspended",
   CLOSED: "closed",
 };
-
-function lookup<T>(table: Record<string, T>, value: string): T | undefined {
-  return Object.hasOwn(table, value) ? table[value] : undefined;
-}
 
 /** An amount from the JSON text of `data`, so `23.81` stays "23.81" and never passes a double. */
 function exact(data: ReadonlyMap<string, RawMember> | undefined, key: string): string | undefined {

@@ -55,3 +55,8 @@ export interface Provider<Options = unknown, Payload = unknown> {
   /** The exact reply the provider expects for an accepted callback. */
   readonly ack: { readonly body: string; readonly contentType: string };
 }
+
+/** Looks a provider value up in a mapping table; undefined when the table has no entry. */
+export function lookup<T>(table: Readonly<Record<string, T>>, value: string): T | undefined {
+  return Object.hasOwn(table, value) ? table[value] : undefined;
+}
