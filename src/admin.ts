@@ -5,7 +5,7 @@
  */
 import { type IRequest, Router } from "itty-router";
 import type { GatewayConfig } from "./config";
-import { ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
+import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { log } from "./log";
 import { listIndex } from "./ops-index";
 import { reply } from "./replies";
@@ -149,7 +149,8 @@ adminRouter
         results.push({ id: item.id, outcome: "still_quarantined", reason: parsed.reason });
         continue;
       }
-      const { id, claim } = await storeEvent(env, source, parsed.normalized, parsed.text, item.receivedAt);
+      const eventIdOf = await eventId(source.name, parsed.normalized.idempotencyKey);
+      const { id, claim } = await storeEvent(env, source, eventIdOf, parsed.normalized, parsed.text, item.receivedAt);
       const outcome = claim.duplicate ? "duplicate" : "accepted";
       await quarantine.markReprocessed(item.id, `${outcome} as ${id}`);
       results.push({ id: item.id, outcome, eventId: id, account: parsed.normalized.accountKey });

@@ -103,16 +103,19 @@ export function ledgerFor(env: Env, source: string, account: string): DurableObj
 /** The account name under which a source's quarantined callbacks are kept. */
 export const QUARANTINE_ACCOUNT = "~quarantine";
 
-/** Claims a normalized event in its account's ledger. Throws when storage is unavailable. */
+/**
+ * Claims a normalized event, whose id (`eventId`) the caller has computed, in its account's
+ * ledger. Throws when storage is unavailable.
+ */
 export async function storeEvent(
   env: Env,
   source: SourceConfig,
+  id: string,
   normalized: Normalized,
   text: string,
   receivedAt: number,
   replay?: Replay,
 ): Promise<{ id: string; claim: ClaimResult }> {
-  const id = await eventId(source.name, normalized.idempotencyKey);
   const claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
     id,
     source: source.name,
@@ -203,7 +206,7 @@ export async function handleWebhook(
       count(source.name, "kv_reads");
       if (await seenAtEdge(env.SEEN, id)) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
     }
-    stored = await storeEvent(env, source, parsed.normalized, parsed.text, now, verified.replay);
+    stored = await storeEvent(env, source, id, parsed.normalized, parsed.text, now, verified.replay);
     countClaim(source.name, stored.claim);
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.

@@ -109,22 +109,31 @@ export class AccountLedger extends DurableObject<Env> {
     this.exec("INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 
-  /** The (source, account) this object serves, learnt from its first write. */
+  /**
+   * The (source, account) this object serves, learnt from its first write. It never changes, so
+   * it is read from `_meta` once per wake and kept in memory (every delivery logs it).
+   */
+  private known?: { source: string; account: string };
   private identity(): { source: string; account: string } | undefined {
-    const source = this.meta("source");
-    const account = this.meta("account");
-    return source !== undefined && account !== undefined ? { source, account } : undefined;
+    if (this.known === undefined) {
+      const source = this.meta("source");
+      const account = this.meta("account");
+      if (source !== undefined && account !== undefined) this.known = { source, account };
+    }
+    return this.known;
   }
 
   private remember(source: string, account: string): void {
-    if (this.meta("account") === undefined) {
+    if (this.identity() === undefined) {
       this.setMeta("source", source);
       this.setMeta("account", account);
+      this.known = { source, account };
     }
   }
 
-  private pendingCount(): number {
-    return this.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE state = 'pending'").one().n;
+  /** Whether anything is pending: one index probe, not a count that grows with the outbox. */
+  private hasPending(): boolean {
+    return this.exec("SELECT 1 FROM events WHERE state = 'pending' LIMIT 1").toArray().length > 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -135,7 +144,7 @@ export class AccountLedger extends DurableObject<Env> {
     this.takeUsage();
     if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true, usage: this.takeUsage() };
     this.remember(input.source, input.account);
-    const outboxWasEmpty = this.pendingCount() === 0;
+    const outboxWasEmpty = !this.hasPending();
     const inserted = this.sql
       .exec(
         `INSERT INTO events (id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
