@@ -5,8 +5,6 @@
  */
 import { signatureHeader } from "./verify/standard-webhooks";
 
-export { signatureHeader, signStandardWebhook } from "./verify/standard-webhooks";
-
 export type AttemptOutcome =
   | { kind: "delivered"; status: number }
   /** Worth trying again: 5xx, 408, 429, timeouts, network errors. */
