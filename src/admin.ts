@@ -149,7 +149,7 @@ adminRouter
         results.push({ id: item.id, outcome: "still_quarantined", reason: parsed.reason });
         continue;
       }
-      const eventIdOf = await eventId(source.name, parsed.normalized.idempotencyKey);
+      const eventIdOf = await eventId(source.name, parsed.normalized.accountKey, parsed.normalized.idempotencyKey);
       const { id, claim } = await storeEvent(env, source, eventIdOf, parsed.normalized, parsed.text, item.receivedAt);
       const outcome = claim.duplicate ? "duplicate" : "accepted";
       await quarantine.markReprocessed(item.id, `${outcome} as ${id}`);

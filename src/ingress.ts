@@ -42,8 +42,21 @@ export async function readBodyCapped(request: Request, limit: number): Promise<U
   return body;
 }
 
-/** `evt_` + 128 bits of SHA-256(source, key): the same provider event always gets the same id. */
-export async function eventId(source: string, idempotencyKey: string): Promise<string> {
+/**
+ * `evt_` + 128 bits of SHA-256 over the JSON array [source, account, key]: the same provider
+ * event always gets the same id, and two accounts never share one (an account key and an
+ * idempotency key are both read from signed content; docs/guarantees.md "Identity"). The JSON
+ * array keeps the three parts unambiguous whatever characters they hold.
+ */
+export async function eventId(source: string, account: string, idempotencyKey: string): Promise<string> {
+  return `evt_${toHex(await digest("SHA-256", utf8(JSON.stringify([source, account, idempotencyKey])))).slice(0, 32)}`;
+}
+
+/**
+ * The id the gateway gave the same event before ids named the account (0.1): ledgers that hold
+ * events stored then check it too, so a provider's retry across the upgrade stays a duplicate.
+ */
+export async function legacyEventId(source: string, idempotencyKey: string): Promise<string> {
   return `evt_${toHex(await digest("SHA-256", utf8(`${source}\n${idempotencyKey}`))).slice(0, 32)}`;
 }
 
@@ -121,6 +134,7 @@ export async function storeEvent(
     source: source.name,
     account: normalized.accountKey,
     idempotencyKey: normalized.idempotencyKey,
+    legacyId: await legacyEventId(source.name, normalized.idempotencyKey),
     type: normalized.event.type,
     body: eventBody(source, id, normalized, receivedAt, text),
     receivedAt,
@@ -132,7 +146,7 @@ export async function storeEvent(
 /** Stores a verified but unreadable callback raw, in the source's quarantine ledger. */
 async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, replay?: Replay) {
   const key = `raw:${toHex(await digest("SHA-256", body as Uint8Array<ArrayBuffer>))}`;
-  const id = await eventId(source.name, key);
+  const id = await eventId(source.name, QUARANTINE_ACCOUNT, key);
   const claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
     id,
     source: source.name,
@@ -200,7 +214,7 @@ export async function handleWebhook(
         duplicate: stored.claim.duplicate,
       });
     }
-    const id = await eventId(source.name, parsed.normalized.idempotencyKey);
+    const id = await eventId(source.name, parsed.normalized.accountKey, parsed.normalized.idempotencyKey);
     // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
     if (verified.replay === undefined) {
       count(source.name, "kv_reads");

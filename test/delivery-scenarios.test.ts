@@ -22,7 +22,7 @@ import {
 async function send(wallet: number, serial: number) {
   const response = await postCybavo("cybavo", cybavoCallback({ wallet_id: wallet, serial }));
   expect(response.status).toBe(200);
-  return eventId("cybavo", String(serial));
+  return eventId("cybavo", String(wallet), String(serial));
 }
 
 describe("delivery policy", () => {

@@ -133,7 +133,7 @@ describe("storage", () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: "unavailable" });
     // Not remembered at the edge either: the provider's retry must reach storage.
-    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(callback.serial))}` })).keys).toEqual([]);
+    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(wallet), String(callback.serial))}` })).keys).toEqual([]);
   });
 });
 
@@ -176,7 +176,7 @@ describe("dedupe and order", () => {
     await drain("cybavo", String(wallet));
     const received = await originEvents(String(wallet));
     expect(received).toHaveLength(1);
-    expect(received[0]?.id).toBe(await eventId("cybavo", String(wallet)));
+    expect(received[0]?.id).toBe(await eventId("cybavo", String(wallet), String(wallet)));
     expect(await storedEvents("cybavo", String(wallet))).toHaveLength(1);
 
     // A later retry is answered from the edge cache, with the same success body.

@@ -22,6 +22,8 @@ export interface AcceptInput {
   readonly source: string;
   readonly account: string;
   readonly idempotencyKey: string;
+  /** The id 0.1 gave this event; checked only by objects that hold events stored then. */
+  readonly legacyId?: string;
   readonly type: string;
   /** The CloudEvent JSON to send. */
   readonly body: string;
@@ -131,6 +133,9 @@ export class AccountLedger extends DurableObject<Env> {
     }
   }
 
+  /** Whether this object holds events stored under 0.1 ids (read once per wake; never changes). */
+  private holdsLegacyIds?: boolean;
+
   /** Whether anything is pending: one index probe, not a count that grows with the outbox. */
   private hasPending(): boolean {
     return this.exec("SELECT 1 FROM events WHERE state = 'pending' LIMIT 1").toArray().length > 0;
@@ -144,6 +149,11 @@ export class AccountLedger extends DurableObject<Env> {
     this.takeUsage();
     if (input.replay !== undefined && !this.recordNonce(input.replay, input.receivedAt)) return { replayed: true, usage: this.takeUsage() };
     this.remember(input.source, input.account);
+    this.holdsLegacyIds ??= this.meta("legacy_ids") === "1";
+    if (input.legacyId !== undefined && this.holdsLegacyIds) {
+      const seen = this.exec("SELECT 1 FROM events WHERE id = ?", input.legacyId).toArray().length > 0;
+      if (seen) return { stored: true, duplicate: true, usage: this.takeUsage() };
+    }
     const outboxWasEmpty = !this.hasPending();
     const inserted = this.sql
       .exec(

@@ -55,6 +55,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // of one account, which a per-account object keeps small.
     "DROP INDEX IF EXISTS events_by_delivery",
   ],
+  [
+    // Event ids name the account since 0.2. An object that already holds events stored under
+    // 0.1 ids keeps checking a claim's 0.1 id too, so a provider's retry across the upgrade
+    // stays a duplicate (src/ingress.ts legacyEventId).
+    "INSERT OR IGNORE INTO _meta (key, value) SELECT 'legacy_ids', '1' FROM events LIMIT 1",
+  ],
 ];
 
 export type EventState = "pending" | "delivered" | "dead" | "quarantined" | "reprocessed";

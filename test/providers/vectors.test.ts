@@ -166,7 +166,7 @@ describe("vectors through the whole gateway", () => {
     expect(accepted.status).toBe(200);
     expect(await accepted.text()).toBe("OK");
     await drain("cybavo", "2");
-    const id = await eventId("cybavo", String(JSON.parse(cybavoVector.body).serial));
+    const id = await eventId("cybavo", "2", String(JSON.parse(cybavoVector.body).serial));
     expect((await originEvents("2")).filter((e) => e.id === id).map((e) => e.json.type)).toEqual(["withdrawal.updated"]);
   }, 120_000);
 
