@@ -133,7 +133,9 @@ describe("storage", () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: "unavailable" });
     // Not remembered at the edge either: the provider's retry must reach storage.
-    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(wallet), String(callback.serial))}` })).keys).toEqual([]);
+    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(wallet), String(callback.serial))}` })).keys).toEqual(
+      [],
+    );
   });
 });
 
