@@ -14,6 +14,7 @@ import type { Normalized, Replay, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
 import { type Counter, count, flushIfDue } from "./stats";
 import { digest, toHex, utf8 } from "./verify/crypto";
+import { jsonProblem } from "./verify/json-text";
 
 /** Reads the body up to `limit` bytes; stops reading (never buffers the rest) past it. */
 export async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
@@ -83,30 +84,68 @@ export function eventBody(source: SourceConfig, id: string, normalized: Normaliz
 
 type Parsed = { kind: "event"; normalized: Normalized; text: string } | { kind: "quarantine"; reason: string };
 
-/** Decodes, parses and normalizes a verified body. Anything unreadable is quarantined, never dropped. */
+const quarantine = (reason: string): Parsed => ({ kind: "quarantine", reason });
+
+/**
+ * Decodes, parses and normalizes a verified body. Anything unreadable is quarantined, never
+ * dropped, collapsed or truncated: text that is not strict UTF-8 or not one JSON value, a key
+ * repeated in any object (parsers disagree on which one wins), nesting deeper than
+ * MAX_JSON_DEPTH (so no reader, recursive or not, ever meets more), a payload no schema
+ * matches, a value with no mapping, and an event without an account or idempotency key.
+ */
 export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
   let text: string;
-  let json: unknown;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
-    json = JSON.parse(text);
   } catch {
-    return { kind: "quarantine", reason: "not JSON" };
+    return quarantine("not UTF-8");
   }
-  const result = v.safeParse(source.provider.schema, json);
-  if (!result.success) {
-    const first = result.issues[0];
-    return { kind: "quarantine", reason: `schema: ${first ? `${v.getDotPath(first) ?? "(root)"} ${first.message}` : "no match"}` };
-  }
-  let normalized: ReturnType<typeof source.provider.normalize>;
+  const problem = jsonProblem(text);
+  if (problem !== undefined) return quarantine(problem);
+  const provider = source.provider;
+  let view: unknown;
+  let normalized: ReturnType<typeof provider.normalize>;
   try {
-    normalized = source.provider.normalize(result.output, text);
+    view = provider.view === undefined ? JSON.parse(text) : provider.view(text, source.options);
+    if (view === undefined) return quarantine("no signed content");
+    const result = v.safeParse(provider.schema, view);
+    if (!result.success) {
+      const first = result.issues[0];
+      return quarantine(`schema: ${first ? `${v.getDotPath(first) ?? "(root)"} ${first.message}` : "no match"}`);
+    }
+    normalized = provider.normalize(result.output, text);
   } catch (err) {
     // An adapter bug must not lose a verified event or make the provider retry forever.
-    return { kind: "quarantine", reason: `normalize failed: ${err instanceof Error ? err.name : "Error"}` };
+    log("adapter_error", { level: "error", source: source.name, provider: provider.name, error: errorName(err) });
+    return quarantine(`normalize failed: ${errorName(err)}`);
   }
-  if ("unmapped" in normalized) return { kind: "quarantine", reason: `unmapped: ${normalized.unmapped}` };
+  if ("unmapped" in normalized) return quarantine(`unmapped: ${normalized.unmapped}`);
+  // An event is filed and deduped by these two: one that lacks either is kept for operators
+  // rather than merged with every other event that lacks it.
+  if (normalized.accountKey === "") return quarantine("no account key");
+  if (normalized.idempotencyKey === "") return quarantine("no idempotency key");
   return { kind: "event", normalized, text };
+}
+
+const errorName = (err: unknown) => (err instanceof Error ? err.name : "Error");
+
+/**
+ * A quarantined callback's identity: the hash of what its signature covers after removing what
+ * the signature ignores (the provider's `signedContent`, else the body bytes), so
+ * signature-equivalent variants are one quarantine entry.
+ */
+export async function quarantineKey(source: SourceConfig, body: Uint8Array): Promise<string> {
+  let content: Uint8Array = body;
+  if (source.provider.signedContent !== undefined) {
+    try {
+      const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+      const signed = source.provider.signedContent(text, source.options);
+      if (signed !== undefined) content = utf8(signed);
+    } catch {
+      // Not UTF-8: the provider has no signed reading of it; the bytes are the identity.
+    }
+  }
+  return `raw:${toHex(await digest("SHA-256", content as Uint8Array<ArrayBuffer>))}`;
 }
 
 export function ledgerFor(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
@@ -145,7 +184,7 @@ export async function storeEvent(
 
 /** Stores a verified but unreadable callback raw, in the source's quarantine ledger. */
 async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, replay?: Replay) {
-  const key = `raw:${toHex(await digest("SHA-256", body as Uint8Array<ArrayBuffer>))}`;
+  const key = await quarantineKey(source, body);
   const id = await eventId(source.name, QUARANTINE_ACCOUNT, key);
   const claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
     id,

@@ -4,14 +4,17 @@
  * -sdk-php): field `sign` in the JSON body = lowercase hex MD5(apiKey + k1v1k2v2...), keys
  * byte-sorted, `sign`, null and "" left out. Values are read from the raw JSON text: strings
  * by their decoded value, numbers by their exact digits, never re-printed from a double.
+ * The signature ignores member order, whitespace, string escapes, null and "" members and
+ * whether a scalar was a JSON string or number, so the adapter reads only the signed members
+ * (`view`), each as the text it signs: an unsigned change can never make a new event.
  * Reply: exactly `success`. Docs: docs/providers/cregis.md.
  */
 import * as v from "valibot";
 import { exactDecimal } from "../decimal";
 import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../event";
 import { unixMillisToIso } from "../time";
-import { verifyCregis } from "../verify/cregis";
-import { type RawMember, stringValue, topLevelMembers } from "../verify/json-text";
+import { cregisSignedMembers, verifyCregis } from "../verify/cregis";
+import { type RawMember, scalarText, topLevelMembers } from "../verify/json-text";
 import { lookup, type Normalized, type Provider } from "./provider";
 
 const Options = v.strictObject({
@@ -26,8 +29,10 @@ const Options = v.strictObject({
 type Options = v.InferOutput<typeof Options>;
 
 // ---------------------------------------------------------------------------------------------
-// Payloads: one schema per callback kind. Cregis sends no kind field; `kindOf` tells the kinds
-// apart by the fields only one kind has, then the union checks the body against that kind.
+// Payloads: one schema per callback kind, applied to the signed view (every value a string:
+// the text it signs; a nested `data` is its signed JSON text). Cregis sends no kind field;
+// `kindOf` tells the kinds apart by the signed fields only one kind has, then the union checks
+// the body against that kind.
 
 const id = v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d+$/))]);
 const decimal = v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?$/));
@@ -44,7 +49,6 @@ const chainFields = {
   block_time: v.optional(v.nullable(id)),
   nonce: v.string(),
   timestamp: id,
-  sign: v.string(),
 };
 
 /** Payout (`/api/v1/payout`): status 2 signature rejected, 4 approval rejected, 6 success, 7 failed. */
@@ -101,7 +105,7 @@ const PaymentEngine = v.looseObject({
   data: v.union([PaymentData, v.pipe(v.string(), v.parseJson(), PaymentData)]),
 });
 
-const Callback = v.union([
+const Callback = v.variant("kind", [
   v.object({ kind: v.literal("payment"), body: PaymentEngine }),
   v.object({ kind: v.literal("order_deposit"), body: OrderDeposit }),
   v.object({ kind: v.literal("withdrawal"), body: SubAddressWithdrawal }),
@@ -109,13 +113,37 @@ const Callback = v.union([
   v.object({ kind: v.literal("address_deposit"), body: AddressDeposit }),
 ]);
 
-/** Tags the body with its kind, then validates it against that kind's schema. */
+/**
+ * Tags the body with its kind, then validates it against that kind's schema. `dataText` keeps
+ * the payment engine's signed `data` text, whose ids are read exactly (not through a double).
+ */
 const Schema = v.pipe(
   v.looseObject({}),
-  v.transform((body) => ({ kind: kindOf(body), body })),
-  Callback,
+  v.transform((body) => ({
+    callback: { kind: kindOf(body), body },
+    ...(typeof body.data === "string" && { dataText: body.data }),
+  })),
+  v.object({ callback: Callback, dataText: v.optional(v.string()) }),
 );
 type Callback = v.InferOutput<typeof Callback>;
+type Payload = v.InferOutput<typeof Schema>;
+
+/**
+ * The signed members as an object of strings: what the schema and normalization read. A body
+ * that verified always has one; undefined only for a body that would not verify.
+ */
+function view(text: string, options: Options): Record<string, string> | undefined {
+  const members = topLevelMembers(text);
+  const signed = members && cregisSignedMembers(members, options);
+  return signed && Object.fromEntries(signed);
+}
+
+/** The signed members in signing order, unambiguously encoded: a quarantined callback's identity. */
+function signedContent(text: string, options: Options): string | undefined {
+  const members = topLevelMembers(text);
+  const signed = members && cregisSignedMembers(members, options);
+  return signed && JSON.stringify(signed);
+}
 
 function kindOf(body: Record<string, unknown>): string {
   if ("event_name" in body) return "payment";
@@ -145,16 +173,9 @@ export const CREGIS_STATUS = {
   },
 } as const satisfies Record<string, Record<string, MoneyStatus>>;
 
-/** Raw JSON text of a top-level member: exact digits for ids a double cannot hold. */
-function rawText(members: ReadonlyMap<string, RawMember> | undefined, key: string, fallback: unknown): string {
-  const member = members?.get(key);
-  if (member === undefined) return String(fallback);
-  return member.kind === "string" ? (stringValue(member) ?? "") : member.raw;
-}
-
-function normalize(callback: Callback, text: string): Normalized | { unmapped: string } {
-  const members = topLevelMembers(text);
-  const pid = rawText(members, "pid", callback.body.pid);
+function normalize({ callback, dataText }: Payload, _text: string): Normalized | { unmapped: string } {
+  // Every value of the view is the exact text Cregis signed (digits as sent, never a double).
+  const pid = String(callback.body.pid);
   const time = unixMillisToIso(Number(callback.body.block_time ?? 0) || Number(callback.body.timestamp));
   const at = time === undefined ? {} : { time };
 
@@ -175,22 +196,24 @@ function normalize(callback: Callback, text: string): Normalized | { unmapped: s
       },
     };
     // One order can see several events of one type (partial payments, refund progress): the
-    // transaction and refund fields tell them apart; a re-push repeats them all.
-    const distinct = [data.tx_id, data.additional_payment_tx_id, data.refund_id, data.refund_status].map((x) =>
-      x === undefined || x === null ? "" : String(x),
+    // transaction and refund fields tell them apart; a re-push repeats them all. Read from the
+    // signed `data` text, so a refund id above 2^53 stays exact.
+    const exact = dataText === undefined ? undefined : topLevelMembers(dataText);
+    if (exact === undefined) return { unmapped: "data" };
+    const distinct = ["cregis_id", "tx_id", "additional_payment_tx_id", "refund_id", "refund_status"].map((key) =>
+      exactScalar(exact.get(key)),
     );
-    return { event, idempotencyKey: `payment:${pid}:${data.cregis_id}:${body.event_type}:${distinct.join(":")}`, accountKey: pid, ...at };
+    return { event, idempotencyKey: `payment:${pid}:${body.event_type}:${JSON.stringify(distinct)}`, accountKey: pid, ...at };
   }
 
   const { body } = callback;
-  const providerStatus = rawText(members, "status", body.status);
+  const providerStatus = String(body.status);
   const status = lookup(CREGIS_STATUS[callback.kind], providerStatus);
   if (status === undefined) return { unmapped: `${callback.kind} status ${providerStatus}` };
   // An order deposit says what was asked (`amount`) and what arrived (`real_amount`): money in is the latter.
   const value = exactDecimal(callback.kind === "order_deposit" ? callback.body.real_amount : body.amount);
   if (value === undefined) return { unmapped: "amount" };
-  const ref =
-    callback.kind === "order_deposit" && callback.body.cid === undefined ? callback.body.third_party_id : rawText(members, "cid", body.cid);
+  const ref = callback.kind === "order_deposit" && callback.body.cid === undefined ? callback.body.third_party_id : String(body.cid);
   const data: Omit<MoneyMovementData, "payload"> = { status, providerStatus, amount: { value, currency: body.currency } };
   if (callback.kind === "withdrawal") {
     data.fromAddress = callback.body.from_address;
@@ -210,11 +233,20 @@ function normalize(callback: Callback, text: string): Normalized | { unmapped: s
   return { event, idempotencyKey: `${callback.kind}:${pid}:${ref}:${providerStatus}`, accountKey: pid, ...at };
 }
 
-export const cregis: Provider<Options, Callback> = {
+/** A scalar of the signed `data` as its exact text; null when absent, null or "". */
+function exactScalar(member: RawMember | undefined): string | null {
+  if (member === undefined || member.kind === "null") return null;
+  const text = member.kind === "number" || member.kind === "string" ? scalarText(member) : member.raw;
+  return text === "" || text === undefined ? null : text;
+}
+
+export const cregis: Provider<Options, Payload> = {
   name: "cregis",
   options: Options,
   secretBindings: () => [],
   verify: (request, keys) => verifyCregis(request, keys.secrets, keys.options),
+  view,
+  signedContent,
   schema: Schema,
   normalize,
   ack: { body: "success", contentType: "text/plain; charset=utf-8" },

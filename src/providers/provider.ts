@@ -44,12 +44,29 @@ export interface Provider<Options = unknown, Payload = unknown> {
   configError?(options: Options, secretCount: number): string | undefined;
   /** Checks the signature over the raw bytes. Never throws on hostile input. */
   verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<VerifyResult>;
+  /**
+   * What the schema reads: the verified body as its signature sees it. Default: `JSON.parse` of
+   * the text (signatures over the raw bytes cover all of it). A scheme that ignores parts of the
+   * body (Cregis: member order, whitespace, null and "" members, a scalar's JSON type) returns
+   * only what it signs, so unsigned changes can never change an event's identity. Undefined
+   * when the body has no such reading (→ quarantine).
+   */
+  view?(text: string, options: Options): unknown;
+  /**
+   * The content the signature covers after removing what it ignores, as text: a quarantined
+   * callback's identity is its hash, so signature-equivalent variants are one entry.
+   * Default: the body bytes.
+   */
+  signedContent?(text: string, options: Options): string | undefined;
   /** One schema per provider event (a `v.variant`/`v.union`); loose objects, providers add fields. */
   readonly schema: v.GenericSchema<unknown, Payload>;
   /**
    * Maps a valid payload to the gateway's vocabulary, or returns a reason when the payload is
    * well-formed but carries a value the gateway has no mapping for (→ quarantine).
-   * `rawText` is the verified body text, for providers whose numbers must be read as text.
+   * `rawText` is the verified body text, for providers whose numbers must be read as text; it
+   * has passed `jsonProblem` (one JSON value, no duplicate key, nesting within MAX_JSON_DEPTH),
+   * so a raw read of a present member never fails. Identity fields (idempotencyKey, accountKey)
+   * must come from signed content only and be read exactly (raw digits, never a double).
    */
   normalize(payload: Payload, rawText: string): Normalized | { unmapped: string };
   /** The exact reply the provider expects for an accepted callback. */

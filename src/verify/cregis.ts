@@ -44,10 +44,12 @@ function compareUtf8(a: string, b: string): number {
 }
 
 /**
- * Builds `k1v1k2v2...` (without the API key) from the body's top-level members, or undefined
- * when a value cannot be signed under the source's options.
+ * The signed members: [key, value text] for every top-level member the signature covers, in
+ * signing order (keys in UTF-8 byte order; `sign`, null and "" left out). Undefined when a value
+ * cannot be signed under the source's options. This is all the signature vouches for, so the
+ * gateway derives a Cregis event's identity from it alone.
  */
-export function cregisSigningText(members: ReadonlyMap<string, RawMember>, options: CregisOptions): string | undefined {
+export function cregisSignedMembers(members: ReadonlyMap<string, RawMember>, options: CregisOptions): [string, string][] | undefined {
   const parts: [string, string][] = [];
   for (const [key, member] of members) {
     if (key === "sign") continue;
@@ -55,9 +57,16 @@ export function cregisSigningText(members: ReadonlyMap<string, RawMember>, optio
     if (value === undefined) return undefined;
     if (value !== null) parts.push([key, value]);
   }
-  return parts
-    .sort(([a], [b]) => compareUtf8(a, b))
-    .map(([k, v]) => k + v)
+  return parts.sort(([a], [b]) => compareUtf8(a, b));
+}
+
+/**
+ * Builds `k1v1k2v2...` (without the API key) from the body's top-level members, or undefined
+ * when a value cannot be signed under the source's options.
+ */
+export function cregisSigningText(members: ReadonlyMap<string, RawMember>, options: CregisOptions): string | undefined {
+  return cregisSignedMembers(members, options)
+    ?.map(([k, v]) => k + v)
     .join("");
 }
 

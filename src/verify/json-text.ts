@@ -14,7 +14,12 @@ export interface RawMember {
   readonly kind: JsonKind;
 }
 
-const MAX_DEPTH = 64;
+/**
+ * How deep a JSON value may nest. The gateway quarantines a verified body that nests deeper
+ * (src/ingress.ts), so every reader of a stored body, recursive or not, sees at most this.
+ */
+export const MAX_JSON_DEPTH = 64;
+const MAX_DEPTH = MAX_JSON_DEPTH;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const WHITESPACE = /[ \t\n\r]*/y;
@@ -93,6 +98,81 @@ class Scanner {
     return this.match(NUMBER) === undefined ? undefined : "number";
   }
 
+  /** Like `value`, but reads the whole value strictly: depth limit and duplicate keys. */
+  check(depth: number): JsonProblem | undefined {
+    if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+    const c = this.text[this.pos];
+    if (c !== "{" && c !== "[") return this.value(depth) === undefined ? "not JSON" : undefined;
+    const keyed = c === "{";
+    const keys = keyed ? new Set<string>() : undefined;
+    this.pos++;
+    this.skipWhitespace();
+    if (this.take(keyed ? "}" : "]")) return undefined;
+    for (;;) {
+      this.skipWhitespace();
+      if (keys !== undefined) {
+        const keyText = this.match(STRING);
+        if (keyText === undefined) return "not JSON";
+        const key = JSON.parse(keyText) as string;
+        if (keys.has(key)) return "duplicate key";
+        keys.add(key);
+        this.skipWhitespace();
+        if (!this.take(":")) return "not JSON";
+        this.skipWhitespace();
+      }
+      const inner = this.check(depth + 1);
+      if (inner !== undefined) return inner;
+      this.skipWhitespace();
+      if (this.take(",")) continue;
+      return this.take(keyed ? "}" : "]") ? undefined : "not JSON";
+    }
+  }
+
+  /** Reads one value and returns its canonical text (see `canonicalText`). */
+  canonical(depth: number): string | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const c = this.text[this.pos];
+    if (c === '"') {
+      const token = this.match(STRING);
+      return token === undefined ? undefined : JSON.stringify(JSON.parse(token) as string);
+    }
+    if (c !== "{" && c !== "[") {
+      const start = this.pos;
+      return this.value(depth) === undefined ? undefined : this.text.slice(start, this.pos);
+    }
+    const keyed = c === "{";
+    const items: string[] = [];
+    const entries: [string, string][] = [];
+    this.pos++;
+    this.skipWhitespace();
+    if (!this.take(keyed ? "}" : "]")) {
+      for (;;) {
+        this.skipWhitespace();
+        let key: string | undefined;
+        if (keyed) {
+          const keyText = this.match(STRING);
+          if (keyText === undefined) return undefined;
+          key = JSON.parse(keyText) as string;
+          this.skipWhitespace();
+          if (!this.take(":")) return undefined;
+          this.skipWhitespace();
+        }
+        const inner = this.canonical(depth + 1);
+        if (inner === undefined) return undefined;
+        if (key === undefined) items.push(inner);
+        else entries.push([key, inner]);
+        this.skipWhitespace();
+        if (this.take(",")) continue;
+        if (this.take(keyed ? "}" : "]")) break;
+        return undefined;
+      }
+    }
+    if (!keyed) return `[${items.join(",")}]`;
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 1; i < entries.length; i++) if (entries[i - 1]?.[0] === entries[i]?.[0]) return undefined;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+  }
+
   private container(close: string, depth: number, keyed: boolean): boolean {
     this.pos++;
     this.skipWhitespace();
@@ -137,4 +217,35 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+/** Why a text is not JSON the gateway can read without ambiguity; undefined when it is. */
+export type JsonProblem = "not JSON" | "duplicate key" | `nested deeper than ${number} levels`;
+
+/**
+ * Checks a whole JSON text: one value, nesting at most MAX_JSON_DEPTH, and no object with the
+ * same key twice at any depth (parsers disagree on which duplicate wins, so such a body has no
+ * one meaning). Linear in the text; never throws.
+ */
+export function jsonProblem(text: string): JsonProblem | undefined {
+  const scanner = new Scanner(text);
+  scanner.skipWhitespace();
+  const problem = scanner.check(0);
+  if (problem !== undefined) return problem;
+  scanner.skipWhitespace();
+  return scanner.pos === text.length ? undefined : "not JSON";
+}
+
+/**
+ * Canonical text of a raw JSON value: object keys sorted (UTF-16 code units, as RFC 8785), no
+ * whitespace, strings re-encoded from their decoded value, numbers kept as their exact digits
+ * (never re-printed from a double, so ids above 2^53 stay distinct). Undefined if the text is
+ * not a JSON value within MAX_JSON_DEPTH or repeats a key.
+ */
+export function canonicalText(raw: string): string | undefined {
+  const scanner = new Scanner(raw);
+  scanner.skipWhitespace();
+  const out = scanner.canonical(0);
+  scanner.skipWhitespace();
+  return out !== undefined && scanner.pos === raw.length ? out : undefined;
 }
