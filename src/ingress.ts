@@ -10,6 +10,7 @@ import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
+import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
 import { type Counter, count, flushIfDue } from "./stats";
@@ -263,7 +264,9 @@ export async function handleWebhook(
     countClaim(source.name, stored.claim);
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.
-    return done("storage_error", reply.unavailable(), { error: err instanceof Error ? err.name : "Error" });
+    // Its `overloaded` / `retryable` flags pick the Retry-After and the log level.
+    const failure = storageFailure(err);
+    return done("storage_error", reply.unavailable(failure.retryAfterSeconds), { level: failure.level, ...failure.fields });
   }
   const { id, claim } = stored;
   if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
