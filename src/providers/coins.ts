@@ -16,7 +16,7 @@ import { decimalFromJsonNumber } from "../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
 import { unixMillisToIso } from "../time";
 import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "../verify/coins";
-import { canonicalJson, nestedMembers, type RawMember, scalarText } from "../verify/json-text";
+import { canonicalText, type RawMember, scalarText, topLevelMembers } from "../verify/json-text";
 import { lookup, type Normalized, type Provider } from "./provider";
 
 const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
@@ -156,8 +156,16 @@ function exactAmount(data: ReadonlyMap<string, RawMember> | undefined, key: stri
   return value !== undefined && currency ? { value, currency } : undefined;
 }
 
+/** An idempotency key: the event name and the exact texts that tell its events apart, unambiguously joined. */
+const keyOf = (event: string, parts: readonly (string | undefined)[]) => `${event}:${JSON.stringify(parts.map((p) => p ?? null))}`;
+
 function normalize(cb: Callback, body: string): Normalized | { unmapped: string } {
-  const raw = nestedMembers(body, "data");
+  // Every id in a key or account is the exact text Coins sent (number digits or string value),
+  // never a double: two ids above 2^53 that differ in one digit stay two events.
+  const dataMember = topLevelMembers(body)?.get("data");
+  const raw = dataMember?.kind === "object" ? topLevelMembers(dataMember.raw) : undefined;
+  const exactData = dataMember === undefined ? undefined : canonicalText(dataMember.raw);
+  if (raw === undefined || exactData === undefined) return { unmapped: "data is not readable as exact text" };
   const idText = (key: string) => exactText(raw, key) ?? "";
   const failure = (remarks: string | null | undefined) => (remarks ? { failureReason: remarks } : {});
   let event: NormalizedEvent;
@@ -176,7 +184,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
       // Coins' sample names no user; all such updates then share one account, and the key is
       // the whole data, so two different updates can never be taken for one.
       accountKey = cb.data.userId === undefined ? "users" : idText("userId");
-      idempotencyKey = `${cb.event}:${canonicalJson(cb.data)}`;
+      idempotencyKey = `${cb.event}:${exactData}`;
       break;
     }
     case "TRANSACTION_STATUS_UPDATE": {
@@ -193,7 +201,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
         },
       };
       accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
-      idempotencyKey = `${cb.event}:${canonicalJson(cb.data)}`;
+      idempotencyKey = `${cb.event}:${exactData}`;
       break;
     }
     case "FIAT_CASH_IN_NOTIFICATION":
@@ -212,7 +220,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
         },
       };
       accountKey = cb.data.userId === undefined ? "orders" : idText("userId");
-      idempotencyKey = `${cb.event}:${idText("internalOrderId")}:${idText("externalOrderId")}:${cb.data.status.toUpperCase()}`;
+      idempotencyKey = keyOf(cb.event, [exactText(raw, "internalOrderId"), exactText(raw, "externalOrderId"), cb.data.status]);
       break;
     }
     case "FIAT_P2P_TRANSFER_NOTIFICATION":
@@ -235,7 +243,14 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
         },
       };
       accountKey = idText("fromUserId");
-      idempotencyKey = `${cb.event}:${txId}:${cb.data.status.toUpperCase()}`;
+      // A batch sends one notification per recipient under one batchTxId: the recipient and
+      // the amount tell them apart (two lines identical in all of these are the same bytes).
+      idempotencyKey = keyOf(
+        cb.event,
+        cb.event === "FIAT_P2P_TRANSFER_NOTIFICATION"
+          ? [txId, cb.data.status]
+          : [txId, idText("toUserId"), amount.value, amount.currency, cb.data.status],
+      );
       break;
     }
     case "BALANCE_CHANGE_EVENT": {
@@ -255,7 +270,7 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
         },
       };
       accountKey = idText("userId");
-      idempotencyKey = `${cb.event}:${idText("userId")}:${cb.data.currency}:${cb.data.time}:${idText("clientTxId")}`;
+      idempotencyKey = keyOf(cb.event, [idText("userId"), cb.data.currency, idText("time"), exactText(raw, "clientTxId")]);
       time = unixMillisToIso(cb.data.time);
       break;
     }

@@ -9,6 +9,7 @@ import { fromSmallestUnit } from "../decimal";
 import type { MoneyMovementData, MoneyStatus } from "../event";
 import { unixSecondsToIso } from "../time";
 import { verifyCybavo } from "../verify/cybavo";
+import { topLevelMembers } from "../verify/json-text";
 import type { Normalized, Provider } from "./provider";
 
 const Options = v.strictObject({
@@ -99,7 +100,17 @@ function walletSecretValues(options: Options, named: ReadonlyMap<string, string>
   return values;
 }
 
-function normalize(cb: Callback): Normalized | { unmapped: string } {
+const DIGITS = /^(0|[1-9]\d*)$/;
+
+function normalize(cb: Callback, text: string): Normalized | { unmapped: string } {
+  // Identity is read from the signed text as sent: `serial` and `wallet_id` must be plain
+  // integer digits (`7.0` or `7e0` parse to 7 but are other bytes), so one callback can never
+  // be filed under an id or account that another spelling of it also reaches.
+  const members = topLevelMembers(text);
+  const serial = members?.get("serial");
+  const wallet = members?.get("wallet_id");
+  if (serial?.kind !== "number" || !DIGITS.test(serial.raw)) return { unmapped: "serial is not an integer" };
+  if (wallet?.kind !== "number" || !DIGITS.test(wallet.raw)) return { unmapped: "wallet_id is not an integer" };
   const status = cybavoStatus(cb.state, cb.processing_state);
   if (status === undefined) return { unmapped: `state ${cb.state}` };
   const value = fromSmallestUnit(cb.amount, cb.decimal);
@@ -137,8 +148,8 @@ function normalize(cb: Callback): Normalized | { unmapped: string } {
   const time = unixSecondsToIso(cb.chain_at || cb.broadcast_at || 0);
   return {
     event: { type: EVENT_TYPE[cb.type], data },
-    idempotencyKey: String(cb.serial),
-    accountKey: String(cb.wallet_id),
+    idempotencyKey: serial.raw,
+    accountKey: wallet.raw,
     ...(time !== undefined && { time }),
   };
 }

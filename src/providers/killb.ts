@@ -153,7 +153,10 @@ function money(value: string | undefined, currency: string | undefined) {
 }
 
 function normalize(cb: Callback, text: string): Normalized | { unmapped: string } {
+  // Amounts come from the exact JSON text of `data`; a body whose text cannot be read that way
+  // is quarantined rather than delivered without its amounts.
   const raw = nestedMembers(text, "data");
+  if (raw === undefined) return { unmapped: "data is not readable as exact text" };
   const time = cb.updatedAt ?? cb.createdAt;
   const base = {
     idempotencyKey: cb.id,
