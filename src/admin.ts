@@ -1,13 +1,16 @@
 /**
  * The operator API under /admin/ (bearer ADMIN_TOKEN, compared in constant time). Reference
- * with curl examples: docs/operations.md. Every route answers JSON; errors are
- * `{"error": "..."}` with 400, 401, 404 or 409. Secrets never appear in any answer.
+ * with curl examples: docs/operations.md. Every route answers JSON with `Cache-Control:
+ * no-store` (answers carry payloads with personal data); errors are `{"error": "..."}` with
+ * 400, 401, 404, 409 or 503. Secrets never appear in any answer.
  */
 import { type IRequest, Router } from "itty-router";
-import type { GatewayConfig } from "./config";
+import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { log } from "./log";
+import { internalLedger } from "./object-names";
 import { listIndex } from "./ops-index";
+import { storageFailure } from "./platform-errors";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
 import { digest, timingSafeEqual, toBase64, utf8 } from "./verify/crypto";
@@ -24,6 +27,22 @@ export async function authorized(request: Request, token: string | undefined): P
 
 const badRequest = (message: string) => reply.json(400, { error: message });
 
+/**
+ * Route middleware: percent-decodes the path parameters (itty-router leaves them encoded), so
+ * an account id with a space, `/`, `%` or `+` names its own account. A malformed escape is the
+ * caller's error (400), never an exception.
+ */
+function decodeParams(request: IRequest, ..._args: Args): Response | undefined {
+  for (const [name, value] of Object.entries(request.params)) {
+    try {
+      request.params[name] = decodeURIComponent(value);
+    } catch {
+      return badRequest("malformed percent-encoding in the path");
+    }
+  }
+  return undefined;
+}
+
 function limitOf(request: IRequest, fallback = 100): number {
   const n = Number(request.query.limit ?? fallback);
   return Number.isInteger(n) && n > 0 ? Math.min(n, 1000) : fallback;
@@ -36,11 +55,15 @@ function timeOf(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Routes to a configured source's account ledger; 404 for an unknown source. */
+/**
+ * Routes to a configured source's account ledger; 404 for an unknown source. Any account key
+ * is an account, `~stats` included: internal objects have names no account maps to
+ * (src/object-names.ts), and are reached only through their own routes.
+ */
 function accountLedger(request: IRequest, env: Env, config: GatewayConfig) {
   const source = config.sources.get(request.params.source ?? "");
   const account = request.params.account ?? "";
-  if (source === undefined || account === "" || account.startsWith("~")) return undefined;
+  if (source === undefined || account === "") return undefined;
   return { source, account, ledger: ledgerFor(env, source.name, account) };
 }
 
@@ -68,11 +91,11 @@ adminRouter
     );
     return reply.json(200, { sources: Object.fromEntries(entries) });
   })
-  .get("/sources/:source/counters", async (request, env, config) => {
+  .get("/sources/:source/counters", decodeParams, async (request, env, config) => {
     if (!config.sources.has(request.params.source ?? "")) return reply.notFound();
     return reply.json(200, { source: request.params.source, counters: await statsLedger(env, request.params.source!).counters() });
   })
-  .get("/sources/:source/accounts/:account/events", async (request, env, config) => {
+  .get("/sources/:source/accounts/:account/events", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     if (target === undefined) return reply.notFound();
     const since = timeOf(request.query.since);
@@ -93,14 +116,14 @@ adminRouter
       ...(last && { next: String(last.seq) }),
     });
   })
-  .get("/sources/:source/accounts/:account/events/:id", async (request, env, config) => {
+  .get("/sources/:source/accounts/:account/events/:id", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     const found = target && (await target.ledger.event(request.params.id ?? ""));
     if (!found) return reply.notFound();
     const attempts = found.attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() }));
     return reply.json(200, { ...present(found.event), attempts });
   })
-  .post("/sources/:source/accounts/:account/events/:id/redeliver", async (request, env, config) => {
+  .post("/sources/:source/accounts/:account/events/:id/redeliver", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     if (target === undefined) return reply.notFound();
     const result = await target.ledger.redeliver(request.params.id ?? "");
@@ -108,7 +131,7 @@ adminRouter
     if (result === "not_redeliverable") return reply.json(409, { error: "not_redeliverable" });
     return reply.json(202, { status: "queued", id: request.params.id });
   })
-  .post("/sources/:source/accounts/:account/replay", async (request, env, config) => {
+  .post("/sources/:source/accounts/:account/replay", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     if (target === undefined) return reply.notFound();
     const since = timeOf(request.query.since);
@@ -125,20 +148,21 @@ adminRouter
     const cursor = typeof request.query.cursor === "string" ? request.query.cursor : undefined;
     return reply.json(200, await listIndex(env.OPS_INDEX, "quarantine", source, cursor, limitOf(request)));
   })
-  .get("/sources/:source/quarantine/:id", async (request, env, config) => {
+  .get("/sources/:source/quarantine/:id", decodeParams, async (request, env, config) => {
     const source = config.sources.get(request.params.source ?? "");
-    const found = source && (await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).event(request.params.id ?? ""));
+    const quarantine = source && internalLedger(env, source.name, QUARANTINE_ACCOUNT);
+    const found = quarantine && (await quarantine.event(request.params.id ?? ""));
     if (!found) return reply.notFound();
-    const raw = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).raw(request.params.id ?? "");
+    const raw = await quarantine.raw(request.params.id ?? "");
     return reply.json(200, { ...present(found.event), rawBase64: raw === undefined ? null : toBase64(raw) });
   })
-  .post("/sources/:source/quarantine/reprocess", async (request, env, config) => {
+  .post("/sources/:source/quarantine/reprocess", decodeParams, async (request, env, config) => {
     // Runs quarantined callbacks through the current adapters (after an upgrade). Each was
     // verified when it arrived; one that now normalizes is claimed in its account's ledger
     // like any event (dedupe included) and leaves the quarantine.
     const source = config.sources.get(request.params.source ?? "");
     if (source === undefined) return reply.notFound();
-    const quarantine = ledgerFor(env, source.name, QUARANTINE_ACCOUNT);
+    const quarantine = internalLedger(env, source.name, QUARANTINE_ACCOUNT);
     const results = [];
     // `after` pages past callbacks that still do not normalize, so they never hide later ones.
     const after = Number(request.query.after ?? 0);
@@ -160,11 +184,44 @@ adminRouter
   })
   .all("*", () => reply.notFound());
 
-/** Entry point for /admin/*: authenticates, then routes. */
-export async function handleAdmin(request: Request, env: Env, config: GatewayConfig): Promise<Response> {
+/**
+ * GET /admin/health: what the public /healthz no longer shows. The configured sources with
+ * their provider and how many secrets each has (never a value), whether the operator API is
+ * on, or, when the configuration is invalid, every error (500). Works while the configuration
+ * is invalid, as long as ADMIN_TOKEN itself is valid.
+ */
+function health(loaded: ConfigResult): Response {
+  if (!loaded.ok) return reply.json(500, { status: "invalid_config", admin: "enabled", errors: loaded.errors });
+  const sources = Object.fromEntries(
+    [...loaded.config.sources.values()].map((s) => [s.name, { provider: s.provider.name, secrets: s.secrets.length + s.named.size }]),
+  );
+  return reply.json(200, { status: "ok", admin: "enabled", sources });
+}
+
+/** Routes an authenticated request. */
+async function route(request: Request, env: Env, loaded: ConfigResult): Promise<Response> {
+  if (new URL(request.url).pathname === "/admin/health") return request.method === "GET" ? health(loaded) : reply.methodNotAllowed("GET");
+  // Every other route needs the configuration (sources, bindings): 503 until it is fixed.
+  if (!loaded.ok) return reply.unavailable();
+  try {
+    return await adminRouter.fetch(request, env, loaded.config);
+  } catch (err) {
+    // A ledger or KV call failed: the operator gets a 503 to retry, the log says why.
+    const failure = storageFailure(err);
+    log("admin_error", { level: failure.level, method: request.method, path: new URL(request.url).pathname, ...failure.fields });
+    return reply.unavailable(failure.retryAfterSeconds);
+  }
+}
+
+/**
+ * Entry point for /admin/*: authenticates, then routes. The token is read from the
+ * configuration even when the rest of it is invalid, so GET /admin/health can say what is wrong.
+ */
+export async function handleAdmin(request: Request, env: Env, loaded: ConfigResult): Promise<Response> {
   const started = Date.now();
-  const ok = await authorized(request, config.adminToken);
-  const response = ok ? await adminRouter.fetch(request, env, config) : reply.unauthorized();
+  const token = loaded.ok ? loaded.config.adminToken : loaded.adminToken;
+  const ok = await authorized(request, token);
+  const response = ok ? await route(request, env, loaded) : reply.unauthorized();
   // The audit trail of operator actions: method, path and outcome; never the token.
   const url = new URL(request.url);
   log("admin", {
@@ -175,5 +232,5 @@ export async function handleAdmin(request: Request, env: Env, config: GatewayCon
     authorized: ok,
     ms: Date.now() - started,
   });
-  return response;
+  return reply.noStore(response);
 }

@@ -1,11 +1,12 @@
 /**
  * Configuration from wrangler vars and secrets, validated with valibot on first use and cached
  * per isolate. Errors name the field at fault and never include a secret's value.
- * Contract: ../shared/design/ARCHITECTURE.md "Configuration"; reference: docs/configuration.md.
+ * Reference: docs/configuration.md.
  */
 import * as v from "valibot";
 import { PROVIDERS } from "./event";
 import { type IpRange, parseRange } from "./ip";
+import { log } from "./log";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
 import { fromBase64 } from "./verify/crypto";
@@ -48,7 +49,11 @@ export interface GatewayConfig extends Readonly<Record<NumberSetting, number>> {
   readonly adminToken?: string;
 }
 
-export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
+/**
+ * An invalid configuration still carries the admin token when that one is valid, so an operator
+ * can read the errors at GET /admin/health.
+ */
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[]; adminToken?: string };
 
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const COMMON_KEYS = new Set(["provider", "secrets", "origin", "ipAllowList"]);
@@ -211,7 +216,7 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const adminToken = typeof env.ADMIN_TOKEN === "string" && env.ADMIN_TOKEN !== "" ? env.ADMIN_TOKEN : undefined;
   if (adminToken !== undefined && adminToken.length < 16) errors.push("ADMIN_TOKEN: must be at least 16 characters");
 
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors, ...(adminToken !== undefined && adminToken.length >= 16 && { adminToken }) };
   return { ok: true, config: { sources, originSecrets, ...numbers, ...(adminToken !== undefined && { adminToken }) } };
 }
 
@@ -224,6 +229,9 @@ export function loadConfig(env: object): ConfigResult {
   if (result === undefined) {
     result = parseConfig(env as Record<string, unknown>);
     cache.set(env, result);
+    // Once per isolate: every webhook now gets 503 until someone fixes the settings. The errors
+    // name fields and bindings, never a secret's value.
+    if (!result.ok) log("config_invalid", { level: "error", errors: result.errors.join("; ") });
   }
   return result;
 }

@@ -9,13 +9,27 @@
  * Trade-offs: docs/architecture.md "Edge cache".
  */
 
+import { log } from "./log";
+
 const PREFIX = "seen:v1:";
+
+/** KV failing is degraded service, never a failed request: logged, then treated as a miss. */
+function kvFailed(operation: "get" | "put", err: unknown): void {
+  log("edge_cache", {
+    level: "warn",
+    operation,
+    error: err instanceof Error ? err.name : "Error",
+    message: err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300),
+  });
+}
 
 /** True if this event id is known to be stored. A KV failure counts as a miss. */
 export async function seenAtEdge(kv: KVNamespace, eventId: string): Promise<boolean> {
   try {
     return (await kv.get(PREFIX + eventId)) !== null;
-  } catch {
+  } catch (err) {
+    // The Durable Object still dedupes: a miss costs one round trip, never a duplicate event.
+    kvFailed("get", err);
     return false;
   }
 }
@@ -24,7 +38,9 @@ export async function seenAtEdge(kv: KVNamespace, eventId: string): Promise<bool
 export async function rememberAtEdge(kv: KVNamespace, eventId: string, ttlSeconds: number): Promise<void> {
   try {
     await kv.put(PREFIX + eventId, "1", { expirationTtl: ttlSeconds });
-  } catch {
-    // A failed cache write only costs a DO round trip on the next retry.
+  } catch (err) {
+    // A failed cache write only costs a DO round trip on the next retry (KV also refuses more
+    // than one write per second to a key).
+    kvFailed("put", err);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Worker entry: routes requests and exports the AccountLedger Durable Object class.
- * Contract: ../shared/design/ARCHITECTURE.md; architecture notes: docs/architecture.md.
+ * Architecture notes: docs/architecture.md.
  */
 import { type IRequest, Router } from "itty-router";
 import { handleAdmin } from "./admin";
@@ -17,6 +17,7 @@ function sourceName(segment: string | undefined): string {
   try {
     return decodeURIComponent(segment ?? "");
   } catch {
+    // Not a failure to report: no configured source has such a name, so the caller gets 404.
     return "";
   }
 }
@@ -24,14 +25,9 @@ function sourceName(segment: string | undefined): string {
 const router = Router<IRequest, Args, Response>();
 
 router
-  .get("/healthz", (_request, env) => {
-    const loaded = loadConfig(env);
-    if (!loaded.ok) return reply.json(500, { status: "invalid_config", errors: loaded.errors });
-    const sources = Object.fromEntries(
-      [...loaded.config.sources.values()].map((s) => [s.name, { provider: s.provider.name, secrets: s.secrets.length + s.named.size }]),
-    );
-    return reply.json(200, { status: "ok", sources, admin: loaded.config.adminToken === undefined ? "disabled" : "enabled" });
-  })
+  // Public, so it says only whether the configuration is valid; the details (sources, errors,
+  // admin state) are at GET /admin/health, behind the admin token.
+  .get("/healthz", (_request, env) => reply.health(loadConfig(env).ok))
   .all("/webhooks/:source", (request, env, ctx) => {
     const loaded = loadConfig(env);
     // A broken configuration must not look like a rejected signature: 503 makes providers retry.
@@ -41,11 +37,7 @@ router
     if (request.method !== "POST") return reply.methodNotAllowed("POST");
     return handleWebhook(request, env, ctx, loaded.config, source);
   })
-  .all("/admin/*", (request, env) => {
-    const loaded = loadConfig(env);
-    if (!loaded.ok) return reply.unavailable();
-    return handleAdmin(request, env, loaded.config);
-  })
+  .all("/admin/*", (request, env) => handleAdmin(request, env, loadConfig(env)))
   .all("*", () => reply.notFound());
 
 export default {

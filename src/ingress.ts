@@ -10,6 +10,7 @@ import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
+import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
@@ -149,8 +150,9 @@ export async function quarantineKey(source: SourceConfig, body: Uint8Array): Pro
   return `raw:${toHex(await digest("SHA-256", content as Uint8Array<ArrayBuffer>))}`;
 }
 
+/** An account's ledger. Account keys never reach the internal objects (src/object-names.ts). */
 export function ledgerFor(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
-  return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${account}`));
+  return accountLedger(env, source, account);
 }
 
 /** The account name under which a source's quarantined callbacks are kept. */
@@ -187,7 +189,7 @@ export async function storeEvent(
 async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, replay?: Replay) {
   const key = await quarantineKey(source, body);
   const id = await eventId(source.name, QUARANTINE_ACCOUNT, key);
-  const claim = await ledgerFor(env, source.name, QUARANTINE_ACCOUNT).quarantine({
+  const claim = await internalLedger(env, source.name, QUARANTINE_ACCOUNT).quarantine({
     id,
     source: source.name,
     account: QUARANTINE_ACCOUNT,

@@ -6,6 +6,9 @@
  * counters are a close lower bound, not an audit log (the ledgers are that).
  */
 import type { AccountLedger } from "./ledger/AccountLedger";
+import { log } from "./log";
+import { internalLedger } from "./object-names";
+import { storageFailure } from "./platform-errors";
 
 export const COUNTERS = [
   "accepted",
@@ -35,7 +38,7 @@ export type Counts = Partial<Record<Counter, number>>;
 export const STATS_ACCOUNT = "~stats";
 
 export function statsLedger(env: Env, source: string): DurableObjectStub<AccountLedger> {
-  return env.LEDGER.get(env.LEDGER.idFromName(`${source}/${STATS_ACCOUNT}`));
+  return internalLedger(env, source, STATS_ACCOUNT);
 }
 
 const pending = new Map<string, Counts>();
@@ -59,9 +62,11 @@ export function flushIfDue(env: Env, now: number, intervalMs: number): Promise<v
       try {
         // The flush is a Durable Object request of its own: counted in what it writes.
         await statsLedger(env, source).addCounters({ ...counts, do_requests: (counts.do_requests ?? 0) + 1 });
-      } catch {
-        // Put them back: the next flush tries again.
+      } catch (err) {
+        // Put them back: the next flush tries again. Counters are not the audit log (the ledgers
+        // are), so a failed flush is degraded, not lost data.
         for (const [name, value] of Object.entries(counts)) count(source, name as Counter, value);
+        log("stats_flush", { level: "warn", source, ...storageFailure(err).fields });
       }
     }),
   ).then(() => undefined);

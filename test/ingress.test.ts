@@ -19,25 +19,16 @@ import {
 } from "./support/gateway";
 
 describe("routes", () => {
-  it("GET /healthz reports the sources without any secret", async () => {
+  // The details moved behind the admin token: test/admin-edges.test.ts "health".
+  it("GET /healthz says ok, and nothing else", async () => {
     const response = await call(new Request("https://gateway.test/healthz"));
-    expect(response.status).toBe(200);
-    const text = await response.text();
-    expect(JSON.parse(text)).toMatchObject({
-      status: "ok",
-      sources: { cybavo: { provider: "cybavo", secrets: 2 }, cregis: { provider: "cregis" } },
-    });
-    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+    expect([response.status, await response.text()]).toEqual([200, "ok"]);
   });
 
-  it("GET /healthz is 500 with a reason when the configuration is invalid, and webhooks get 503", async () => {
+  it("GET /healthz is 500 not ok when the configuration is invalid, and webhooks get 503", async () => {
     const broken = { ...env, SOURCES: '{"x":{"provider":"cybavo","secrets":["MISSING_BINDING"]}}' } as unknown as Env;
     const response = await call(new Request("https://gateway.test/healthz"), broken);
-    expect(response.status).toBe(500);
-    expect(await response.json()).toEqual({
-      status: "invalid_config",
-      errors: ["SOURCES.x.secrets: secret binding MISSING_BINDING is not set"],
-    });
+    expect([response.status, await response.text()]).toEqual([500, "not ok"]);
     expect((await post("x", "{}", {}, broken)).status).toBe(503);
   });
 

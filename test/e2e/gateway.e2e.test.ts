@@ -198,11 +198,7 @@ describe("gateway served by Miniflare on 127.0.0.1", () => {
   it("serves its health check", async () => {
     expect(gatewayUrl.hostname).toBe("127.0.0.1");
     const response = await fetch(new URL("/healthz", gatewayUrl));
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
-      status: "ok",
-      sources: { cybavo: { provider: "cybavo" }, cregis: { provider: "cregis" } },
-    });
+    expect([response.status, await response.text()]).toEqual([200, "ok"]);
   });
 
   it("acks a CYBAVO deposit with OK and delivers it once; the same callback again is acked and not delivered", async () => {
