@@ -34,13 +34,41 @@ function signedValue(member: RawMember, options: CregisOptions): string | null |
   }
 }
 
-function compareUtf8(a: string, b: string): number {
-  const x = utf8(a);
-  const y = utf8(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+/** The code point at `i` as UTF-8 encodes it: a surrogate pair's, U+FFFD for an unpaired surrogate. */
+function encodedCodePointAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdfff) return c;
+  if (c <= 0xdbff) {
+    const d = s.charCodeAt(i + 1); // NaN past the end: unpaired
+    if (d >= 0xdc00 && d <= 0xdfff) return (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
   }
-  return x.length - y.length;
+  return 0xfffd;
+}
+
+/**
+ * Orders two strings as their UTF-8 bytes (TextEncoder's) order, without encoding them: UTF-8
+ * byte order is code point order, so both are walked by code point, an unpaired surrogate
+ * counting as the U+FFFD it is encoded as. Encoding on every comparison made a forged body of
+ * many keys cost tens of milliseconds (docs/benchmarks.md). Only the sign is meaningful.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) {
+      if (x < 0xd800) continue;
+    } else if (x < 0xd800 || y < 0xd800) {
+      // A unit below the surrogates is a whole code point, and below whatever the other is.
+      return x - y;
+    }
+    const p = encodedCodePointAt(a, i);
+    const q = encodedCodePointAt(b, i);
+    if (p !== q) return p - q;
+    if (p > 0xffff) i++; // a surrogate pair in both
+  }
+  // Equal code points take equal code units, so the shorter string is a prefix of the longer.
+  return a.length - b.length;
 }
 
 /**
