@@ -7,15 +7,19 @@ import { describe, expect, it } from "vitest";
 import { eventId, QUARANTINE_ACCOUNT } from "../src/ingress";
 import {
   call,
+  captureLogs,
   cybavoCallback,
   cybavoChecksum,
   drain,
+  newRows,
   originEvents,
   post,
   postCybavo,
+  quarantinedText,
   secrets,
   storedEvents,
   uniqueAccount,
+  unreachableLedgers,
 } from "./support/gateway";
 
 describe("routes", () => {
@@ -120,36 +124,48 @@ describe("storage", () => {
     const wallet = uniqueAccount();
     const callback = cybavoCallback({ wallet_id: wallet });
     const body = JSON.stringify(callback);
-    const response = await post("cybavo", body, { "X-CHECKSUM": await cybavoChecksum(body) }, faulty);
+    const checksum = await cybavoChecksum(body);
+    const response = await post("cybavo", body, { "X-CHECKSUM": checksum }, faulty);
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: "unavailable" });
-    // Not remembered at the edge either: the provider's retry must reach storage.
-    expect((await env.SEEN.list({ prefix: `seen:v1:${await eventId("cybavo", String(wallet), String(callback.serial))}` })).keys).toEqual(
-      [],
-    );
+    // Not remembered at the edge either: the provider's retry reaches storage, which stores it
+    // as a new event (not a duplicate of something never stored) and delivers it.
+    const id = await eventId("cybavo", String(wallet), String(callback.serial));
+    expect((await env.SEEN.list({ prefix: `seen:v1:${id}` })).keys).toEqual([]);
+    const { result: retry, lines } = await captureLogs(() => post("cybavo", body, { "X-CHECKSUM": checksum }));
+    expect(retry.status).toBe(200);
+    expect(lines.filter((l) => l.msg === "ingress")).toEqual([expect.objectContaining({ outcome: "accepted", eventId: id })]);
+    await drain("cybavo", String(wallet));
+    expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
   });
 });
 
 describe("quarantine", () => {
   it("acks a verified body that is not JSON, stores it raw and forwards nothing", async () => {
     const body = `not json ${uniqueAccount()}`;
+    const before = await storedEvents("cybavo", QUARANTINE_ACCOUNT);
     const response = await post("cybavo", body, { "X-CHECKSUM": await cybavoChecksum(body) });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("OK");
-    const rows = await storedEvents("cybavo", QUARANTINE_ACCOUNT);
-    const row = rows.find((r) => r.reason === "not JSON" && r.idempotency_key.startsWith("raw:"));
-    expect(row).toMatchObject({ state: "quarantined", type: null, body: null });
+    const added = newRows(before, await storedEvents("cybavo", QUARANTINE_ACCOUNT));
+    expect(added).toEqual([expect.objectContaining({ state: "quarantined", reason: "not JSON", type: null, body: null })]);
+    expect(await quarantinedText("cybavo", added[0]!.id)).toBe(body);
   });
 
   it("acks a verified callback that matches no schema or has an unknown status, once per distinct body", async () => {
     const wallet = uniqueAccount();
-    for (const callback of [cybavoCallback({ wallet_id: wallet, type: 9 }), cybavoCallback({ wallet_id: wallet, state: 42 })]) {
+    const before = await storedEvents("cybavo", QUARANTINE_ACCOUNT);
+    const callbacks = [cybavoCallback({ wallet_id: wallet, type: 9 }), cybavoCallback({ wallet_id: wallet, state: 42 })];
+    for (const callback of callbacks) {
       for (let i = 0; i < 2; i++) expect((await postCybavo("cybavo", callback)).status).toBe(200);
     }
-    const rows = (await storedEvents("cybavo", QUARANTINE_ACCOUNT)).filter(
-      (r) => r.reason?.startsWith("schema") || r.reason === "unmapped: state 42",
-    );
-    expect(rows.filter((r) => r.state === "quarantined").length).toBeGreaterThanOrEqual(2);
+    // Two distinct bodies, each sent twice: exactly two entries, each holding its own bytes.
+    const added = newRows(before, await storedEvents("cybavo", QUARANTINE_ACCOUNT));
+    expect(added.map((r) => [r.state, r.reason?.startsWith("schema: ") ? "schema" : r.reason])).toEqual([
+      ["quarantined", "schema"],
+      ["quarantined", "unmapped: state 42"],
+    ]);
+    expect(await Promise.all(added.map((r) => quarantinedText("cybavo", r.id)))).toEqual(callbacks.map((c) => JSON.stringify(c)));
     await drain("cybavo", String(wallet));
     expect(await originEvents(String(wallet))).toEqual([]);
     expect(await storedEvents("cybavo", String(wallet))).toEqual([]);
@@ -172,10 +188,19 @@ describe("dedupe and order", () => {
     expect(received[0]?.id).toBe(await eventId("cybavo", String(wallet), String(wallet)));
     expect(await storedEvents("cybavo", String(wallet))).toHaveLength(1);
 
-    // A later retry is answered from the edge cache, with the same success body.
-    expect((await env.SEEN.get(`seen:v1:${received[0]?.id}`)) !== null).toBe(true);
-    const retry = await post("cybavo", body, { "X-CHECKSUM": checksum });
+    // The retries taught the edge cache the event; a later retry is answered from it, with the
+    // same success body: with the ledgers unreachable, it is still acked as a duplicate...
+    expect(await env.SEEN.get(`seen:v1:${received[0]!.id}`)).not.toBeNull();
+    const noLedger = unreachableLedgers();
+    const { result: retry, lines } = await captureLogs(() => post("cybavo", body, { "X-CHECKSUM": checksum }, noLedger));
+    expect(retry.status).toBe(200);
     expect(await retry.text()).toBe("OK");
+    expect(lines.filter((l) => l.msg === "ingress")).toEqual([
+      expect.objectContaining({ outcome: "duplicate", cache: "kv", eventId: received[0]!.id }),
+    ]);
+    // ...while a callback the cache does not know needs the ledger: 503 with these bindings.
+    expect((await postCybavo("cybavo", cybavoCallback({ wallet_id: wallet }), undefined, {}, noLedger)).status).toBe(503);
+    expect(await originEvents(String(wallet))).toHaveLength(1);
   });
 
   it("a withdrawal going state 1 → 2 → 3 reaches the origin in order, ending in succeeded", async () => {
@@ -233,7 +258,9 @@ describe("CYBAVO normalization", () => {
     ];
     for (const callback of callbacks) expect((await postCybavo("cybavo", callback)).status).toBe(200);
     await drain("cybavo", String(wallet));
-    const [airdrop, failed, collect] = (await originEvents(String(wallet))).map((e) => e.json);
+    const received = (await originEvents(String(wallet))).map((e) => e.json);
+    expect(received).toHaveLength(3);
+    const [airdrop, failed, collect] = received;
     expect(airdrop).toMatchObject({
       type: "deposit.updated",
       time: "2020-07-21T01:59:11.000Z",

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { QUARANTINE_ACCOUNT } from "../../src/ingress";
 import { CABITAL_STATUS, cabital } from "../../src/providers/cabital";
 import { hmacSha256, toBase64, utf8 } from "../../src/verify/crypto";
-import { drain, originEvents, post, storedEvents } from "../support/gateway";
+import { drain, newRows, originEvents, post, quarantinedText, storedEvents } from "../support/gateway";
 import { cabitalHeaders } from "../support/kits";
 import { TEST_SECRETS } from "../support/test-config";
 
@@ -103,9 +104,15 @@ describe("Cabital", () => {
 
   it("quarantines an event_time it cannot read instead of failing", async () => {
     const account = crypto.randomUUID();
-    const { response } = await send(link(account, "PENDING", "2020-07-01T09:00:00+01"));
+    const body = link(account, "PENDING", "2020-07-01T09:00:00+01");
+    const before = await storedEvents("cabital", QUARANTINE_ACCOUNT);
+    const { response } = await send(body);
     expect(response.status).toBe(200);
     expect(await storedEvents("cabital", account)).toEqual([]);
+    // Kept, not dropped: one quarantine entry holding the bytes received.
+    const added = newRows(before, await storedEvents("cabital", QUARANTINE_ACCOUNT));
+    expect(added).toEqual([expect.objectContaining({ state: "quarantined", reason: expect.stringContaining("event_time") })]);
+    expect(await quarantinedText("cabital", added[0]!.id)).toBe(body);
   });
 
   it("refuses a timestamp outside the window, either way", async () => {

@@ -98,7 +98,9 @@ describe("Coins normalization", () => {
       },
     });
     await drain("coins-hmac", String(user));
-    const [batch, p2p] = (await originEvents(String(user))).map((e) => e.json.data);
+    const received = (await originEvents(String(user))).map((e) => e.json.data);
+    expect(received).toHaveLength(2);
+    const [batch, p2p] = received;
     expect(batch).toMatchObject({
       status: "succeeded",
       amount: { value: "12.5", currency: "PHP" },

@@ -1,14 +1,14 @@
 /**
  * The provider contract, run over every provider and every fixture in its folder
  * (test/fixtures/<provider>/*.json): a valid callback is acked with the provider's own reply and
- * forwarded; a tampered body, a wrong secret, a malformed or missing signature and (where the
+ * delivered; a tampered body, a wrong secret, a malformed or missing signature and (where the
  * scheme has one) a stale timestamp get 401 and store nothing; a signed but unknown event is
- * acked, quarantined and not forwarded.
+ * acked and quarantined with its bytes, never claimed as an event.
  */
 import { describe, expect, it } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../../src/ingress";
 import { providers } from "../../src/providers";
-import { drain, originEvents, post, storedEvents } from "../support/gateway";
+import { captureLogs, drain, newRows, originEvents, post, quarantinedText, storedEvents } from "../support/gateway";
 import { kits } from "../support/kits";
 
 const fixtures = import.meta.glob<Record<string, unknown>>("../fixtures/*/*.json", { eager: true, import: "default" });
@@ -33,15 +33,22 @@ describe.each(kits)("$source ($provider)", (kit) => {
   });
 
   describe.each(cases)("%s", (_name, callback) => {
-    it("valid → acked with the provider's reply and forwarded", async () => {
+    it("valid → acked with the provider's reply, stored once and delivered by this gateway", async () => {
+      const account = kit.account(callback);
+      const before = await storedEvents(kit.source, account);
       const signed = await kit.sign(callback);
       const response = await post(kit.source, signed.body, signed.headers);
       expect(response.status).toBe(200);
       expect(await response.text()).toBe(ack);
-      const account = kit.account(callback);
       await drain(kit.source, account);
-      const payloads = (await originEvents(account)).map((e) => stripSign(e.json.data.payload));
-      expect(payloads).toContainEqual(callback);
+      // The origin is shared by every test file, and other files (and the other Coins sources)
+      // send the same fixtures: what proves this delivery is this gateway's own row, delivered.
+      const added = newRows(before, await storedEvents(kit.source, account));
+      expect(added).toEqual([expect.objectContaining({ state: "delivered", last_status: 200 })]);
+      const row = added[0]!;
+      expect(stripSign((JSON.parse(row.body!) as { data: { payload: unknown } }).data.payload)).toEqual(callback);
+      const delivered = (await originEvents(account)).filter((e) => e.id === row.id);
+      expect(delivered.map((e) => stripSign(e.json.data.payload))).toContainEqual(callback);
     });
 
     it("tampered body, wrong secret, malformed or missing signature, stale timestamp → 401, nothing stored", async () => {
@@ -69,16 +76,17 @@ describe.each(kits)("$source ($provider)", (kit) => {
     });
   });
 
-  it("a signed but unknown event → acked, quarantined, not forwarded", async () => {
+  it("a signed but unknown event → acked, quarantined with its bytes, never claimed as an event", async () => {
     const unknown = { ...kit.unknownEvent, probe: crypto.randomUUID() };
     const signed = await kit.sign(unknown);
-    const response = await post(kit.source, signed.body, signed.headers);
+    const before = await storedEvents(kit.source, QUARANTINE_ACCOUNT);
+    const { result: response, lines } = await captureLogs(() => post(kit.source, signed.body, signed.headers));
     expect(response.status).toBe(200);
     expect(await response.text()).toBe(ack);
-    const quarantined = await storedEvents(kit.source, QUARANTINE_ACCOUNT);
-    expect(quarantined.filter((row) => row.state === "quarantined").length).toBeGreaterThan(0);
-    const account = kit.account(unknown);
-    await drain(kit.source, account);
-    expect((await originEvents(account)).map((e) => e.json.data.payload)).not.toContainEqual(unknown);
+    // One request, one outcome: quarantined, so no event was claimed (nothing to forward).
+    expect(lines.filter((line) => line.msg === "ingress").map((line) => line.outcome)).toEqual(["quarantined"]);
+    const added = newRows(before, await storedEvents(kit.source, QUARANTINE_ACCOUNT));
+    expect(added).toEqual([expect.objectContaining({ state: "quarantined", type: null, body: null })]);
+    expect(await quarantinedText(kit.source, added[0]!.id)).toBe(signed.body);
   });
 });

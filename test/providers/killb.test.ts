@@ -60,7 +60,9 @@ describe("KillB", () => {
     ).replace('"toAmount":23.81', '"toAmount":0.10000000000000000555');
     expect((await post("killb", body, { "x-signature-sha256": await killbSignature(body) })).status).toBe(200);
     await drain("killb", userId);
-    const [event] = await originEvents(userId);
+    const received = await originEvents(userId);
+    expect(received).toHaveLength(1);
+    const [event] = received;
     expect(event?.json.data).toMatchObject({ toAmount: { value: "0.10000000000000000555" }, transferProof: "0xabc" });
     expect(event?.body).toContain('"toAmount":0.10000000000000000555');
   });

@@ -33,6 +33,8 @@ export interface Kit {
   timestamped: boolean;
   /** Whether the signature covers the body (all but Coins' static token). */
   signsBody: boolean;
+  /** Whether a signed request is good once only (a signed nonce): sent again, it is a replay (401). */
+  singleUse: boolean;
   /** The account a fixture's events are filed under (the CloudEvent subject). */
   account(callback: Record<string, unknown>): string;
   /** A well-formed body of an event the adapter does not know. */
@@ -115,6 +117,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "X-CHECKSUM", undefined),
     timestamped: false,
     signsBody: true,
+    singleUse: false,
     account: (cb) => String(cb.wallet_id),
     unknownEvent: { type: 9, serial: 1, currency: "ETH", amount: "1", wallet_id: 1, state: 3, processing_state: 2, decimal: 18 },
   },
@@ -142,6 +145,7 @@ export const kits: Kit[] = [
     missing: (s) => ({ ...s, body: s.body.replace(/,"sign":"[0-9a-f]{32}"/, "") }),
     timestamped: false,
     signsBody: true,
+    singleUse: false,
     account: (cb) => String(cb.pid),
     unknownEvent: {
       pid: 1,
@@ -169,6 +173,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "x-signature-sha256", undefined),
     timestamped: false,
     signsBody: true,
+    singleUse: false,
     account: (cb) => {
       const data = cb.data as Record<string, string>;
       return cb.event === "USER" ? data.id! : (data.userId ?? data.id!);
@@ -197,6 +202,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "ACCESS-SIGN", undefined),
     timestamped: true,
     signsBody: true,
+    singleUse: true,
     account: (cb) => String(cb.account_uuid),
     unknownEvent: { account_uuid: "a-unknown", status: "FROZEN", event_time: "2020-07-01T09:00:00.000Z" },
   },
@@ -219,6 +225,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "X-Coins-Signature", undefined),
     timestamped: false,
     signsBody: true,
+    singleUse: false,
     account: coinsAccount,
     unknownEvent: { event: "CRYPTO_SWAP_NOTIFICATION", data: { id: 1 } },
   },
@@ -244,6 +251,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "X-Merchant-Sign", undefined),
     timestamped: true,
     signsBody: true,
+    singleUse: false,
     account: coinsAccount,
     unknownEvent: { event: "CRYPTO_SWAP_NOTIFICATION", data: { id: 1 } },
   },
@@ -258,6 +266,7 @@ export const kits: Kit[] = [
     missing: (s) => withHeader(s, "Authorization", undefined),
     timestamped: false,
     signsBody: false,
+    singleUse: false,
     account: coinsAccount,
     unknownEvent: { event: "CRYPTO_SWAP_NOTIFICATION", data: { id: 1 } },
   },
