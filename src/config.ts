@@ -9,6 +9,7 @@ import { type IpRange, parseRange } from "./ip";
 import { log } from "./log";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
+import { MAX_BODY_BYTES_LIMIT } from "./storage-limits";
 import { fromBase64 } from "./verify/crypto";
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -20,8 +21,12 @@ export const NUMBERS = {
   deliveryTimeoutMs: ["DELIVERY_TIMEOUT_MS", 10_000],
   /** Delivered events keep their body (for inspection and replay) this long. */
   retentionDeliveredSeconds: ["RETENTION_DELIVERED_SECONDS", 7 * DAY_SECONDS],
-  /** Idempotency keys (delivered events' rows) are kept this long: dedupe horizon. */
-  retentionKeysSeconds: ["RETENTION_KEYS_SECONDS", 30 * DAY_SECONDS],
+  /**
+   * Idempotency keys (delivered events' rows) are kept this long: the dedupe horizon. CYBAVO,
+   * Cregis and KillB sign no time, so a replay can come at any time; a key costs ~230 bytes
+   * (docs/configuration.md "Key retention").
+   */
+  retentionKeysSeconds: ["RETENTION_KEYS_SECONDS", 400 * DAY_SECONDS],
   /** How often each isolate writes its counters to the per-source stats object. */
   statsFlushMs: ["STATS_FLUSH_MS", 10_000],
 } as const;
@@ -206,6 +211,11 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     const value = raw === undefined || raw === "" ? fallback : positiveInt(raw);
     if (value === undefined) errors.push(`${binding}: must be a positive integer`);
     else numbers[key] = value;
+  }
+  if (numbers.maxBodyBytes !== undefined && numbers.maxBodyBytes > MAX_BODY_BYTES_LIMIT) {
+    errors.push(
+      `MAX_BODY_BYTES: must be at most ${MAX_BODY_BYTES_LIMIT} (960 KiB): a stored event holds its payload about twice, and a Durable Object's SQLite row holds at most 2,000,000 bytes`,
+    );
   }
   if (numbers.edgeCacheTtlSeconds !== undefined && numbers.edgeCacheTtlSeconds < 60) {
     errors.push("EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)");

@@ -15,6 +15,7 @@ import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
 import { type Counter, count, flushIfDue } from "./stats";
+import { eventRowProblem } from "./storage-limits";
 import { digest, toHex, utf8 } from "./verify/crypto";
 import { jsonProblem } from "./verify/json-text";
 
@@ -126,6 +127,9 @@ export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
   // rather than merged with every other event that lacks it.
   if (normalized.accountKey === "") return quarantine("no account key");
   if (normalized.idempotencyKey === "") return quarantine("no idempotency key");
+  // An event no ledger row could hold is kept raw rather than refused on every retry.
+  const tooLarge = eventRowProblem(eventBody(source, "", normalized, 0, ""), body.byteLength, normalized.idempotencyKey);
+  if (tooLarge !== undefined) return quarantine(tooLarge);
   return { kind: "event", normalized, text };
 }
 

@@ -9,7 +9,7 @@
  * The account mapping is injective (strip one `~` to invert it), and its image never holds a
  * name with exactly one leading `~`, so no account reaches `~stats` or `~quarantine`. Source
  * names never contain `/` (src/config.ts), so the prefix is unambiguous too. Only accounts whose
- * key starts with `~` moved (in 0.3), and those were refused by the operator API before.
+ * key starts with `~` moved (in 0.2), and those were refused by the operator API before.
  */
 import type { AccountLedger } from "./ledger/AccountLedger";
 

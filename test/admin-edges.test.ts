@@ -3,13 +3,13 @@
  * gateway's internal object names, path parameters that need percent-decoding, answers no cache
  * may keep, and the public health check that says only ok or not ok.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { eventId } from "../src/ingress";
-import { accountLedger, accountObjectName, internalLedger, internalObjectName } from "../src/object-names";
+import { accountObjectName, internalLedger, internalObjectName } from "../src/object-names";
 import killbDeposit from "./fixtures/killb/transaction-deposit.json" with { type: "json" };
+import { drainAccount } from "./support/accounts";
 import { admin, call, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
 import { killbSignature } from "./support/kits";
 
@@ -19,17 +19,6 @@ async function sendKillb(userId: string): Promise<{ status: number; id: string }
   const body = JSON.stringify({ ...killbDeposit, id: key, data: { ...killbDeposit.data, id: `txn_${uniqueAccount()}`, userId } });
   const response = await post("killb", body, { "x-signature-sha256": await killbSignature(body) });
   return { status: response.status, id: await eventId("killb", userId, key) };
-}
-
-/** Runs the account's alarms (its object as the gateway names it) until nothing is pending. */
-async function drainAccount(source: string, account: string): Promise<void> {
-  const stub = accountLedger(env, source, account);
-  for (let i = 0; i < 100; i++) {
-    await runDurableObjectAlarm(stub);
-    if ((await stub.events({ state: "pending", limit: 1 })).length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`${source}/${account} still has pending events`);
 }
 
 type Listed = { account: string; events: { id: string; state: string; event: { subject: string } | null }[] };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
+import { MAX_BODY_BYTES_LIMIT } from "../src/storage-limits";
 
 const base = {
   ORIGIN_URL: "https://origin.example.com/hooks",
@@ -91,6 +92,24 @@ describe("configuration", () => {
     [{ SOURCES: {}, EDGE_CACHE_TTL_SECONDS: "30" }, "EDGE_CACHE_TTL_SECONDS: must be at least 60 (the Workers KV minimum)"],
   ])("reports %j as a named error", (overrides, message) => {
     expect(errorsOf({ ...base, ...overrides })).toContain(message);
+  });
+
+  it("keeps idempotency keys 400 days by default (replays of unsigned-time callbacks stay duplicates)", () => {
+    const result = parseConfig({ ...base, SOURCES: {} });
+    expect(result.ok && result.config.retentionKeysSeconds).toBe(400 * 24 * 60 * 60);
+    const shorter = parseConfig({ ...base, SOURCES: {}, RETENTION_KEYS_SECONDS: "2592000" });
+    expect(shorter.ok && shorter.config.retentionKeysSeconds).toBe(2_592_000);
+  });
+
+  it("bounds MAX_BODY_BYTES by what one SQLite row can hold (docs/configuration.md)", () => {
+    expect(MAX_BODY_BYTES_LIMIT).toBe(983_040);
+    const atLimit = parseConfig({ ...base, SOURCES: {}, MAX_BODY_BYTES: "983040" });
+    expect(atLimit.ok && atLimit.config.maxBodyBytes).toBe(983_040);
+    for (const value of ["983041", "1200000", "2000000", 10_000_000]) {
+      expect(errorsOf({ ...base, SOURCES: {}, MAX_BODY_BYTES: value })).toEqual([
+        "MAX_BODY_BYTES: must be at most 983040 (960 KiB): a stored event holds its payload about twice, and a Durable Object's SQLite row holds at most 2,000,000 bytes",
+      ]);
+    }
   });
 
   it("never prints a secret value in an error", () => {

@@ -150,7 +150,8 @@ describe("delivery policy", () => {
     await runDurableObjectAlarm(stub);
     expect((await stub.events())[0]).toMatchObject({ id, state: "delivered", body: null });
     await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 31 * day);
+      // Past RETENTION_KEYS_SECONDS (default 400 days).
+      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 401 * day);
     });
     await runDurableObjectAlarm(stub);
     expect(await stub.events()).toEqual([]);
