@@ -67,9 +67,15 @@ export async function buildWorker(outdir: string): Promise<string> {
   if (entry === undefined) throw new Error(`wrangler wrote no module to ${outdir}: ${files.join(", ")}`);
   return join(outdir, entry);
 }
-/** The gateway's event id contract: `evt_` + the first 128 bits of SHA-256(source + "\n" + key), hex. */
-export function expectedEventId(source: string, idempotencyKey: string): string {
-  return `evt_${createHash("sha256").update(`${source}\n${idempotencyKey}`).digest("hex").slice(0, 32)}`;
+/**
+ * The gateway's event id contract (src/ingress.ts `eventId`): `evt_` + the first 128 bits of
+ * SHA-256 over the JSON array [source, account, idempotency key], hex.
+ */
+export function expectedEventId(source: string, account: string, idempotencyKey: string): string {
+  return `evt_${createHash("sha256")
+    .update(JSON.stringify([source, account, idempotencyKey]))
+    .digest("hex")
+    .slice(0, 32)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
