@@ -6,10 +6,11 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { eventId, QUARANTINE_ACCOUNT } from "../src/ingress";
 import { accountLedger, internalLedger } from "../src/object-names";
-import { MAX_BODY_BYTES_LIMIT } from "../src/storage-limits";
+import { eventRowProblem, MAX_BODY_BYTES_LIMIT, SQLITE_ROW_LIMIT_BYTES, utf8Length } from "../src/storage-limits";
 import killbDeposit from "./fixtures/killb/transaction-deposit.json" with { type: "json" };
 import { drainAccount } from "./support/accounts";
 import { cregisBody, jsonFields, originEvents, post, uniqueAccount } from "./support/gateway";
@@ -47,6 +48,27 @@ describe("key retention cost", () => {
     console.log(`bytes per retained key row: ${perRow}`);
     expect(perRow).toBeGreaterThan(60);
     expect(perRow).toBeLessThanOrEqual(DOCUMENTED_KEY_ROW_BYTES);
+  });
+});
+
+describe("row size arithmetic", () => {
+  it("utf8Length is the UTF-8 length TextEncoder produces, lone surrogates included (property)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => {
+        expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("an event row fits up to the limit and not one byte past it", () => {
+    // 1024 bytes are kept for the row's other columns.
+    const envelope = "é".repeat(1000); // 2,000 bytes, 1,000 UTF-16 units
+    const fitting = SQLITE_ROW_LIMIT_BYTES - 1024 - 2000 - 3;
+    expect(eventRowProblem(envelope, fitting, "key")).toBeUndefined();
+    expect(eventRowProblem(envelope, fitting + 1, "key")).toBe(
+      "too large to store as an event: 2000001 bytes (a ledger row holds at most 2000000)",
+    );
   });
 });
 
