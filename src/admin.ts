@@ -37,6 +37,7 @@ function decodeParams(request: IRequest, ..._args: Args): Response | undefined {
     try {
       request.params[name] = decodeURIComponent(value);
     } catch {
+      // The caller's mistake, answered as such; the audit line records the path.
       return badRequest("malformed percent-encoding in the path");
     }
   }

@@ -81,6 +81,7 @@ export function originUrlError(url: string): string | undefined {
   try {
     parsed = new URL(url);
   } catch {
+    // The failure is the answer: it becomes a configuration error naming the field.
     return "is not a URL";
   }
   if (parsed.protocol === "https:") return undefined;
@@ -93,6 +94,7 @@ function readSources(raw: unknown): Record<string, unknown> | string {
     try {
       raw = JSON.parse(raw);
     } catch {
+      // Reported as a configuration error naming the field, like every other setting.
       return "SOURCES: is not valid JSON";
     }
   }
