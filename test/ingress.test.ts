@@ -66,7 +66,9 @@ describe("body size cap", () => {
     const request = new Request("https://gateway.test/webhooks/cybavo", { method: "POST", body: stream, headers: { "X-CHECKSUM": "x" } });
     const response = await call(request);
     expect(response.status).toBe(413);
-    expect(pulled).toBeLessThan(10);
+    // 4 chunks are exactly the 64 KiB cap, the 5th passes it; the stream may queue one more.
+    expect(pulled).toBeGreaterThanOrEqual(5);
+    expect(pulled).toBeLessThanOrEqual(6);
   });
 });
 
