@@ -25,7 +25,7 @@ describe("retry schedule", () => {
     expect(retryDelayMs(2, 0.5)).toBe(60_000);
     expect(retryDelayMs(1, 0)).toBe(24_000);
     expect(retryDelayMs(1, 0.999999)).toBeLessThanOrEqual(36_000);
-    expect(retryDelayMs(14, 0.5)).toBe(RETRY.capMs);
+    expect(retryDelayMs(14, 0.5)).toBe(8 * 3_600_000); // the documented cap, not the constant under test
   });
 
   it("spans about two days, then gives up", () => {
