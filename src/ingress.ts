@@ -109,8 +109,9 @@ export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
   let view: unknown;
   let normalized: ReturnType<typeof provider.normalize>;
   try {
-    view = provider.view === undefined ? JSON.parse(text) : provider.view(text, source.options);
-    if (view === undefined) return quarantine("no signed content");
+    const read = provider.view === undefined ? { value: JSON.parse(text) as unknown } : provider.view(text, source.options);
+    if ("reason" in read) return quarantine(read.reason);
+    view = read.value;
     const result = v.safeParse(provider.schema, view);
     if (!result.success) {
       const first = result.issues[0];

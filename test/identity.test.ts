@@ -147,6 +147,39 @@ describe("Cregis: what the signature ignores never makes a new event", () => {
     expect(await originEvents(String(pid))).toHaveLength(2);
   });
 
+  it("a re-split of key and value (same signature: Cregis signs key+value without a separator) is quarantined once, never a second or altered event", async () => {
+    const pid = uniqueAccount();
+    // An order deposit without cid is keyed by third_party_id; memo follows currency in signing order.
+    const members: [string, string, string][] = [
+      ["pid", String(pid), String(pid)],
+      ["chain_id", '"195"', "195"],
+      ["token_id", '"195"', "195"],
+      ["currency", '"TRX"', "TRX"],
+      ["memo", '"abc"', "abc"],
+      ["amount", '"10"', "10"],
+      ["address", '"TXsmKpEuW7qWnXzJLGP9eDLvWPR2GRn1FS"', "TXsmKpEuW7qWnXzJLGP9eDLvWPR2GRn1FS"],
+      ["real_amount", '"10"', "10"],
+      ["third_party_id", `"subscription-${pid}"`, `subscription-${pid}`],
+      ["status", "2", "2"],
+      ["nonce", '"z9y8x7"', "z9y8x7"],
+      ["timestamp", "1687851000000", "1687851000000"],
+    ];
+    const sign = await cregisSign(signedPairs(members));
+    const genuine = memberTexts(members);
+    const resplitKey = genuine.map((t) => (t.startsWith('"third_party_id"') ? `"third_party_id":"subscrip","ti":"on-${pid}"` : t));
+    const resplitCurrency = genuine.map((t) =>
+      t.startsWith('"currency"') ? '"currency":"TRXm"' : t.startsWith('"memo"') ? '"emo":"abc"' : t,
+    );
+    for (const variant of [resplitKey, resplitCurrency, genuine]) {
+      const body = `{${[...variant, `"sign":"${sign}"`].join(",")}}`;
+      expect((await post("cregis", body)).status).toBe(200);
+    }
+    await drain("cregis", String(pid));
+    const received = await originEvents(String(pid));
+    expect(received.map((e) => [e.json.type, (e.json.data.amount as { currency: string }).currency])).toEqual([["deposit.updated", "TRX"]]);
+    expect((await quarantined("cregis", `"pid":${pid}`)).map((r) => r.reason)).toEqual(['unknown signed field "ti"']);
+  });
+
   it("signature-equivalent variants of an unreadable callback are one quarantine entry", async () => {
     const pid = uniqueAccount();
     const members = payout(pid, 77);

@@ -13,7 +13,7 @@ import * as v from "valibot";
 import { exactDecimal } from "../decimal";
 import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../event";
 import { unixMillisToIso } from "../time";
-import { cregisSignedMembers, verifyCregis } from "../verify/cregis";
+import { cregisSignedMembers, cregisSigningText, verifyCregis } from "../verify/cregis";
 import { type RawMember, scalarText, topLevelMembers } from "../verify/json-text";
 import { lookup, type Normalized, type Provider } from "./provider";
 
@@ -25,6 +25,11 @@ const Options = v.strictObject({
    * does. A `data` sent as a JSON *string* is always signed verbatim and needs no option.
    */
   nestedValues: v.optional(v.picklist(["reject", "canonical-json"]), "reject"),
+  /**
+   * Signed fields Cregis added after this version, to accept besides the documented ones. A
+   * callback with any other field is quarantined: see `view` for why.
+   */
+  extraFields: v.optional(v.array(v.pipe(v.string(), v.nonEmpty()))),
 });
 type Options = v.InferOutput<typeof Options>;
 
@@ -128,21 +133,35 @@ const Schema = v.pipe(
 type Callback = v.InferOutput<typeof Callback>;
 type Payload = v.InferOutput<typeof Schema>;
 
+/** Every field a documented Cregis callback has: the keys of the kinds' schemas. */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(
+  [Payout, SubAddressWithdrawal, AddressDeposit, OrderDeposit, PaymentEngine].flatMap((schema) => Object.keys(schema.entries)),
+);
+
 /**
- * The signed members as an object of strings: what the schema and normalization read. A body
- * that verified always has one; undefined only for a body that would not verify.
+ * The signed members as an object of strings: what the schema and normalization read.
+ * Cregis signs `key + value` with no separator, so the boundary between a key and its value is
+ * not signed: the holder of a genuine callback can move it (`"currency":"TRX","memo":"abc"` →
+ * `"currency":"TRXm","emo":"abc"`, same signature). Every such move creates a field name that is
+ * not Cregis', so a callback with a field neither documented nor listed in `extraFields` is
+ * quarantined (kept, listable, re-processable), never delivered as a second or altered event.
  */
-function view(text: string, options: Options): Record<string, string> | undefined {
+function view(text: string, options: Options): { value: Record<string, string> } | { reason: string } {
   const members = topLevelMembers(text);
   const signed = members && cregisSignedMembers(members, options);
-  return signed && Object.fromEntries(signed);
+  if (signed === undefined) return { reason: "no signed content" };
+  const unknown = signed.find(([key]) => !KNOWN_FIELDS.has(key) && !(options.extraFields ?? []).includes(key));
+  if (unknown !== undefined) return { reason: `unknown signed field ${JSON.stringify(unknown[0].slice(0, 64))}` };
+  return { value: Object.fromEntries(signed) };
 }
 
-/** The signed members in signing order, unambiguously encoded: a quarantined callback's identity. */
+/**
+ * Exactly the text the signature covers (without the API key): a quarantined callback's
+ * identity, so signature-equivalent variants (re-split ones included) are one entry.
+ */
 function signedContent(text: string, options: Options): string | undefined {
   const members = topLevelMembers(text);
-  const signed = members && cregisSignedMembers(members, options);
-  return signed && JSON.stringify(signed);
+  return members && cregisSigningText(members, options);
 }
 
 function kindOf(body: Record<string, unknown>): string {

@@ -48,10 +48,10 @@ export interface Provider<Options = unknown, Payload = unknown> {
    * What the schema reads: the verified body as its signature sees it. Default: `JSON.parse` of
    * the text (signatures over the raw bytes cover all of it). A scheme that ignores parts of the
    * body (Cregis: member order, whitespace, null and "" members, a scalar's JSON type) returns
-   * only what it signs, so unsigned changes can never change an event's identity. Undefined
-   * when the body has no such reading (→ quarantine).
+   * only what it signs, so unsigned changes can never change an event's identity. A reason
+   * instead when the body has no reading the gateway can trust (→ quarantine with it).
    */
-  view?(text: string, options: Options): unknown;
+  view?(text: string, options: Options): { value: unknown } | { reason: string };
   /**
    * The content the signature covers after removing what it ignores, as text: a quarantined
    * callback's identity is its hash, so signature-equivalent variants are one entry.
