@@ -227,6 +227,8 @@ export async function handleWebhook(
     const flush = flushIfDue(env, Date.now(), config.statsFlushMs);
     if (flush !== undefined) ctx.waitUntil(flush);
     log("ingress", {
+      // A quarantined callback was verified but not delivered: someone should look at it.
+      level: outcome === "quarantined" ? "warn" : "info",
       source: source.name,
       provider: source.provider.name,
       outcome,

@@ -1,5 +1,5 @@
 /**
- * Independent signature vectors (../shared/vectors, copied to test/fixtures/vectors.json): each
+ * Independent signature vectors (test/fixtures/vectors.json, computed independently of this code): each
  * is accepted by the gateway, and any one-byte change to the body or the signature is refused
  * with 401, stores nothing and sends nothing to the origin.
  */

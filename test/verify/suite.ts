@@ -2,7 +2,7 @@
  * The portable verification suite: runs unchanged in workerd, Node and a browser (see
  * test/verify/*.test.ts). It uses nothing but the module under test and Web standards, and
  * returns results instead of asserting, so each runtime's harness reports them.
- * Cases: every independent vector (../shared/vectors) and every one-byte change of it, plus the
+ * Cases: every independent vector (test/fixtures/vectors.json) and every one-byte change of it, plus the
  * contract cases of every provider fixture (test/fixtures/verify-cases.json, signed with Node's
  * crypto by scripts/lib/provider-signers.mjs).
  */
