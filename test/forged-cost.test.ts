@@ -3,14 +3,16 @@
  * signing text sorts keys in UTF-8 byte order; the comparator does it without encoding the keys,
  * so it must order exactly as comparing the encoded bytes does, for every string a JSON key can
  * hold: surrogate pairs, U+E000..U+FFFF (where UTF-16 order and byte order disagree) and
- * unpaired surrogates (which UTF-8 encoding turns into U+FFFD). The CPU a forged body costs is
- * measured by `npm run bench` ("CPU per forged request"), never asserted here.
+ * unpaired surrogates (which UTF-8 encoding turns into U+FFFD). The raw JSON scanner and the
+ * canonical JSON writer were rewritten for cost too: they must read and write exactly as before
+ * (JSON.parse is the reference for reading; the plain RFC 8785 recursion for writing). The CPU a
+ * forged body costs is measured by `npm run bench` ("CPU per forged request"), never asserted here.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareUtf8, cregisSigningText, verifyCregis } from "../src/verify/cregis";
 import { toHex, utf8 } from "../src/verify/crypto";
-import { topLevelMembers } from "../src/verify/json-text";
+import { canonicalJson, jsonProblem, topLevelMembers } from "../src/verify/json-text";
 import { md5 } from "../src/verify/md5";
 
 /** The reference: compare the UTF-8 bytes TextEncoder writes. */
@@ -107,5 +109,154 @@ describe("Cregis signing text over many non-ASCII keys", () => {
     expect(utf16Order).not.toBe(byteOrder);
     expect(await verifyCregis(request(signed(byteOrder)), ["api-key"])).toEqual({ ok: true });
     expect(await verifyCregis(request(signed(utf16Order)), ["api-key"])).toEqual({ ok: false, reason: "bad_signature" });
+  });
+});
+
+/** JSON text for a value, with arbitrary whitespace, escapes and number spellings, built with it. */
+type Written = { value: unknown; text: string; keys?: string[] };
+const ws = fc.constantFrom("", "", " ", "\n", "\t", "\r\n  ");
+const escaped = fc
+  .array(fc.tuple(fc.oneof(unit, fc.constantFrom('"', "\\", "/", "\u0000", "\u001f", "\b")), fc.boolean()), { maxLength: 6 })
+  .map((chars) => {
+    const value = chars.map(([c]) => c).join("");
+    // Each code unit either as \u escape or as JSON.stringify writes it.
+    const body = chars
+      .flatMap(([c, esc]) => c.split("").map((u) => [u, esc] as const))
+      .map(([u, esc]) => (esc ? `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}` : JSON.stringify(u).slice(1, -1)))
+      .join("");
+    return { value, text: `"${body}"` };
+  });
+const number = fc.oneof(
+  fc.integer().map((n) => ({ value: n, text: String(n) })),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => ({ value: n, text: JSON.stringify(n) })),
+  fc.constantFrom(
+    { value: 1, text: "1.0" },
+    { value: 100, text: "1E2" },
+    { value: 0.01, text: "1e-2" },
+    { value: -0, text: "-0" },
+    { value: 12, text: "1.2e+1" },
+    { value: 1382528827416576, text: "1382528827416576" },
+  ),
+);
+const { written, object } = fc.letrec<{ written: Written; array: Written; object: Written }>((tie) => ({
+  written: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    number,
+    escaped,
+    fc.constantFrom({ value: true, text: "true" }, { value: false, text: "false" }, { value: null, text: "null" }),
+    tie("array"),
+    tie("object"),
+  ),
+  array: fc.array(fc.tuple(ws, tie("written"), ws), { maxLength: 4 }).map((items) => ({
+    value: items.map(([, w]) => w.value),
+    text: `[${items.length === 0 ? "" : items.map(([a, w, b]) => a + w.text + b).join(",")}]`,
+  })),
+  object: fc.uniqueArray(fc.tuple(escaped, ws, tie("written"), ws), { maxLength: 4, selector: ([k]) => k.value }).map((members) => ({
+    value: Object.fromEntries(members.map(([k, , w]) => [k.value, w.value])),
+    keys: members.map(([k]) => k.value),
+    text: `{${members.map(([k, a, w, b]) => `${a}${k.text}${b}:${a}${w.text}${b}`).join(",")}}`,
+  })),
+}));
+
+/** Strings made of JSON's tokens: mostly not JSON, sometimes almost. */
+const garbage = fc
+  .array(
+    fc.constantFrom("{", "}", "[", "]", '"a"', '"b"', ":", ",", " ", "1", "0", "-", ".", "e", "+", "true", "nul", "null", '"\\u00', "\\"),
+    {
+      maxLength: 16,
+    },
+  )
+  .map((tokens) => tokens.join(""));
+
+describe("the raw JSON scanner reads exactly what JSON.parse reads", () => {
+  it("returns every member of any object text, each raw value parsing to JSON.parse's value", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(
+          ws,
+          written.filter((w) => w.text.startsWith("{")),
+          ws,
+        ),
+        ([before, w, after]) => {
+          const text = before + w.text + after;
+          const members = topLevelMembers(text);
+          expect(members).toBeDefined();
+          expect(jsonProblem(text)).toBeUndefined();
+          const parsed = JSON.parse(text) as Record<string, unknown>;
+          // Compared as JSON.stringify writes them: a failure message must not carry a lone surrogate.
+          expect(JSON.stringify([...members!.keys()])).toBe(JSON.stringify(w.keys));
+          for (const [key, member] of members!) {
+            expect(JSON.stringify(JSON.parse(member.raw))).toBe(JSON.stringify(parsed[key]));
+            const v = parsed[key];
+            expect(member.kind).toBe(
+              v === null
+                ? "null"
+                : Array.isArray(v)
+                  ? "array"
+                  : typeof v === "object"
+                    ? "object"
+                    : typeof v === "boolean"
+                      ? String(v)
+                      : typeof v,
+            );
+          }
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("refuses whatever JSON.parse refuses, and what it accepts reads the same", () => {
+    fc.assert(
+      fc.property(garbage, garbage, (a, b) => {
+        for (const text of [`{"k":${a}}`, `{${a}}`, `{"k":${a},"j":${b}}`, a]) {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            expect(topLevelMembers(text)).toBeUndefined();
+            expect(jsonProblem(text)).toBe("not JSON");
+            continue;
+          }
+          const members = topLevelMembers(text);
+          if (members === undefined) continue; // e.g. a repeated key, which JSON.parse resolves
+          for (const [key, member] of members)
+            expect(JSON.stringify(JSON.parse(member.raw))).toBe(JSON.stringify((parsed as Record<string, unknown>)[key]));
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+});
+
+/** RFC 8785 as the plain recursion writes it: the reference for the faster writer. */
+function referenceCanonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(referenceCanonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+describe("canonical JSON writes what the plain recursion writes", () => {
+  it("for any parsed JSON, keys that look like indexes, __proto__ and non-ASCII keys included", () => {
+    const tricky = fc.constantFrom("10", "9", "-1", "01", "1.5", "__proto__", "\u{1f600}", "\ue000", "\ud800", "", "a");
+    const keyed = fc.dictionary(fc.oneof(tricky, key), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 8 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          keyed,
+          fc.array(keyed, { maxLength: 3 }),
+          written.map((w) => w.value),
+        ),
+        (input) => {
+          const value = JSON.parse(JSON.stringify(input)) as unknown;
+          expect(canonicalJson(value)).toBe(referenceCanonical(value));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -22,7 +22,6 @@ export const MAX_JSON_DEPTH = 64;
 const MAX_DEPTH = MAX_JSON_DEPTH;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const WHITESPACE = /[ \t\n\r]*/y;
 
 /** Returns the top-level members of a JSON object text, or undefined if it is not one. */
 export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | undefined {
@@ -65,13 +64,36 @@ class Scanner {
   constructor(private readonly text: string) {}
 
   skipWhitespace(): void {
-    this.match(WHITESPACE);
+    // A loop, not a regex: the scanner skips whitespace several times per member, and a regex
+    // call each time cost more than all the rest on a forged body of many small members.
+    const text = this.text;
+    let pos = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      pos++;
+    }
+    this.pos = pos;
   }
 
   take(char: string): boolean {
     if (this.text[this.pos] !== char) return false;
     this.pos++;
     return true;
+  }
+
+  /** Like `match`, for a token whose text is not needed: moves past it without copying it. */
+  private skip(pattern: RegExp): boolean {
+    pattern.lastIndex = this.pos;
+    if (!pattern.test(this.text)) return false;
+    this.pos = pattern.lastIndex;
+    return true;
+  }
+
+  private literal<L extends "true" | "false" | "null">(word: L): L | undefined {
+    if (!this.text.startsWith(word, this.pos)) return undefined;
+    this.pos += word.length;
+    return word;
   }
 
   match(pattern: RegExp): string | undefined {
@@ -85,17 +107,14 @@ class Scanner {
   /** Skips one JSON value and returns its kind, or undefined if it is not valid JSON. */
   value(depth: number): JsonKind | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const c = this.text[this.pos];
-    if (c === '"') return this.match(STRING) === undefined ? undefined : "string";
-    if (c === "{") return this.container("}", depth, true) ? "object" : undefined;
-    if (c === "[") return this.container("]", depth, false) ? "array" : undefined;
-    for (const literal of ["true", "false", "null"] as const) {
-      if (this.text.startsWith(literal, this.pos)) {
-        this.pos += literal.length;
-        return literal;
-      }
-    }
-    return this.match(NUMBER) === undefined ? undefined : "number";
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x22) return this.skip(STRING) ? "string" : undefined;
+    if (c === 0x7b) return this.container("}", depth, true) ? "object" : undefined;
+    if (c === 0x5b) return this.container("]", depth, false) ? "array" : undefined;
+    if (c === 0x74) return this.literal("true");
+    if (c === 0x66) return this.literal("false");
+    if (c === 0x6e) return this.literal("null");
+    return this.skip(NUMBER) ? "number" : undefined;
   }
 
   /** Like `value`, but reads the whole value strictly: depth limit and duplicate keys. */
@@ -180,7 +199,7 @@ class Scanner {
     for (;;) {
       this.skipWhitespace();
       if (keyed) {
-        if (this.match(STRING) === undefined) return false;
+        if (!this.skip(STRING)) return false;
         this.skipWhitespace();
         if (!this.take(":")) return false;
         this.skipWhitespace();
@@ -211,10 +230,26 @@ export function nestedMembers(text: string, key: string): ReadonlyMap<string, Ra
 
 /** RFC 8785 canonical JSON: object keys sorted by UTF-16 code units, no whitespace. */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  // Written for cost as well as output: a forged Cregis body can nest ~250 KB here before its
+  // signature is checked (docs/benchmarks.md, "CPU per forged request").
+  if (Array.isArray(value)) {
+    // An array of JSON scalars is already canonical as JSON.stringify writes it, natively.
+    let scalars = true;
+    for (let i = 0; i < value.length && scalars; i++) {
+      const item: unknown = value[i];
+      scalars = item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean";
+    }
+    return scalars ? JSON.stringify(value) : `[${value.map(canonicalJson).join(",")}]`;
+  }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    // The default sort orders strings by UTF-16 code units, as RFC 8785 asks; keys are distinct.
+    const keys = Object.keys(value).sort();
+    let out = "{";
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      out += `${i > 0 ? "," : ""}${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value);
 }
