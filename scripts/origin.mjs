@@ -9,10 +9,12 @@ import { Webhook } from "standardwebhooks";
  * Returns { url, port, events, close() }. `events` holds every verified delivery:
  * { id, headers, body, json }. Test control endpoints (loopback only, never in production):
  *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject)
- *   GET    /_attempts?subject=S   every verified attempt with the status it was answered
+ *   GET    /_attempts?subject=S   every verified attempt with the status it was answered and
+ *                                  its arrival time (`at`, Unix ms)
  *   DELETE /_events               forget events and attempts
  *   POST   /_script               {"subject": S, "replies": [503, "hang", 200]}: the next replies for S
- *                                  ("hang" = no answer until the gateway gives up)
+ *                                  ("hang" = no answer until the gateway gives up; a reply
+ *                                  {"status": 503, "retryAfter": "0"} also sends Retry-After)
  */
 export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEvent = () => {}, onInvalid = () => {} }) {
   const webhook = new Webhook(secret);
@@ -57,14 +59,19 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEven
       onInvalid(err);
       return send(401, { error: "invalid signature" });
     }
-    const scripted = scripts.get(json.subject)?.shift() ?? 200;
-    attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted });
+    const next = scripts.get(json.subject)?.shift() ?? 200;
+    // A reply is a status, "hang", or { status, retryAfter } to send a Retry-After header.
+    const scripted = typeof next === "object" ? next.status : next;
+    attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted, at: Date.now() });
     if (scripted === "hang") {
       // Never answers in time: the gateway's attempt times out. Closed after 10 s at most.
       setTimeout(() => res.destroy(), 10_000).unref();
       return;
     }
-    if (scripted !== 200) return send(scripted, { error: `scripted ${scripted}` });
+    if (scripted !== 200) {
+      if (typeof next === "object" && next.retryAfter !== undefined) res.setHeader("retry-after", String(next.retryAfter));
+      return send(scripted, { error: `scripted ${scripted}` });
+    }
     const event = { id: req.headers["webhook-id"], headers: req.headers, body, json };
     events.push(event);
     onEvent(event);

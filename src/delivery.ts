@@ -21,28 +21,100 @@ export function classifyStatus(status: number): AttemptOutcome["kind"] {
   return "retry";
 }
 
-/** Reads `Retry-After` (delta seconds or an HTTP date) as milliseconds from `now`. */
+/**
+ * Reads `Retry-After` (delta seconds or an HTTP date) as milliseconds from `now`. A past date
+ * reads as 0; a value that is neither (a negative number, text) is ignored. The ledger never
+ * waits less than `RETRY.minDelayMs`, whatever this returns.
+ */
 export function retryAfterMs(header: string | null, now: number): number | undefined {
   if (header === null) return undefined;
   const trimmed = header.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date names a weekday or month; a bare number such as "-5" is not one, even
+  // though Date.parse would read it as a year.
+  if (!/[a-z]/i.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**
  * Retry schedule: 30 s doubling per attempt, capped at 8 h, each delay jittered to 80–120 %
- * so a recovering origin is not hit by every account at once. The 16th attempt comes about 48.5 h
- * after the first (before jitter);
- * after that the event is dead-lettered. `random` is in [0, 1).
- * Returns undefined when no attempt is left.
+ * so a recovering origin is not hit by every account at once. Nominally the 16th attempt comes
+ * about 48.5 h after the first. An event is dead-lettered after a failed attempt only when
+ * both at least 16 attempts were made and two days (`windowMs`) have passed since its first
+ * failed attempt, so short `Retry-After` answers can make attempts come sooner but can never
+ * use the schedule up early; the attempt that can dead-letter an event is pulled in to the
+ * window's end. Each wait is at least `minDelayMs`, and at most `perMinute` attempts of one
+ * event fall in any minute.
  */
-export const RETRY = { baseMs: 30_000, capMs: 8 * 60 * 60 * 1000, maxAttempts: 16, jitter: 0.2 } as const;
+export const RETRY = {
+  baseMs: 30_000,
+  capMs: 8 * 60 * 60 * 1000,
+  maxAttempts: 16,
+  jitter: 0.2,
+  minDelayMs: 1000,
+  windowMs: 48 * 60 * 60 * 1000,
+  perMinute: 5,
+} as const;
 
-export function retryDelayMs(attemptsMade: number, random: number): number | undefined {
-  if (attemptsMade >= RETRY.maxAttempts) return undefined;
-  const exponential = Math.min(RETRY.capMs, RETRY.baseMs * 2 ** Math.max(0, attemptsMade - 1));
+/** The schedule's delay after `attemptsMade` failed attempts (8 h, jittered, past the 16th). `random` is in [0, 1). */
+export function retryDelayMs(attemptsMade: number, random: number): number {
+  const exponential = Math.min(RETRY.capMs, RETRY.baseMs * 2 ** Math.min(30, Math.max(0, attemptsMade - 1)));
   return Math.round(exponential * (1 - RETRY.jitter + 2 * RETRY.jitter * random));
+}
+
+export interface FailedAttempt {
+  /** Attempts made so far, the failed one included. */
+  readonly attemptsMade: number;
+  readonly now: number;
+  /** When this event's first failed attempt was made (`now` if this is it). */
+  readonly firstFailedAt: number;
+  /**
+   * When attempt number `attemptsMade + 1 - RETRY.perMinute` was made, if there was one: the
+   * next attempt may not start before a minute after it.
+   */
+  readonly rateAnchorAt?: number;
+  /** The origin's `Retry-After`, in ms from `now`. */
+  readonly retryAfterMs?: number;
+  /** In [0, 1): the jitter. */
+  readonly random: number;
+}
+
+/** When to try a failed event again (Unix ms), or undefined to dead-letter it. */
+export function nextAttemptAt(failed: FailedAttempt): number | undefined {
+  const { attemptsMade, now } = failed;
+  const windowEnd = failed.firstFailedAt + RETRY.windowMs;
+  if (attemptsMade >= RETRY.maxAttempts && now >= windowEnd) return undefined;
+  let delay =
+    failed.retryAfterMs === undefined
+      ? retryDelayMs(attemptsMade, failed.random)
+      : Math.min(RETRY.capMs, Math.max(RETRY.minDelayMs, failed.retryAfterMs));
+  // From the 15th failure on, the next attempt may be the last one: it comes no later than
+  // the window's end, so an event fails for two days, not more, before it is dead-lettered.
+  if (attemptsMade >= RETRY.maxAttempts - 1 && now < windowEnd) delay = Math.min(delay, Math.max(RETRY.minDelayMs, windowEnd - now));
+  const at = now + delay;
+  return failed.rateAnchorAt === undefined ? at : Math.max(at, failed.rateAnchorAt + 60_000);
+}
+
+/**
+ * The CloudEvents `sequence` extension attribute: the event's position in its account's outbox
+ * (`seq`), zero-padded to 19 digits (every SQLite integer fits) so it orders lexicographically.
+ */
+export function formatSequence(seq: number): string {
+  return String(seq).padStart(19, "0");
+}
+
+const ENVELOPE_START = '{"specversion":"1.0",';
+
+/**
+ * The body as sent: the stored CloudEvent with its `sequence` attribute added (the number is
+ * known only once the claim has stored the row). Deterministic, so every attempt sends the
+ * same bytes. Stored bodies never carry `sequence` themselves.
+ */
+export function withSequence(body: string, seq: number): string {
+  const at = body.startsWith(ENVELOPE_START) ? ENVELOPE_START.length : 1;
+  const member = `"sequence":"${formatSequence(seq)}"${body[at] === "}" ? "" : ","}`;
+  return body.slice(0, at) + member + body.slice(at);
 }
 
 export interface OutboundEvent {

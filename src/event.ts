@@ -112,6 +112,13 @@ const envelope = {
   time: v.pipe(v.string(), v.isoTimestamp()),
   datacontenttype: v.literal("application/json"),
   provider: v.picklist(PROVIDERS),
+  sequence: v.pipe(
+    v.string(),
+    v.regex(/^\d{19}$/),
+    v.description(
+      "CloudEvents sequence extension: the event's position in its account's stream (source + subject), 19 zero-padded decimal digits so it orders as text. Starts at 1 and grows by 1 per event; a number the origin never receives is a dead-lettered event. The same on every attempt, redelivery and replay.",
+    ),
+  ),
 };
 
 export const GatewayEventSchema = v.variant("type", [

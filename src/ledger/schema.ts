@@ -6,7 +6,7 @@
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS events (
-       seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order = delivery order
+       seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order = delivery order = CloudEvents sequence; never reused
        id              TEXT    NOT NULL UNIQUE,           -- evt_...: the claim; a duplicate conflicts here
        source          TEXT    NOT NULL,
        idempotency_key TEXT    NOT NULL,
@@ -42,7 +42,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        PRIMARY KEY (event_seq, attempt)
      )`,
     // Dead letters and quarantined events are listed across accounts through a KV index;
-    // 1 once this row's index key is written.
+    // 1 once this row's index key is written (2: to be deleted, see the last migration).
     "ALTER TABLE events ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
     // Per-source counters, kept by the source's `~stats` object.
     `CREATE TABLE IF NOT EXISTS counters (
@@ -60,6 +60,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // 0.1 ids keeps checking a claim's 0.1 id too, so a provider's retry across the upgrade
     // stays a duplicate (src/ingress.ts legacyEventId).
     "INSERT OR IGNORE INTO _meta (key, value) SELECT 'legacy_ids', '1' FROM events LIMIT 1",
+  ],
+  [
+    // Rows whose operators' index entry is to be written or deleted: `indexed` is 0 for a
+    // dead or quarantined row not yet in KV, 2 for a redelivered or re-processed one whose
+    // entry is still to be deleted, 1 once KV matches. A partial index, so finding that work
+    // (every alarm run) reads nothing when there is none, and delivering an event (which never
+    // enters it) writes nothing more.
+    "CREATE INDEX IF NOT EXISTS events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
   ],
 ];
 

@@ -154,8 +154,11 @@ export function cybavoCallback(overrides: Record<string, unknown> = {}): Record<
   return { ...cybavoDeposit, serial: uniqueAccount(), ...overrides };
 }
 
-/** Scripts the origin's next replies for one subject (status codes, or "hang"). */
-export async function scriptOrigin(subject: string, replies: (number | "hang")[]): Promise<void> {
+/** One scripted reply: a status code, "hang", or a status sent with a `Retry-After` header. */
+export type ScriptedReply = number | "hang" | { status: number; retryAfter: string };
+
+/** Scripts the origin's next replies for one subject. */
+export async function scriptOrigin(subject: string, replies: ScriptedReply[]): Promise<void> {
   await fetch(`${env.TEST_ORIGIN_URL}/_script`, { method: "POST", body: JSON.stringify({ subject, replies }) });
 }
 
@@ -163,6 +166,8 @@ export interface OriginAttempt {
   id: string;
   subject: string;
   status: number | "hang";
+  /** When the origin received it (Unix ms). */
+  at: number;
 }
 
 /** Every attempt the origin saw for one subject, with the reply it gave. */

@@ -1,0 +1,207 @@
+/**
+ * Faults and probes for one account ledger, inside workerd with the real bindings.
+ *
+ * The Durable Object gets its bindings from the runtime, not from the test, so a fault is
+ * injected by wrapping the running instance's own `env` (runInDurableObject gives the instance,
+ * which lives in this isolate): the real KV namespace and Durable Object namespace sit behind a
+ * Proxy that throws, or that calls a hook before passing the call on. Nothing in src/ knows.
+ * The wrap lasts as long as that instance (until it is evicted or aborted).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { eventId } from "../../src/ingress";
+import type { AcceptInput, AccountLedger } from "../../src/ledger/AccountLedger";
+import { ledger } from "./gateway";
+
+type Ledger = DurableObjectStub<AccountLedger>;
+
+/** A KV namespace on which every call rejects, as during a KV outage. */
+export function failingKv(): KVNamespace {
+  return new Proxy({} as KVNamespace, {
+    get: (_target, name) => (name === "then" ? undefined : () => Promise.reject(new Error("KV unavailable (test)"))),
+  });
+}
+
+/** Wraps every method of a binding so that `hook(label)` runs (and is awaited) before the real call. */
+function hooked<T extends object>(real: T, label: string, hook: (point: string) => Promise<void>): T {
+  return new Proxy(real, {
+    get: (target, name) => {
+      const value = Reflect.get(target, name);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        await hook(`${label}.${String(name)}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * The instance's bindings with every awaited call of an alarm run behind `hook`: the KV
+ * index (OPS_INDEX) and the counters flush (a call on a LEDGER stub).
+ */
+export function hookedEnv(real: Env, hook: (point: string) => Promise<void>): Env {
+  const namespace = real.LEDGER;
+  const ledgers = {
+    idFromName: (name: string) => namespace.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = namespace.get(id);
+      return new Proxy(stub, {
+        get: (target, name) => {
+          if (name === "then") return undefined;
+          return async (...args: unknown[]) => {
+            await hook(`LEDGER.${String(name)}`);
+            return (Reflect.get(target, name) as (...a: unknown[]) => unknown)(...args);
+          };
+        },
+      });
+    },
+  };
+  return { ...real, OPS_INDEX: hooked(real.OPS_INDEX, "OPS_INDEX", hook), LEDGER: ledgers } as unknown as Env;
+}
+
+/** Replaces the bindings of the account's running ledger instance; returns a function that restores them. */
+export async function setLedgerEnv(stub: Ledger, make: (real: Env) => Env): Promise<() => Promise<void>> {
+  const real = await runInDurableObject(stub, (instance: AccountLedger) => {
+    const holder = instance as unknown as { env: Env };
+    const original = holder.env;
+    holder.env = make(original);
+    return original;
+  });
+  return async () => {
+    await runInDurableObject(stub, (instance: AccountLedger) => {
+      (instance as unknown as { env: Env }).env = real;
+    });
+  };
+}
+
+/** Makes the account's ledger see KV failing on every call (the operators' index and the edge cache). */
+export function failKvIn(stub: Ledger): Promise<() => Promise<void>> {
+  return setLedgerEnv(stub, (real) => ({ ...real, OPS_INDEX: failingKv(), SEEN: failingKv() }));
+}
+
+/** Bindings for the Worker (ingress, admin) with KV failing. */
+export function workerEnvWithKvDown(): Env {
+  return { ...env, OPS_INDEX: failingKv(), SEEN: failingKv() } as Env;
+}
+
+export interface LedgerState {
+  /** The scheduled alarm (Unix ms), or null. */
+  alarm: number | null;
+  /** When this was read (Unix ms). */
+  readAt: number;
+  /** The oldest pending row: the outbox head. */
+  head?: { seq: number; id: string; next_attempt_at: number };
+  /** Rows whose KV index entry is still to be written or deleted. */
+  indexWork: number;
+}
+
+/**
+ * The ledger's scheduling state, read between delivery runs: while a run is in progress the
+ * runtime has taken its alarm (getAlarm() is null) and the run sets the next one when it ends,
+ * so a run in progress is waited for (bounded).
+ */
+export async function ledgerState(stub: Ledger): Promise<LedgerState> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const state = await readState(stub);
+    if (state !== "running") return state;
+    if (Date.now() > deadline) throw new Error("a delivery run did not end within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function readState(stub: Ledger): Promise<LedgerState | "running"> {
+  return runInDurableObject(stub, async (instance: AccountLedger, state) => {
+    if ((instance as unknown as { delivering: boolean }).delivering) return "running";
+    const sql = state.storage.sql;
+    const head = sql
+      .exec<{ seq: number; id: string; next_attempt_at: number }>(
+        "SELECT seq, id, next_attempt_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
+      )
+      .toArray()[0];
+    const indexWork = sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))")
+      .one().n;
+    return { alarm: await state.storage.getAlarm(), readAt: Date.now(), ...(head && { head }), indexWork };
+  });
+}
+
+/** What is wrong with the schedule, if anything (see `expectScheduled`). */
+function scheduleProblem(state: LedgerState): string | undefined {
+  if (state.head !== undefined) {
+    if (state.alarm === null) return `pending ${state.head.id} but no alarm`;
+    // workerd stores an alarm set in the past as the time it was set: due at once either way.
+    if (state.alarm > Math.max(state.head.next_attempt_at, state.readAt)) {
+      return `alarm ${state.alarm} after the head's due time ${state.head.next_attempt_at}`;
+    }
+  }
+  if (state.indexWork > 0) {
+    if (state.alarm === null) return "index work but no alarm";
+    if (state.alarm > Date.now() + 5 * 60_000) return `index retry at ${state.alarm}, later than 5 min`;
+  }
+  return undefined;
+}
+
+/**
+ * The scheduling invariant: while anything is pending the alarm is set, and no later than the
+ * head's due time; while index work waits, the alarm is set (a retry wake-up, 5 min at most).
+ * When the runtime starts an alarm it takes it (getAlarm() is null) a moment before the
+ * handler runs, so a missing alarm is read again for up to a second: a stranded outbox stays
+ * wrong, a starting run does not.
+ */
+export async function expectScheduled(stub: Ledger, context = ""): Promise<LedgerState> {
+  const deadline = Date.now() + 1_000;
+  for (;;) {
+    const state = await ledgerState(stub);
+    const problem = scheduleProblem(state);
+    if (problem === undefined) return state;
+    if (Date.now() > deadline) expect(problem, context).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Makes every pending row of the account due now (fast-forwards retries without running anything). */
+export async function makeDue(stub: Ledger): Promise<void> {
+  await runInDurableObject(stub, (_instance, state) => {
+    const now = Date.now();
+    state.storage.sql.exec("UPDATE events SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?", now, now);
+  });
+}
+
+/**
+ * A claim as the Worker makes it, for calling the ledger directly: a minimal CloudEvent body
+ * (the test origin reads its `subject`) under the real event id.
+ */
+export async function acceptInput(source: string, account: string, key: string): Promise<AcceptInput> {
+  const id = await eventId(source, account, key);
+  const body = JSON.stringify({
+    specversion: "1.0",
+    id,
+    source: `/sources/${source}`,
+    type: "deposit.updated",
+    subject: account,
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    provider: "cybavo",
+    data: { status: "succeeded", providerStatus: "test", payload: { key } },
+  });
+  return { id, source, account, idempotencyKey: key, type: "deposit.updated", body, receivedAt: Date.now() };
+}
+
+/** Waits (bounded) until `check` passes, polling; for what the runtime's own alarms do. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 15_000, everyMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+}
+
+export { ledger };
