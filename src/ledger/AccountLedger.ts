@@ -1,7 +1,8 @@
 /**
  * One SQLite-backed Durable Object per (source, account): the dedupe authority, the durable
- * store and the account's FIFO outbox. A claim is one `INSERT ... ON CONFLICT DO NOTHING`,
- * made before any outbound I/O, and it returns only after the row is durable, so the Worker
+ * store and the account's FIFO outbox. A claim is one `INSERT ... WHERE NOT EXISTS` (its
+ * `seq` is the account's CloudEvents `sequence`; a refused duplicate takes none), made before
+ * any outbound I/O, and it returns only after the row is durable, so the Worker
  * acks the provider only for stored events. `alarm()` delivers the outbox in arrival order
  * (a failing head blocks only this account), indexes dead letters and quarantined events for
  * operators, and prunes what retention no longer needs.
