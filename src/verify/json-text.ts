@@ -35,7 +35,7 @@ export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | 
       scanner.skipWhitespace();
       const keyText = scanner.match(STRING);
       if (keyText === undefined) return undefined;
-      const key = JSON.parse(keyText) as string;
+      const key = Scanner.decode(keyText);
       if (members.has(key)) return undefined;
       scanner.skipWhitespace();
       if (!scanner.take(":")) return undefined;
@@ -56,7 +56,7 @@ export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | 
 
 /** Decodes a raw JSON string token (with its quotes) to its value. */
 export function stringValue(member: RawMember): string | undefined {
-  return member.kind === "string" ? (JSON.parse(member.raw) as string) : undefined;
+  return member.kind === "string" ? Scanner.decode(member.raw) : undefined;
 }
 
 class Scanner {
@@ -97,11 +97,17 @@ class Scanner {
   }
 
   match(pattern: RegExp): string | undefined {
-    pattern.lastIndex = this.pos;
-    const found = pattern.exec(this.text);
-    if (found === null) return undefined;
-    this.pos = pattern.lastIndex;
-    return found[0];
+    const start = this.pos;
+    return this.skip(pattern) ? this.text.slice(start, this.pos) : undefined;
+  }
+
+  /**
+   * The value of a string token the scanner has matched. Without a backslash its text between
+   * the quotes is the value (STRING admits no quote or control character there), and slicing
+   * costs far less than JSON.parse on a body of thousands of keys.
+   */
+  static decode(token: string): string {
+    return token.includes("\\") ? (JSON.parse(token) as string) : token.slice(1, -1);
   }
 
   /** Skips one JSON value and returns its kind, or undefined if it is not valid JSON. */
@@ -132,7 +138,7 @@ class Scanner {
       if (keys !== undefined) {
         const keyText = this.match(STRING);
         if (keyText === undefined) return "not JSON";
-        const key = JSON.parse(keyText) as string;
+        const key = Scanner.decode(keyText);
         if (keys.has(key)) return "duplicate key";
         keys.add(key);
         this.skipWhitespace();
