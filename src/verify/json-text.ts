@@ -245,7 +245,10 @@ export function canonicalJson(value: unknown): string {
       const item: unknown = value[i];
       scalars = item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean";
     }
-    return scalars ? JSON.stringify(value) : `[${value.map(canonicalJson).join(",")}]`;
+    if (scalars) return JSON.stringify(value);
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += `${i > 0 ? "," : ""}${canonicalJson(value[i])}`;
+    return `${out}]`;
   }
   if (value !== null && typeof value === "object") {
     // The default sort orders strings by UTF-16 code units, as RFC 8785 asks; keys are distinct.
