@@ -7,7 +7,9 @@
 //   3. one account versus 100 accounts;
 //   4. CPU per event of the pure path (scripts/bench/cpu.mjs);
 //   5. billable operations per accepted event and per duplicate, counted by the gateway's own
-//      counters, priced at Cloudflare's list prices.
+//      counters, priced at Cloudflare's list prices;
+//   6. CPU per forged request: each verifier's costliest forged bodies (scripts/bench/forged.mjs),
+//      as the workerd process's CPU time against the bare Worker's for the same request.
 // Writes docs/benchmarks.md and prints the same numbers.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -19,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
+import { measureForged } from "./forged.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -198,7 +201,7 @@ const origin = await startOrigin();
 const scriptPath = await buildWorker(dir);
 const gateway = await startGateway(dir, scriptPath, origin.url);
 const bare = await startBare();
-const report = { throughput: [], e2e: [], scale: [], cost: {}, cpu: null };
+const report = { throughput: [], e2e: [], scale: [], cost: {}, cpu: null, forged: null };
 
 try {
   const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
@@ -290,6 +293,16 @@ try {
   await gateway.mf.dispose();
   await bare.mf.dispose();
   await origin.close();
+}
+
+// 6. CPU per forged request, on fresh workerd processes once the others are down (so no alarm or
+// delivery of the runs above is counted).
+try {
+  log("forged requests");
+  const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+  report.forged = await measureForged({ scriptPath, modulesRoot: dir, compatibilityDate, log });
+} finally {
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -1,0 +1,188 @@
+// The attacker's catalogue for "CPU per forged request": for each verifier, the bodies (up to
+// the 256 KiB body cap) and headers that make a request with a wrong signature cost the most
+// before it is refused. Every body is valid JSON with distinct keys at every level, so each
+// verifier reads all of it instead of giving up early; every header has the right format, so
+// verification runs to the cryptographic check.
+import { randomUUID } from "node:crypto";
+
+/** The gateway's default MAX_BODY_BYTES: a forged body can be at most this large. */
+export const BODY_CAP = 256 * 1024;
+
+const encoder = new TextEncoder();
+const bytes = (text) => encoder.encode(text).length;
+const base36 = (i) => i.toString(36);
+
+/**
+ * `head` + as many `item(i)` (comma-separated) as fit + `tail`, at most BODY_CAP bytes in all.
+ * `head` opens the container the items go into and `tail` closes every open bracket.
+ */
+function fill(head, item, tail) {
+  const parts = [head];
+  let size = bytes(head) + bytes(tail);
+  for (let i = 0; ; i++) {
+    const part = (i === 0 ? "" : ",") + item(i);
+    const n = bytes(part);
+    if (size + n > BODY_CAP) break;
+    parts.push(part);
+    size += n;
+  }
+  parts.push(tail);
+  return parts.join("");
+}
+
+/** Members `prefix` (e.g. `"wallet_id":1,`) then generated members, in one top-level object. */
+const members = (prefix, item) => fill(`{${prefix}`, item, "}");
+/** `{prefix "data": <open items close>}`: one big nested value. */
+const nested = (prefix, open, item, close) => fill(`{${prefix}"data":${open}`, item, `${close}}`);
+
+// Depth 0 is the body's object, 1 the `data` value, 2 its items: 62 more levels reach depth 63,
+// inside the scanner's limit of 64, so the whole value is read.
+const DEEP = 62;
+
+/** Top-level scalar members: what the Cregis signing text sorts and every scanner reads. */
+const SCALAR_CASES = {
+  "short-keys": { stresses: "~30,000 members with the shortest keys", body: (p) => members(p, (i) => `"${base36(i)}":1`) },
+  "string-values": { stresses: "~20,000 members, each a string value to decode", body: (p) => members(p, (i) => `"${base36(i)}":"v"`) },
+  "long-common-prefix": {
+    stresses: "keys sharing a 200-character prefix: every comparison walks it",
+    body: (p) => members(p, (i) => `"${"k".repeat(200)}${base36(i)}":1`),
+  },
+  "astral-keys": {
+    stresses: "keys of characters outside the BMP (surrogate pairs in UTF-16)",
+    body: (p) => members(p, (i) => `"${String.fromCodePoint(0x1f600 + (i % 80), 0x10000 + ((i * 7919) % 60000))}${base36(i)}":1`),
+  },
+  "astral-vs-private-use": {
+    stresses: "keys starting with U+E000..U+FFFF or a surrogate pair: where UTF-16 order and UTF-8 byte order disagree",
+    body: (p) =>
+      members(
+        p,
+        (i) => `"${i % 2 ? String.fromCodePoint(0x10000 + (i % 60000)) : String.fromCharCode(0xe000 + (i % 8000))}${base36(i)}":1`,
+      ),
+  },
+  "escaped-keys": {
+    stresses: "keys written as \\u escapes of surrogate pairs",
+    body: (p) => members(p, (i) => `"\\ud83d\\ude00\\ud83d\\ude0${i % 10}${base36(i)}":1`),
+  },
+  "lone-surrogate-keys": {
+    stresses: "keys with unpaired surrogates (UTF-8 encodes them as U+FFFD)",
+    body: (p) => members(p, (i) => `"\\ud800${base36(i)}\\udfff":1`),
+  },
+  "escaped-string": {
+    stresses: "one string value of ~43,000 \\u escapes",
+    body: (p) => `{${p}"a":"${"\\u0000".repeat(Math.floor((BODY_CAP - bytes(p) - 10) / 6))}"}`,
+  },
+  "huge-number": {
+    stresses: "one number of ~262,000 digits",
+    body: (p) => `{${p}"a":${"9".repeat(BODY_CAP - bytes(p) - 8)}}`,
+  },
+};
+
+/** One big nested `data` value: what canonical JSON rebuilds and every scanner recurses into. */
+const NESTED_CASES = {
+  "nested-wide-object": { stresses: "`data` with ~30,000 keys to sort", body: (p) => nested(p, "{", (i) => `"${base36(i)}":1`, "}") },
+  "nested-deep-arrays": {
+    stresses: `\`data\` of members nested ${DEEP} arrays deep (the depth limit)`,
+    body: (p) => nested(p, "{", (i) => `"${base36(i)}":${"[".repeat(DEEP)}${"]".repeat(DEEP)}`, "}"),
+  },
+  "nested-deep-objects": {
+    stresses: `\`data\` of members nested ${DEEP} objects deep`,
+    body: (p) => nested(p, "{", (i) => `"${base36(i)}":${'{"a":'.repeat(DEEP - 1)}{}${"}".repeat(DEEP - 1)}`, "}"),
+  },
+  "nested-number-array": { stresses: "`data` an array of ~130,000 numbers", body: (p) => nested(p, "[", () => "1", "]") },
+  "nested-small-objects": {
+    stresses: "`data` an array of ~17,000 two-key objects, each to sort",
+    body: (p) => nested(p, "[", (i) => `{"b":${i % 10},"a":1}`, "]"),
+  },
+  "nested-huge-number": {
+    stresses: "`data` one number of ~262,000 digits, parsed to a double",
+    body: (p) => nested(p, "[", () => "9".repeat(BODY_CAP - bytes(p) - 20), "]"),
+  },
+  "nested-escaped-strings": {
+    stresses: "`data` an array of strings of escapes to decode and re-escape",
+    body: (p) => nested(p, "[", () => '"\\u0001\\u0002\\u0003"', "]"),
+  },
+};
+
+const PAD = { stresses: "a body at the size cap (hashed in full)", body: () => `{"pad":"${"x".repeat(BODY_CAP - 10)}"}` };
+
+/**
+ * Cloudflare accepts 128 KB of request headers in all: a signature header of 96 KB of valid
+ * Base64 is decoded (and re-encoded, to refuse non-canonical Base64) before its length is checked.
+ */
+export const LONG_HEADER_BYTES = 96 * 1024;
+const longHeader = (header, urlSafe = false) => ({
+  stresses: `a ${LONG_HEADER_BYTES / 1024} KB signature header of valid Base64, and a body at the cap`,
+  body: PAD.body,
+  headers: () => {
+    const value = Buffer.alloc((LONG_HEADER_BYTES / 4) * 3, 7).toString("base64");
+    return { [header]: urlSafe ? value.replaceAll("+", "-").replaceAll("/", "_") : value };
+  },
+});
+
+const hex = (n) => "0".repeat(n);
+const now = () => Date.now();
+
+/**
+ * The forged requests, one per (source, case): `{ source, provider, variant, name, stresses,
+ * body, headers() }`. `headers()` makes them when called, with a fresh timestamp where the
+ * scheme has one (a stale one would be refused before the MAC is computed).
+ */
+export function forgedRequests() {
+  const out = [];
+  const add = (source, provider, variant, cases, prefix, headers) => {
+    for (const [name, c] of Object.entries(cases)) {
+      const body = c.body(prefix);
+      check(source, name, body);
+      out.push({
+        source,
+        provider,
+        variant,
+        name,
+        stresses: c.stresses,
+        body,
+        headers: () => ({ "content-type": "application/json", ...headers(), ...c.headers?.() }),
+      });
+    }
+  };
+  // Headers of the right shape with wrong values: each verifier reaches its hash, MAC or RSA check.
+  const checksum = () => ({ "x-checksum": `${"A".repeat(43)}=` });
+  add("cybavo", "cybavo", "one secret", { "max-body": PAD, "long-signature-header": longHeader("x-checksum", true) }, "", checksum);
+  add("cybavo-wallets", "cybavo", "per-wallet secrets", { ...SCALAR_CASES, ...NESTED_CASES }, '"wallet_id":1,', checksum);
+  const sign = `"sign":"${hex(32)}",`;
+  add("cregis", "cregis", "nestedValues reject", SCALAR_CASES, sign, () => ({}));
+  // Scalar members take the same path under both options, so they are measured once (above).
+  add("cregis-canonical", "cregis", "nestedValues canonical-json", NESTED_CASES, sign, () => ({}));
+  add("killb", "killb", "", { "max-body": PAD }, "", () => ({ "x-signature-sha256": hex(64) }));
+  add("cabital", "cabital", "", { "max-body": PAD, "long-signature-header": longHeader("ACCESS-SIGN") }, "", () => ({
+    "ACCESS-KEY": "bench-partner",
+    "ACCESS-TIMESTAMP": String(Math.floor(now() / 1000)),
+    "ACCESS-NONCE": randomUUID(),
+    "ACCESS-SIGN": Buffer.alloc(32).toString("base64"),
+  }));
+  add("coins-rsa", "coins", "rsa-sha256", { "max-body": PAD, "long-signature-header": longHeader("x-signature") }, "", () => ({
+    "x-signature": Buffer.alloc(256, 1).toString("base64"),
+  }));
+  add("coins-hmac", "coins", "hmac-sha256", { "max-body": PAD }, "", () => ({
+    "X-Merchant-Key": "bench-merchant",
+    "X-Timestamp": String(now()),
+    "X-Merchant-Sign": hex(64),
+  }));
+  add("coins-token", "coins", "token", { "max-body": PAD }, "", () => ({ authorization: "Token not-the-token" }));
+  return out;
+}
+
+/** A case only measures what it claims if the whole body is read: valid JSON, no repeated key, within the cap. */
+function check(source, name, body) {
+  const size = bytes(body);
+  if (size > BODY_CAP) throw new Error(`${source}/${name}: ${size} bytes is over the cap`);
+  // Every key in the catalogue is followed directly by a colon; no string value contains one.
+  const written = [...body.matchAll(/"(?:[^"\\]|\\.)*":/g)].length;
+  const distinct = countKeys(JSON.parse(body));
+  if (distinct !== written) throw new Error(`${source}/${name}: repeated keys (${distinct} distinct of ${written} written)`);
+}
+
+function countKeys(value) {
+  if (Array.isArray(value)) return value.reduce((n, v) => n + countKeys(v), 0);
+  if (value !== null && typeof value === "object") return Object.entries(value).reduce((n, [, v]) => n + 1 + countKeys(v), 0);
+  return 0;
+}

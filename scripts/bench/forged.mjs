@@ -1,0 +1,215 @@
+// CPU per forged request, in workerd: for each provider's verifier (CYBAVO with and without
+// per-wallet secrets, Cregis with nestedValues reject and canonical-json, KillB, Cabital, Coins
+// rsa-sha256 / hmac-sha256 / token), the bodies in ./forged-bodies.mjs are posted with a wrong
+// signature to the gateway bundle on Miniflare, and the CPU time of the gateway's workerd
+// process is read from Linux's per-thread accounting before and after. The same body is posted
+// to the bare Worker (reads the body, answers 200) right before, the same way, as the baseline:
+// what merely receiving that body costs workerd on this machine in this run.
+//
+// workerd cannot time itself (its clock stands still during computation), so the process is
+// measured from outside: /proc/<pid>/task/*/schedstat, nanoseconds on CPU per thread.
+//
+// Used by scripts/bench/run.mjs; `node scripts/bench/forged.mjs` runs it alone (builds the
+// bundle, prints a table and the JSON).
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { BODY_CAP, forgedRequests } from "./forged-bodies.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+/**
+ * One batch: at least this many requests and this much wall time; its mean is one sample. Each
+ * case takes ROUNDS samples of the bare Worker and of the gateway, alternating: medians count.
+ */
+const MIN_REQUESTS = Number(process.env.BENCH_FORGED_REQUESTS ?? 8);
+const MIN_MS = Number(process.env.BENCH_FORGED_MS ?? 400);
+const ROUNDS = Number(process.env.BENCH_FORGED_ROUNDS ?? 3);
+const WARMUP = 5;
+/** Only the cases whose "source/name" matches (e.g. BENCH_FORGED_ONLY=cregis), for a quick look. */
+const ONLY = process.env.BENCH_FORGED_ONLY ? new RegExp(process.env.BENCH_FORGED_ONLY) : undefined;
+
+const SECRETS = {
+  CYBAVO_API_SECRET: "bench-cybavo-secret",
+  CYBAVO_WALLET_SECRET: "bench-cybavo-wallet-secret",
+  CREGIS_API_KEY: "bench-cregis-key",
+  KILLB_WEBHOOK_SECRET: "bench-killb-secret",
+  CABITAL_SECRET: "bench-cabital-secret",
+  COINS_MERCHANT_SECRET: "bench-coins-secret",
+  ORIGIN_SECRET: "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==",
+};
+
+/** One source per verifier variant; each has exactly one secret, as in section 1. */
+function forgedSources() {
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    cybavo: { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"] },
+    "cybavo-wallets": { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"], walletSecrets: { 1: ["CYBAVO_WALLET_SECRET"] } },
+    cregis: { provider: "cregis", secrets: ["CREGIS_API_KEY"] },
+    "cregis-canonical": { provider: "cregis", secrets: ["CREGIS_API_KEY"], nestedValues: "canonical-json" },
+    killb: { provider: "killb", secrets: ["KILLB_WEBHOOK_SECRET"] },
+    cabital: { provider: "cabital", secrets: ["CABITAL_SECRET"] },
+    "coins-rsa": { provider: "coins", scheme: "rsa-sha256", publicKey: publicKey.export({ type: "spki", format: "pem" }) },
+    "coins-hmac": { provider: "coins", scheme: "hmac-sha256", secrets: ["COINS_MERCHANT_SECRET"] },
+    "coins-token": { provider: "coins", scheme: "token", secrets: ["COINS_MERCHANT_SECRET"] },
+  };
+}
+
+// --------------------------------------------------------------------------------------------
+// The workerd process behind a Miniflare instance, and its CPU time
+
+async function workerdChildren() {
+  const out = new Set();
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+    const close = stat.lastIndexOf(")");
+    const comm = stat.slice(stat.indexOf("(") + 1, close);
+    const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+    if (comm === "workerd" && ppid === process.pid) out.add(Number(pid));
+  }
+  return out;
+}
+
+/** Starts Miniflare and finds the workerd process it spawned (a new child of this process). */
+async function startMeasured(options) {
+  const before = await workerdChildren();
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, ...options });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const pids = [...(await workerdChildren())].filter((pid) => !before.has(pid));
+  if (pids.length !== 1) throw new Error(`expected one new workerd process, found ${pids.length}`);
+  return { mf, url, pid: pids[0] };
+}
+
+/** Nanoseconds the process's threads have spent on a CPU (Linux schedstat, all threads). */
+async function cpuNs(pid) {
+  let total = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const line = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => undefined);
+    if (line !== undefined) total += Number(line.split(" ")[0]);
+  }
+  return total;
+}
+
+// --------------------------------------------------------------------------------------------
+// Measurement
+
+async function send(url, request) {
+  const response = await fetch(url, { method: "POST", headers: request.headers(), body: request.body });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/**
+ * Mean CPU ms per request of `server` for `request` over one batch: requests are sent one at a
+ * time (so nothing else runs in the process) until both MIN_REQUESTS and MIN_MS are reached.
+ */
+async function batch(server, url, request, statuses) {
+  const start = await cpuNs(server.pid);
+  const t0 = performance.now();
+  let n = 0;
+  while (n < MIN_REQUESTS || performance.now() - t0 < MIN_MS) {
+    const status = await send(url, request);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    n++;
+  }
+  return { ms: ((await cpuNs(server.pid)) - start) / 1e6 / n, requests: n };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** One case: after a warm-up, ROUNDS batches to the bare Worker and the gateway, alternating. */
+async function measureCase(gateway, bare, request) {
+  const gatewayUrl = `${gateway.url}/webhooks/${request.source}`;
+  const bareUrl = `${bare.url}/`;
+  for (let i = 0; i < WARMUP; i++) {
+    await send(bareUrl, request);
+    await send(gatewayUrl, request);
+  }
+  const statuses = {};
+  const samples = { gateway: [], bare: [] };
+  let requests = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    samples.bare.push((await batch(bare, bareUrl, request, {})).ms);
+    const measured = await batch(gateway, gatewayUrl, request, statuses);
+    samples.gateway.push(measured.ms);
+    requests += measured.requests;
+  }
+  return { gatewayMs: median(samples.gateway), bareMs: median(samples.bare), samples, requests, statuses };
+}
+
+/**
+ * Runs the catalogue against the gateway bundle at `scriptPath` and a bare Worker. Returns
+ * `{ cap, minRequests, minMs, rounds, warmup, cases: [{ source, provider, variant, name,
+ * stresses, bytes, headerBytes, gatewayMs, bareMs, samples, requests, statuses }] }`.
+ */
+export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, log = () => {} }) {
+  const quiet = (stdout, stderr) => {
+    stdout.resume();
+    stderr.resume();
+  };
+  const gateway = await startMeasured({
+    modules: true,
+    scriptPath,
+    modulesRoot,
+    compatibilityDate,
+    kvNamespaces: ["SEEN", "OPS_INDEX"],
+    durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
+    bindings: { ...SECRETS, SOURCES: JSON.stringify(forgedSources()), ORIGIN_URL: "http://127.0.0.1:9/events" },
+    handleRuntimeStdio: quiet,
+  });
+  const bare = await startMeasured({
+    modules: true,
+    script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
+    compatibilityDate,
+    handleRuntimeStdio: quiet,
+  });
+  const cases = [];
+  try {
+    for (const request of forgedRequests()) {
+      if (ONLY !== undefined && !ONLY.test(`${request.source}/${request.name}`)) continue;
+      const measured = await measureCase(gateway, bare, request);
+      const { body, headers, ...described } = request;
+      const headerBytes = Object.entries(headers()).reduce((n, [name, value]) => n + name.length + value.length + 4, 0);
+      cases.push({ ...described, bytes: Buffer.byteLength(body), headerBytes, ...measured });
+      log(
+        `forged ${request.source} ${request.name}: ${measured.gatewayMs.toFixed(2)} ms (bare ${measured.bareMs.toFixed(2)})`,
+        JSON.stringify(measured.statuses),
+      );
+    }
+  } finally {
+    await gateway.mf.dispose();
+    await bare.mf.dispose();
+  }
+  return { cap: BODY_CAP, minRequests: MIN_REQUESTS, minMs: MIN_MS, rounds: ROUNDS, warmup: WARMUP, cases };
+}
+
+// --------------------------------------------------------------------------------------------
+// Alone: `node scripts/bench/forged.mjs`
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const dir = await mkdtemp(join(tmpdir(), "bench-forged-"));
+  try {
+    execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir], {
+      cwd: root,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: "ignore",
+    });
+    const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+    const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+    const result = await measureForged({
+      scriptPath: join(dir, "index.js"),
+      modulesRoot: dir,
+      compatibilityDate,
+      log: (...args) => console.error(...args),
+    });
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
