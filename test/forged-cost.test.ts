@@ -113,7 +113,8 @@ describe("Cregis signing text over many non-ASCII keys", () => {
 });
 
 /** JSON text for a value, with arbitrary whitespace, escapes and number spellings, built with it. */
-type Written = { value: unknown; text: string; keys?: string[] };
+/** A JSON value and text that spells it; an object also lists its members as written. */
+type Written = { value: unknown; text: string; members?: { key: string; text: string; value: unknown }[] };
 const ws = fc.constantFrom("", "", " ", "\n", "\t", "\r\n  ");
 const escaped = fc
   .array(fc.tuple(fc.oneof(unit, fc.constantFrom('"', "\\", "/", "\u0000", "\u001f", "\b")), fc.boolean()), { maxLength: 6 })
@@ -153,7 +154,7 @@ const { written, object } = fc.letrec<{ written: Written; array: Written; object
   })),
   object: fc.uniqueArray(fc.tuple(escaped, ws, tie("written"), ws), { maxLength: 4, selector: ([k]) => k.value }).map((members) => ({
     value: Object.fromEntries(members.map(([k, , w]) => [k.value, w.value])),
-    keys: members.map(([k]) => k.value),
+    members: members.map(([k, , w]) => ({ key: k.value, text: w.text, value: w.value })),
     text: `{${members.map(([k, a, w, b]) => `${a}${k.text}${b}:${a}${w.text}${b}`).join(",")}}`,
   })),
 }));
@@ -169,31 +170,24 @@ const garbage = fc
   .map((tokens) => tokens.join(""));
 
 describe("the raw JSON scanner reads exactly what JSON.parse reads", () => {
-  it("returns every member of any object text, each raw value parsing to JSON.parse's value", () => {
+  // The reference for keys and values is the generator's own model, not JSON.parse: workerd's
+  // JSON.parse can misread an escaped key (see the last test below).
+  it("returns every member of any object text as written: its key, its exact value text and its kind", () => {
+    const kindOf = (v: unknown) =>
+      v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "object" ? "object" : typeof v === "boolean" ? String(v) : typeof v;
     fc.assert(
       fc.property(fc.tuple(ws, object, ws), ([before, w, after]) => {
         const text = before + w.text + after;
         const members = topLevelMembers(text);
         expect(members).toBeDefined();
         expect(jsonProblem(text)).toBeUndefined();
-        const parsed = JSON.parse(text) as Record<string, unknown>;
-        // Compared as JSON.stringify writes them: a failure message must not carry a lone surrogate.
-        expect(JSON.stringify([...members!.keys()])).toBe(JSON.stringify(w.keys));
-        for (const [key, member] of members!) {
-          expect(JSON.stringify(JSON.parse(member.raw))).toBe(JSON.stringify(parsed[key]));
-          expect(JSON.stringify(stringValue(member))).toBe(JSON.stringify(typeof parsed[key] === "string" ? parsed[key] : undefined));
-          const v = parsed[key];
-          expect(member.kind).toBe(
-            v === null
-              ? "null"
-              : Array.isArray(v)
-                ? "array"
-                : typeof v === "object"
-                  ? "object"
-                  : typeof v === "boolean"
-                    ? String(v)
-                    : typeof v,
-          );
+        // Keys compared as JSON.stringify writes them: a failure message must not carry a lone surrogate.
+        expect(JSON.stringify([...members!.keys()])).toBe(JSON.stringify(w.members!.map((m) => m.key)));
+        for (const m of w.members!) {
+          const member = members!.get(m.key)!;
+          expect(member.raw).toBe(m.text);
+          expect(member.kind).toBe(kindOf(m.value));
+          expect(JSON.stringify(stringValue(member))).toBe(JSON.stringify(typeof m.value === "string" ? m.value : undefined));
         }
       }),
       { numRuns: 3_000 },
@@ -214,8 +208,8 @@ describe("the raw JSON scanner reads exactly what JSON.parse reads", () => {
           }
           const members = topLevelMembers(text);
           if (members === undefined) continue; // e.g. a repeated key, which JSON.parse resolves
-          for (const [key, member] of members)
-            expect(JSON.stringify(JSON.parse(member.raw))).toBe(JSON.stringify((parsed as Record<string, unknown>)[key]));
+          expect(members.size).toBe(Object.keys(parsed as object).length);
+          for (const member of members.values()) JSON.parse(member.raw);
         }
       }),
       { numRuns: 5_000 },
@@ -252,5 +246,16 @@ describe("canonical JSON writes what the plain recursion writes", () => {
       ),
       { numRuns: 5_000 },
     );
+  });
+});
+
+describe("workerd's JSON.parse and escaped keys", () => {
+  it("the scanner reads an escaped key right where JSON.parse, after an object with a backslash key, does not", () => {
+    // Seen in workerd 1.20260426 (not in Node 20): once an object {"x":…,"\\":…} has been parsed,
+    // JSON.parse reads the key "\"" of {"x":…,"\"":…} as a backslash. The scanner decodes each
+    // key token on its own, so it is not misled.
+    JSON.parse('{"x":0,"\\\\":0}');
+    expect([...(topLevelMembers('{"x":0,"\\"":0}')?.keys() ?? [])]).toEqual(["x", '"']);
+    expect([...(topLevelMembers('{"x":0,"\\u0041":0}')?.keys() ?? [])]).toEqual(["x", "A"]);
   });
 });
