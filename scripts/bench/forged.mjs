@@ -10,7 +10,10 @@
 // measured from outside: /proc/<pid>/task/*/schedstat, nanoseconds on CPU per thread.
 //
 // Used by scripts/bench/run.mjs; `node scripts/bench/forged.mjs` runs it alone (builds the
-// bundle, prints a table and the JSON).
+// bundle, prints a table and the JSON). To compare two versions of the gateway within one run,
+// set BENCH_FORGED_PREVIOUS to the directory of another bundle (e.g. one built from an earlier
+// commit with `wrangler deploy --dry-run --outdir <dir>`): it runs in a third workerd process,
+// measured in the same alternating batches, and each case also reports `previousMs`.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -32,6 +35,8 @@ const ROUNDS = Number(process.env.BENCH_FORGED_ROUNDS ?? 3);
 const WARMUP = 5;
 /** Only the cases whose "source/name" matches (e.g. BENCH_FORGED_ONLY=cregis), for a quick look. */
 const ONLY = process.env.BENCH_FORGED_ONLY ? new RegExp(process.env.BENCH_FORGED_ONLY) : undefined;
+/** Standalone runs only: the directory of a second gateway bundle to measure alongside. */
+const PREVIOUS = process.env.BENCH_FORGED_PREVIOUS;
 
 const SECRETS = {
   CYBAVO_API_SECRET: "bench-cybavo-secret",
@@ -123,24 +128,37 @@ async function batch(server, url, request, statuses) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** One case: after a warm-up, ROUNDS batches to the bare Worker and the gateway, alternating. */
-async function measureCase(gateway, bare, request) {
+/**
+ * One case: after a warm-up, ROUNDS batches to the bare Worker and the gateway (and the previous
+ * gateway, if any), alternating.
+ */
+async function measureCase(gateway, bare, request, previous) {
   const gatewayUrl = `${gateway.url}/webhooks/${request.source}`;
   const bareUrl = `${bare.url}/`;
+  const previousUrl = previous && `${previous.url}/webhooks/${request.source}`;
   for (let i = 0; i < WARMUP; i++) {
     await send(bareUrl, request);
     await send(gatewayUrl, request);
+    if (previous) await send(previousUrl, request);
   }
   const statuses = {};
-  const samples = { gateway: [], bare: [] };
+  const samples = { gateway: [], bare: [], ...(previous && { previous: [] }) };
   let requests = 0;
   for (let round = 0; round < ROUNDS; round++) {
     samples.bare.push((await batch(bare, bareUrl, request, {})).ms);
     const measured = await batch(gateway, gatewayUrl, request, statuses);
     samples.gateway.push(measured.ms);
     requests += measured.requests;
+    if (previous) samples.previous.push((await batch(previous, previousUrl, request, {})).ms);
   }
-  return { gatewayMs: median(samples.gateway), bareMs: median(samples.bare), samples, requests, statuses };
+  return {
+    gatewayMs: median(samples.gateway),
+    bareMs: median(samples.bare),
+    ...(previous && { previousMs: median(samples.previous) }),
+    samples,
+    requests,
+    statuses,
+  };
 }
 
 /**
@@ -148,21 +166,25 @@ async function measureCase(gateway, bare, request) {
  * `{ cap, minRequests, minMs, rounds, warmup, cases: [{ source, provider, variant, name,
  * stresses, bytes, headerBytes, gatewayMs, bareMs, samples, requests, statuses }] }`.
  */
-export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, log = () => {} }) {
+export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, previousRoot, log = () => {} }) {
   const quiet = (stdout, stderr) => {
     stdout.resume();
     stderr.resume();
   };
-  const gateway = await startMeasured({
-    modules: true,
-    scriptPath,
-    modulesRoot,
-    compatibilityDate,
-    kvNamespaces: ["SEEN", "OPS_INDEX"],
-    durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-    bindings: { ...SECRETS, SOURCES: JSON.stringify(forgedSources()), ORIGIN_URL: "http://127.0.0.1:9/events" },
-    handleRuntimeStdio: quiet,
-  });
+  const sources = JSON.stringify(forgedSources());
+  const startGateway = (script, dir) =>
+    startMeasured({
+      modules: true,
+      scriptPath: script,
+      modulesRoot: dir,
+      compatibilityDate,
+      kvNamespaces: ["SEEN", "OPS_INDEX"],
+      durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
+      bindings: { ...SECRETS, SOURCES: sources, ORIGIN_URL: "http://127.0.0.1:9/events" },
+      handleRuntimeStdio: quiet,
+    });
+  const gateway = await startGateway(scriptPath, modulesRoot);
+  const previous = previousRoot === undefined ? undefined : await startGateway(join(previousRoot, "index.js"), previousRoot);
   const bare = await startMeasured({
     modules: true,
     script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
@@ -173,18 +195,20 @@ export async function measureForged({ scriptPath, modulesRoot, compatibilityDate
   try {
     for (const request of forgedRequests()) {
       if (ONLY !== undefined && !ONLY.test(`${request.source}/${request.name}`)) continue;
-      const measured = await measureCase(gateway, bare, request);
+      const measured = await measureCase(gateway, bare, request, previous);
       const { body, headers, ...described } = request;
       const headerBytes = Object.entries(headers()).reduce((n, [name, value]) => n + name.length + value.length + 4, 0);
       cases.push({ ...described, bytes: Buffer.byteLength(body), headerBytes, ...measured });
+      const versus = previous ? `, previous ${measured.previousMs.toFixed(2)}` : "";
       log(
-        `forged ${request.source} ${request.name}: ${measured.gatewayMs.toFixed(2)} ms (bare ${measured.bareMs.toFixed(2)})`,
+        `forged ${request.source} ${request.name}: ${measured.gatewayMs.toFixed(2)} ms (bare ${measured.bareMs.toFixed(2)}${versus})`,
         JSON.stringify(measured.statuses),
       );
     }
   } finally {
     await gateway.mf.dispose();
     await bare.mf.dispose();
+    await previous?.mf.dispose();
   }
   return { cap: BODY_CAP, minRequests: MIN_REQUESTS, minMs: MIN_MS, rounds: ROUNDS, warmup: WARMUP, cases };
 }
@@ -206,6 +230,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       scriptPath: join(dir, "index.js"),
       modulesRoot: dir,
       compatibilityDate,
+      previousRoot: PREVIOUS,
       log: (...args) => console.error(...args),
     });
     console.log(JSON.stringify(result, null, 2));

@@ -5,8 +5,25 @@
  * digits, never re-printed from a double. Docs: docs/providers/cregis.md.
  */
 import { digest, fromHex, timingSafeEqual, utf8 } from "./crypto";
-import { canonicalJson, type RawMember, stringValue, topLevelMembers } from "./json-text";
+import { canonicalJsonText, type RawMember, stringValue, topLevelMembersWithin } from "./json-text";
 import { anySecret, type SignedRequest, type VerifyResult } from "./types";
+
+/**
+ * How many top-level members (all of them: `sign`, null and "" ones too) a body may have before
+ * its signature is checked. Genuine callbacks have 10 to 20. A forged body of 30,000 members
+ * cost tens of milliseconds of CPU to read and sort; one over this limit is refused as
+ * `malformed_signature` (it cannot be verified cheaply), after reading at most this many.
+ */
+export const CREGIS_MAX_MEMBERS = 256;
+
+/**
+ * How many characters (UTF-16 code units, the same as bytes for ASCII) of raw JSON text the
+ * object and array values of a body may have in all. Genuine callbacks have one, the payment
+ * engine's `data`, of about 1 KB. Over it: `malformed_signature`, under either `nestedValues`
+ * option, after reading at most this much of them. A nested value may also nest at most
+ * MAX_JSON_DEPTH + 1 levels (src/verify/json-text.ts): deeper is refused the same way.
+ */
+export const CREGIS_MAX_NESTED_CHARS = 64 * 1024;
 
 export interface CregisOptions {
   /**
@@ -30,7 +47,8 @@ function signedValue(member: RawMember, options: CregisOptions): string | null |
     case "false":
       return member.raw;
     default:
-      return options.nestedValues === "canonical-json" ? canonicalJson(JSON.parse(member.raw)) : undefined;
+      // What canonicalJson(JSON.parse(raw)) writes, without JSON.parse: see canonicalJsonText.
+      return options.nestedValues === "canonical-json" ? canonicalJsonText(member.raw) : undefined;
   }
 }
 
@@ -106,7 +124,9 @@ export async function verifyCregis(request: SignedRequest, apiKeys: readonly str
   } catch {
     return { ok: false, reason: "malformed_signature" };
   }
-  const members = topLevelMembers(text);
+  // Bounded before anything costly (decoding every key, sorting, canonical JSON): see the limits.
+  const members = topLevelMembersWithin(text, { maxMembers: CREGIS_MAX_MEMBERS, maxNestedChars: CREGIS_MAX_NESTED_CHARS });
+  if (members === "over_limit") return { ok: false, reason: "malformed_signature" };
   const signMember = members?.get("sign");
   if (members === undefined || signMember === undefined) return { ok: false, reason: "missing_signature" };
   const sign = stringValue(signMember);

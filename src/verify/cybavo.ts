@@ -4,7 +4,7 @@
  * CYBAVO/API_CHECKSUM_CALC). Docs: docs/providers/cybavo.md.
  */
 import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "./crypto";
-import { topLevelMembers } from "./json-text";
+import { topLevelMember } from "./json-text";
 import { anySecret, type SignedRequest, type VerifyResult } from "./types";
 
 export interface CybavoOptions {
@@ -22,7 +22,8 @@ function secretsForWallet(body: Uint8Array, secrets: readonly string[], options:
   // Read with the non-throwing raw scanner, before any parse: the body is still unverified. The
   // id must be plain digits, exactly as a parser reads it: `7.0`, `7e0` or a duplicated key would
   // otherwise let a source-wide secret sign an event a parser then files under another wallet.
-  const walletId = topLevelMembers(new TextDecoder().decode(body))?.get("wallet_id");
+  // One pass that keeps no other member: a forged body of 30,000 keys costs a scan, not a map.
+  const walletId = topLevelMember(new TextDecoder().decode(body), "wallet_id");
   if (walletId === undefined || walletId.kind !== "number" || !/^(0|[1-9]\d{0,15})$/.test(walletId.raw)) return undefined;
   return Object.hasOwn(map, walletId.raw) ? (map[walletId.raw] ?? []) : secrets;
 }

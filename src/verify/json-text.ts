@@ -3,7 +3,9 @@
  * numbers into doubles. Cregis signs integers by their JSON digits (a 17-digit id would lose
  * digits through `JSON.parse`), and CYBAVO's per-wallet secrets need `wallet_id` before the body
  * may be parsed. Hostile input never throws: anything malformed, or a duplicated key (which
- * parsers resolve differently), yields undefined.
+ * parsers resolve differently), yields undefined. Unverified input is never given to
+ * `JSON.parse` as a whole: workerd's can misread an escaped object key (test/forged-cost.test.ts),
+ * so only single string tokens are (see `Scanner.decode`).
  */
 
 export type JsonKind = "string" | "number" | "object" | "array" | "true" | "false" | "null";
@@ -25,13 +27,37 @@ const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
 /** Returns the top-level members of a JSON object text, or undefined if it is not one. */
 export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | undefined {
+  const members = readMembers(text, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  return members === "over_limit" ? undefined : members;
+}
+
+/** Bounds on how much of a JSON object `topLevelMembersWithin` reads. */
+export interface MemberLimits {
+  /** Top-level members, all counted (null ones too). */
+  readonly maxMembers: number;
+  /** Characters (UTF-16 code units) of raw text of all object and array values together. */
+  readonly maxNestedChars: number;
+}
+
+/**
+ * Like `topLevelMembers`, but gives up as soon as the object is over `limits` or nests deeper than
+ * MAX_JSON_DEPTH, and says so ("over_limit"), without reading the rest: a hostile body of
+ * 30,000 members or a quarter megabyte of nested arrays costs no more than the limits allow.
+ */
+export function topLevelMembersWithin(text: string, limits: MemberLimits): ReadonlyMap<string, RawMember> | "over_limit" | undefined {
+  return readMembers(text, limits.maxMembers, limits.maxNestedChars);
+}
+
+function readMembers(text: string, maxMembers: number, maxNestedChars: number): Map<string, RawMember> | "over_limit" | undefined {
   const scanner = new Scanner(text);
   scanner.skipWhitespace();
   if (!scanner.take("{")) return undefined;
   const members = new Map<string, RawMember>();
+  let nestedChars = 0;
   scanner.skipWhitespace();
   if (!scanner.take("}")) {
     for (;;) {
+      if (members.size === maxMembers) return "over_limit";
       scanner.skipWhitespace();
       const keyText = scanner.match(STRING);
       if (keyText === undefined) return undefined;
@@ -41,8 +67,16 @@ export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | 
       if (!scanner.take(":")) return undefined;
       scanner.skipWhitespace();
       const start = scanner.pos;
+      // A container stops reading once it runs past what is left of the nested budget.
+      scanner.end = start + (maxNestedChars - nestedChars);
       const kind = scanner.value(0);
+      scanner.end = Number.POSITIVE_INFINITY;
+      if (scanner.overLimit) return "over_limit";
       if (kind === undefined) return undefined;
+      if (kind === "object" || kind === "array") {
+        nestedChars += scanner.pos - start;
+        if (nestedChars > maxNestedChars) return "over_limit";
+      }
       members.set(key, { raw: text.slice(start, scanner.pos), kind });
       scanner.skipWhitespace();
       if (scanner.take(",")) continue;
@@ -54,6 +88,74 @@ export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | 
   return scanner.pos === text.length ? members : undefined;
 }
 
+/**
+ * The value of the top-level member `key` of a JSON object text, found in one pass that keeps no
+ * other member (no map of thousands of keys for a forged body): each key is compared in place
+ * with `key`, escapes decoded as it goes. Undefined when the text is not a JSON object the
+ * scanner reads (within MAX_JSON_DEPTH), or `key` is missing or appears more than once however
+ * it is spelled. Another key appearing twice is not refused here, unlike `topLevelMembers`:
+ * callers read nothing else before the body is verified, and `jsonProblem` refuses it after.
+ */
+export function topLevelMember(text: string, key: string): RawMember | undefined {
+  const scanner = new Scanner(text);
+  scanner.skipWhitespace();
+  if (!scanner.take("{")) return undefined;
+  let found: RawMember | undefined;
+  scanner.skipWhitespace();
+  if (!scanner.take("}")) {
+    for (;;) {
+      scanner.skipWhitespace();
+      const keyStart = scanner.pos;
+      if (!scanner.skipString()) return undefined;
+      const isKey = tokenIs(text, keyStart, scanner.pos, key);
+      if (isKey && found !== undefined) return undefined;
+      scanner.skipWhitespace();
+      if (!scanner.take(":")) return undefined;
+      scanner.skipWhitespace();
+      const start = scanner.pos;
+      const kind = scanner.value(0);
+      if (kind === undefined) return undefined;
+      if (isKey) found = { raw: text.slice(start, scanner.pos), kind };
+      scanner.skipWhitespace();
+      if (scanner.take(",")) continue;
+      if (scanner.take("}")) break;
+      return undefined;
+    }
+  }
+  scanner.skipWhitespace();
+  return scanner.pos === text.length ? found : undefined;
+}
+
+/** The code unit each one-character JSON escape (`\"`, `\n`, ...) stands for, by the character after the backslash. */
+const ESCAPED: Readonly<Record<string, number>> = { '"': 0x22, "\\": 0x5c, "/": 0x2f, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
+
+/**
+ * Whether the string token text[start, end) (quotes included, already matched by STRING, so its
+ * escapes are valid) decodes to `value`: compared unit by unit, stopping at the first difference.
+ */
+function tokenIs(text: string, start: number, end: number, value: string): boolean {
+  let p = start + 1;
+  const close = end - 1;
+  for (let i = 0; i < value.length; i++) {
+    if (p >= close) return false;
+    let c = text.charCodeAt(p);
+    if (c === 0x5c) {
+      const e = text[p + 1] as string;
+      if (e === "u") {
+        c = Number.parseInt(text.slice(p + 2, p + 6), 16);
+        p += 6;
+      } else {
+        c = ESCAPED[e] as number;
+        p += 2;
+      }
+    } else {
+      p++;
+    }
+    if (c !== value.charCodeAt(i)) return false;
+  }
+  return p === close;
+}
+
 /** Decodes a raw JSON string token (with its quotes) to its value. */
 export function stringValue(member: RawMember): string | undefined {
   return member.kind === "string" ? Scanner.decode(member.raw) : undefined;
@@ -61,6 +163,10 @@ export function stringValue(member: RawMember): string | undefined {
 
 class Scanner {
   pos = 0;
+  /** A container stops reading (and sets `overLimit`) once it is past this position. */
+  end = Number.POSITIVE_INFINITY;
+  /** Set when reading stopped at MAX_DEPTH or at `end`, rather than at malformed text. */
+  overLimit = false;
   constructor(private readonly text: string) {}
 
   skipWhitespace(): void {
@@ -80,6 +186,11 @@ class Scanner {
     if (this.text[this.pos] !== char) return false;
     this.pos++;
     return true;
+  }
+
+  /** Moves past a string token without copying it. */
+  skipString(): boolean {
+    return this.skip(STRING);
   }
 
   /** Like `match`, for a token whose text is not needed: moves past it without copying it. */
@@ -112,7 +223,10 @@ class Scanner {
 
   /** Skips one JSON value and returns its kind, or undefined if it is not valid JSON. */
   value(depth: number): JsonKind | undefined {
-    if (depth > MAX_DEPTH) return undefined;
+    if (depth > MAX_DEPTH) {
+      this.overLimit = true;
+      return undefined;
+    }
     const c = this.text.charCodeAt(this.pos);
     if (c === 0x22) return this.skip(STRING) ? "string" : undefined;
     if (c === 0x7b) return this.container("}", depth, true) ? "object" : undefined;
@@ -153,49 +267,69 @@ class Scanner {
     }
   }
 
-  /** Reads one value and returns its canonical text (see `canonicalText`). */
-  canonical(depth: number): string | undefined {
+  /**
+   * Reads one value and returns its canonical text: object keys sorted by UTF-16 code units, no
+   * whitespace, strings re-encoded from their decoded value. Numbers keep their exact digits and
+   * a repeated key is refused (`canonicalText`), or, with `javascript`, are what JSON.parse then
+   * JSON.stringify make of them and a repeated key's last value is kept (`canonicalJsonText`).
+   */
+  canonical(depth: number, javascript: boolean): string | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const c = this.text[this.pos];
-    if (c === '"') {
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x22) {
       const token = this.match(STRING);
-      return token === undefined ? undefined : JSON.stringify(JSON.parse(token) as string);
+      return token === undefined ? undefined : JSON.stringify(Scanner.decode(token));
     }
-    if (c !== "{" && c !== "[") {
+    if (c !== 0x7b && c !== 0x5b) {
       const start = this.pos;
-      return this.value(depth) === undefined ? undefined : this.text.slice(start, this.pos);
+      const kind = this.value(depth);
+      if (kind === undefined) return undefined;
+      const raw = this.text.slice(start, this.pos);
+      // Number() reads a JSON number's text exactly as JSON.parse does; JSON.stringify writes
+      // what JSON.stringify of the parse would (`1.0` → `1`, `1e999` → `null`, `-0` → `0`).
+      return javascript && kind === "number" ? JSON.stringify(Number(raw)) : raw;
     }
-    const keyed = c === "{";
-    const items: string[] = [];
+    const keyed = c === 0x7b;
+    const close = keyed ? "}" : "]";
+    let out = "[";
     const entries: [string, string][] = [];
     this.pos++;
     this.skipWhitespace();
-    if (!this.take(keyed ? "}" : "]")) {
+    if (!this.take(close)) {
       for (;;) {
         this.skipWhitespace();
         let key: string | undefined;
         if (keyed) {
           const keyText = this.match(STRING);
           if (keyText === undefined) return undefined;
-          key = JSON.parse(keyText) as string;
+          key = Scanner.decode(keyText);
           this.skipWhitespace();
           if (!this.take(":")) return undefined;
           this.skipWhitespace();
         }
-        const inner = this.canonical(depth + 1);
+        const inner = this.canonical(depth + 1, javascript);
         if (inner === undefined) return undefined;
-        if (key === undefined) items.push(inner);
-        else entries.push([key, inner]);
+        if (key !== undefined) entries.push([key, inner]);
+        else out += out.length === 1 ? inner : `,${inner}`;
         this.skipWhitespace();
         if (this.take(",")) continue;
-        if (this.take(keyed ? "}" : "]")) break;
+        if (this.take(close)) break;
         return undefined;
       }
     }
-    if (!keyed) return `[${items.join(",")}]`;
+    if (!keyed) return `${out}]`;
+    // A stable sort: a repeated key's entries stay in text order, the last one last.
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (let i = 1; i < entries.length; i++) if (entries[i - 1]?.[0] === entries[i]?.[0]) return undefined;
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+    out = "{";
+    for (let i = 0; i < entries.length; i++) {
+      const [key, value] = entries[i] as [string, string];
+      if (key === entries[i + 1]?.[0]) {
+        if (!javascript) return undefined;
+        continue; // JSON.parse keeps the last value
+      }
+      out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${value}`;
+    }
+    return `${out}}`;
   }
 
   private container(close: string, depth: number, keyed: boolean): boolean {
@@ -211,6 +345,10 @@ class Scanner {
         this.skipWhitespace();
       }
       if (this.value(depth + 1) === undefined) return false;
+      if (this.pos > this.end) {
+        this.overLimit = true;
+        return false;
+      }
       this.skipWhitespace();
       if (this.take(",")) continue;
       return this.take(close);
@@ -287,9 +425,23 @@ export function jsonProblem(text: string): JsonProblem | undefined {
  * not a JSON value within MAX_JSON_DEPTH or repeats a key.
  */
 export function canonicalText(raw: string): string | undefined {
+  return readCanonical(raw, false);
+}
+
+/**
+ * `canonicalJson(JSON.parse(raw))`, written from the raw text without parsing it: numbers as
+ * JavaScript prints their double, a repeated key's last value kept, as JSON.parse does. For
+ * unverified input (Cregis' canonical-json signing text): workerd's JSON.parse can misread an
+ * escaped key. Undefined if the text is not a JSON value within MAX_JSON_DEPTH.
+ */
+export function canonicalJsonText(raw: string): string | undefined {
+  return readCanonical(raw, true);
+}
+
+function readCanonical(raw: string, javascript: boolean): string | undefined {
   const scanner = new Scanner(raw);
   scanner.skipWhitespace();
-  const out = scanner.canonical(0);
+  const out = scanner.canonical(0, javascript);
   scanner.skipWhitespace();
   return out !== undefined && scanner.pos === raw.length ? out : undefined;
 }
