@@ -17,7 +17,15 @@ import { describe, expect, it } from "vitest";
 import { CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS, cregisSigningText, verifyCregis } from "../src/verify/cregis";
 import { toHex, utf8 } from "../src/verify/crypto";
 import { verifyCybavo } from "../src/verify/cybavo";
-import { canonicalJson, MAX_JSON_DEPTH, type RawMember, topLevelMember, topLevelMembers } from "../src/verify/json-text";
+import {
+  canonicalJson,
+  canonicalJsonText,
+  canonicalText,
+  MAX_JSON_DEPTH,
+  type RawMember,
+  topLevelMember,
+  topLevelMembers,
+} from "../src/verify/json-text";
 import { md5 } from "../src/verify/md5";
 import { captureLogs, cybavoChecksum, post, secrets, storedEvents, uniqueAccount } from "./support/gateway";
 
@@ -145,7 +153,13 @@ describe("Cregis: limits on what is read before the signature is checked", () =>
 // which workerd can get wrong, see the last test), whitespace, escapes, number spellings and
 // repeated keys included.
 
-type Written = { value: unknown; text: string };
+/**
+ * A JSON text and its model: the value JSON.parse gives it, and `exact`, its canonical text with
+ * numbers as written, undefined if an object in it repeats a key (what `canonicalText` writes).
+ */
+type Written = { value: unknown; text: string; exact?: string | undefined };
+/** `exact` of a scalar: a number's digits as written, a string as JSON.stringify writes it. */
+const exactOf = (w: Written) => ("exact" in w ? w.exact : typeof w.value === "string" ? JSON.stringify(w.value) : w.text);
 const ws = fc.constantFrom("", "", " ", "\n", "\t", "\r\n  ");
 const unit = fc.oneof(
   fc.constantFrom("a", "b", "~", "\u007f", "\u0080", "\u07ff", "\ud7ff", "\ud800", "\udc00", "\ue000", "\uffff", "\u{1f600}"),
@@ -177,6 +191,11 @@ const number = fc.oneof(
     { value: 12, text: "1.2e+1" },
     { value: 1382528827416576, text: "1382528827416576" },
     { value: 13825288274165760, text: "13825288274165761" },
+    { value: 999999999999999, text: "999999999999999" },
+    { value: -999999999999999, text: "-999999999999999" },
+    { value: 10000000000000000, text: "9999999999999999" },
+    { value: -0, text: "-0.0" },
+    { value: 0, text: "-0e5" },
     { value: 0.1, text: "0.1000000000000000055511151231257827" },
     { value: 12345678901234567000, text: "12345678901234567890.123456789" },
     { value: 5e-324, text: "4.9406564584124654e-324" },
@@ -198,6 +217,7 @@ const { written } = fc.letrec<{ written: Written; array: Written; object: Writte
     (items): Written => ({
       value: items.map(([, w]) => w.value),
       text: `[${items.map(([a, w, b]) => a + w.text + b).join(",")}]`,
+      exact: items.some(([, w]) => exactOf(w) === undefined) ? undefined : `[${items.map(([, w]) => exactOf(w)).join(",")}]`,
     }),
   ),
   object: fc.array(fc.tuple(smallKey, ws, tie("written"), ws), { maxLength: 5 }).map(
@@ -205,6 +225,14 @@ const { written } = fc.letrec<{ written: Written; array: Written; object: Writte
       // As JSON.parse builds it: own data properties (`__proto__` too), a repeated key's last value.
       value: Object.fromEntries(entries.map(([k, , w]) => [k.value, w.value])),
       text: `{${entries.map(([k, a, w, b]) => `${a}${k.text}${b}:${a}${w.text}${b}`).join(",")}}`,
+      exact:
+        new Set(entries.map(([k]) => k.value)).size < entries.length || entries.some(([, , w]) => exactOf(w) === undefined)
+          ? undefined
+          : `{${entries
+              .map(([k, , w]) => [k.value as string, exactOf(w) as string] as const)
+              .sort(([x], [y]) => (x < y ? -1 : 1))
+              .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+              .join(",")}}`,
     }),
   ),
 }));
@@ -217,6 +245,16 @@ describe("Cregis canonical-json: the signed text of a nested value is what canon
         const text = `{"data":${a}${w.text}${b},"sign":"${"0".repeat(32)}"}`;
         // Compared as JSON.stringify writes them: a failure message must not carry a lone surrogate.
         expect(JSON.stringify(cregisSigningText(topLevelMembers(text)!, canonical))).toBe(JSON.stringify(`data${canonicalJson(w.value)}`));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("shares its writer with canonicalText, which keeps every number's digits and refuses a repeated key", () => {
+    fc.assert(
+      fc.property(written, ws, ws, (w, a, b) => {
+        expect(JSON.stringify(canonicalText(a + w.text + b))).toBe(JSON.stringify(exactOf(w)));
+        expect(JSON.stringify(canonicalJsonText(a + w.text + b))).toBe(JSON.stringify(canonicalJson(w.value)));
       }),
       { numRuns: 5_000 },
     );

@@ -13,21 +13,35 @@ const bytes = (text) => encoder.encode(text).length;
 const base36 = (i) => i.toString(36);
 
 /**
- * `head` + as many `item(i)` (comma-separated) as fit + `tail`, at most BODY_CAP bytes in all.
+ * Cregis reads at most this many top-level members and this many characters of nested values
+ * before its signature check (CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS in
+ * src/verify/cregis.ts): its costliest bodies are the ones right at these limits.
+ */
+export const CREGIS_MAX_MEMBERS = 256;
+export const CREGIS_MAX_NESTED_CHARS = 64 * 1024;
+
+/**
+ * `head` + as many `item(i)` (comma-separated) as fit + `tail`, at most `cap` bytes in all.
  * `head` opens the container the items go into and `tail` closes every open bracket.
  */
-function fill(head, item, tail) {
+function fill(head, item, tail, cap = BODY_CAP) {
   const parts = [head];
   let size = bytes(head) + bytes(tail);
   for (let i = 0; ; i++) {
     const part = (i === 0 ? "" : ",") + item(i);
     const n = bytes(part);
-    if (size + n > BODY_CAP) break;
+    if (size + n > cap) break;
     parts.push(part);
     size += n;
   }
   parts.push(tail);
   return parts.join("");
+}
+
+/** `{` + `prefix` + `members` + a string member `pad` that brings the body to BODY_CAP + `}`. */
+function padded(prefix, members) {
+  const open = `{${prefix}${members}${members ? "," : ""}"pad":"`;
+  return `${open}${"x".repeat(BODY_CAP - bytes(open) - 2)}"}`;
 }
 
 /** Members `prefix` (e.g. `"wallet_id":1,`) then generated members, in one top-level object. */
@@ -103,6 +117,60 @@ const NESTED_CASES = {
   },
 };
 
+/**
+ * Cregis bodies right at its limits: the most members it reads, each with a long key, and the
+ * most nested text it writes as canonical JSON, the rest of the body a string it signs.
+ */
+const longKeys = (prefix, unitBytes, suffix) => {
+  // CREGIS_MAX_MEMBERS members in all, `sign` one of them: keys sharing a long prefix, so every
+  // comparison of the sort walks it, as long as BODY_CAP allows.
+  const n = CREGIS_MAX_MEMBERS - 1;
+  const length = Math.floor((BODY_CAP - 64) / n / unitBytes) - 8;
+  return (p) => `{${p}${Array.from({ length: n }, (_, i) => `"${prefix.repeat(length)}${suffix(i)}":1`).join(",")}}`;
+};
+const CREGIS_LIMIT_CASES = {
+  "limit-members-long-keys": {
+    stresses: `${CREGIS_MAX_MEMBERS} members (the limit) whose keys share a prefix of ~1,000 ASCII characters`,
+    body: longKeys("k", 1, (i) => base36(i)),
+  },
+  "limit-members-long-astral-keys": {
+    stresses: `${CREGIS_MAX_MEMBERS} members whose keys share a prefix of ~250 characters outside the BMP`,
+    body: longKeys("\u{1f600}", 4, (i) => String.fromCodePoint(0x10000 + i)),
+  },
+  "limit-members-private-use-keys": {
+    stresses: `${CREGIS_MAX_MEMBERS} members whose keys share a prefix of ~330 characters in U+E000..U+FFFF`,
+    body: longKeys("\ue000", 3, (i) => String.fromCharCode(0xe000 + i)),
+  },
+};
+const nestedAtLimit = (open, item, close) => (p) =>
+  padded(p, fill(`"data":${open}`, item, close, CREGIS_MAX_NESTED_CHARS + bytes('"data":')));
+const CREGIS_NESTED_LIMIT_CASES = {
+  "limit-nested-wide-object": {
+    stresses: "`data` of 64 KiB (the limit) with ~8,000 keys to sort; the rest a signed string",
+    body: nestedAtLimit("{", (i) => `"${base36(i)}":1`, "}"),
+  },
+  "limit-nested-deep-arrays": {
+    stresses: `\`data\` of 64 KiB of members nested ${DEEP} arrays deep; the rest a signed string`,
+    body: nestedAtLimit("{", (i) => `"${base36(i)}":${"[".repeat(DEEP)}${"]".repeat(DEEP)}`, "}"),
+  },
+  "limit-nested-deep-objects": {
+    stresses: `\`data\` of 64 KiB of members nested ${DEEP} objects deep; the rest a signed string`,
+    body: nestedAtLimit("{", (i) => `"${base36(i)}":${'{"a":'.repeat(DEEP - 1)}{}${"}".repeat(DEEP - 1)}`, "}"),
+  },
+  "limit-nested-number-array": {
+    stresses: "`data` of 64 KiB: an array of ~32,000 numbers to re-print; the rest a signed string",
+    body: nestedAtLimit("[", (i) => String(i % 10), "]"),
+  },
+  "limit-nested-small-objects": {
+    stresses: "`data` of 64 KiB: an array of ~4,000 two-key objects to sort; the rest a signed string",
+    body: nestedAtLimit("[", (i) => `{"b":${i % 10},"a":1}`, "]"),
+  },
+  "limit-nested-escaped-strings": {
+    stresses: "`data` of 64 KiB: an array of strings of escapes to decode and re-escape; the rest a signed string",
+    body: nestedAtLimit("[", () => '"\\u0001\\u0002\\u0003"', "]"),
+  },
+};
+
 const PAD = { stresses: "a body at the size cap (hashed in full)", body: () => `{"pad":"${"x".repeat(BODY_CAP - 10)}"}` };
 
 /**
@@ -149,9 +217,11 @@ export function forgedRequests() {
   add("cybavo", "cybavo", "one secret", { "max-body": PAD, "long-signature-header": longHeader("x-checksum", true) }, "", checksum);
   add("cybavo-wallets", "cybavo", "per-wallet secrets", { ...SCALAR_CASES, ...NESTED_CASES }, '"wallet_id":1,', checksum);
   const sign = `"sign":"${hex(32)}",`;
-  add("cregis", "cregis", "nestedValues reject", SCALAR_CASES, sign, () => ({}));
+  // Bodies over Cregis' limits are refused after reading up to the limit; bodies right at them
+  // are read in full, sorted, written and hashed.
+  add("cregis", "cregis", "nestedValues reject", { ...SCALAR_CASES, ...CREGIS_LIMIT_CASES }, sign, () => ({}));
   // Scalar members take the same path under both options, so they are measured once (above).
-  add("cregis-canonical", "cregis", "nestedValues canonical-json", NESTED_CASES, sign, () => ({}));
+  add("cregis-canonical", "cregis", "nestedValues canonical-json", { ...NESTED_CASES, ...CREGIS_NESTED_LIMIT_CASES }, sign, () => ({}));
   add("killb", "killb", "", { "max-body": PAD }, "", () => ({ "x-signature-sha256": hex(64) }));
   add("cabital", "cabital", "", { "max-body": PAD, "long-signature-header": longHeader("ACCESS-SIGN") }, "", () => ({
     "ACCESS-KEY": "bench-partner",

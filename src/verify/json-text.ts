@@ -22,8 +22,6 @@ export interface RawMember {
  */
 export const MAX_JSON_DEPTH = 64;
 const MAX_DEPTH = MAX_JSON_DEPTH;
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
 /** Returns the top-level members of a JSON object text, or undefined if it is not one. */
 export function topLevelMembers(text: string): ReadonlyMap<string, RawMember> | undefined {
@@ -59,7 +57,7 @@ function readMembers(text: string, maxMembers: number, maxNestedChars: number): 
     for (;;) {
       if (members.size === maxMembers) return "over_limit";
       scanner.skipWhitespace();
-      const keyText = scanner.match(STRING);
+      const keyText = scanner.matchString();
       if (keyText === undefined) return undefined;
       const key = Scanner.decode(keyText);
       if (members.has(key)) return undefined;
@@ -130,7 +128,7 @@ export function topLevelMember(text: string, key: string): RawMember | undefined
 const ESCAPED: Readonly<Record<string, number>> = { '"': 0x22, "\\": 0x5c, "/": 0x2f, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
 
 /**
- * Whether the string token text[start, end) (quotes included, already matched by STRING, so its
+ * Whether the string token text[start, end) (quotes included, already read by `stringEnd`, so its
  * escapes are valid) decodes to `value`: compared unit by unit, stopping at the first difference.
  */
 function tokenIs(text: string, start: number, end: number, value: string): boolean {
@@ -161,6 +159,74 @@ export function stringValue(member: RawMember): string | undefined {
   return member.kind === "string" ? Scanner.decode(member.raw) : undefined;
 }
 
+/** What `Scanner.number` read. */
+const NOT_A_NUMBER = 0;
+const NUMBER = 1;
+const PLAIN_INTEGER = 2;
+
+// The reading loops below work on code units with plain functions, not regular expressions or
+// a method call per token: a forged body of 256 KiB can hold 100,000 tokens, and per-token
+// overhead was most of what reading it cost (docs/benchmarks.md, "CPU per forged request").
+// charCodeAt past the end is NaN, which every comparison below treats as "no".
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+
+/** The position of the first character at or after `p` that is not JSON whitespace. */
+function skipWhitespaceAt(text: string, p: number): number {
+  for (;;) {
+    const c = text.charCodeAt(p);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return p;
+    p++;
+  }
+}
+
+/** The rest of a string token after its opening quote (see `stringEnd`). */
+const STRING_REST = /(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+
+/**
+ * The position after the JSON string token at `p`, or -1 if there is none: a quote, then
+ * characters other than a quote, a backslash or a control character, or the escapes
+ * `\" \\ \/ \b \f \n \r \t \uXXXX`, then a quote.
+ */
+function stringEnd(text: string, p: number): number {
+  if (text.charCodeAt(p) !== 0x22) return -1;
+  const start = ++p;
+  for (;;) {
+    if (p - start >= 32) {
+      // A long string: the regular expression engine walks it several times faster than this
+      // loop, whose advantage is on the short keys and values most tokens are.
+      STRING_REST.lastIndex = p;
+      return STRING_REST.test(text) ? STRING_REST.lastIndex : -1;
+    }
+    const c = text.charCodeAt(p);
+    if (c === 0x22) return p + 1;
+    if (c === 0x5c) {
+      const e = text.charCodeAt(p + 1);
+      if (e === 0x75) {
+        if (
+          !(
+            isHex(text.charCodeAt(p + 2)) &&
+            isHex(text.charCodeAt(p + 3)) &&
+            isHex(text.charCodeAt(p + 4)) &&
+            isHex(text.charCodeAt(p + 5))
+          )
+        )
+          return -1;
+        p += 6;
+      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        p += 2;
+      } else {
+        return -1;
+      }
+    } else if (c >= 0x20) {
+      p++;
+    } else {
+      return -1; // a control character, or the end of the text
+    }
+  }
+}
+
 class Scanner {
   pos = 0;
   /** A container stops reading (and sets `overLimit`) once it is past this position. */
@@ -170,35 +236,63 @@ class Scanner {
   constructor(private readonly text: string) {}
 
   skipWhitespace(): void {
-    // A loop, not a regex: the scanner skips whitespace several times per member, and a regex
-    // call each time cost more than all the rest on a forged body of many small members.
-    const text = this.text;
-    let pos = this.pos;
-    for (;;) {
-      const c = text.charCodeAt(pos);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      pos++;
-    }
-    this.pos = pos;
+    this.pos = skipWhitespaceAt(this.text, this.pos);
   }
 
   take(char: string): boolean {
-    if (this.text[this.pos] !== char) return false;
+    if (this.text.charCodeAt(this.pos) !== char.charCodeAt(0)) return false;
     this.pos++;
     return true;
   }
 
   /** Moves past a string token without copying it. */
   skipString(): boolean {
-    return this.skip(STRING);
+    const end = stringEnd(this.text, this.pos);
+    if (end < 0) return false;
+    this.pos = end;
+    return true;
   }
 
-  /** Like `match`, for a token whose text is not needed: moves past it without copying it. */
-  private skip(pattern: RegExp): boolean {
-    pattern.lastIndex = this.pos;
-    if (!pattern.test(this.text)) return false;
-    this.pos = pattern.lastIndex;
-    return true;
+  /** Moves past a string token and returns its text (quotes included). */
+  matchString(): string | undefined {
+    const start = this.pos;
+    return this.skipString() ? this.text.slice(start, this.pos) : undefined;
+  }
+
+  /**
+   * Moves past a JSON number (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`, as long as it goes) and
+   * says whether it is PLAIN: an integer of at most 15 digits other than `-0`, which JavaScript
+   * prints back exactly as written. A loop, not a regex: a forged body can hold 100,000 numbers.
+   */
+  number(): typeof NOT_A_NUMBER | typeof NUMBER | typeof PLAIN_INTEGER {
+    const text = this.text;
+    const start = this.pos;
+    let p = start;
+    const negative = text.charCodeAt(p) === 0x2d;
+    if (negative) p++;
+    const first = text.charCodeAt(p);
+    if (first === 0x30) p++;
+    else if (first > 0x30 && first <= 0x39) while (isDigit(text.charCodeAt(++p)));
+    else return NOT_A_NUMBER;
+    let plain = p - start - (negative ? 1 : 0) <= 15 && !(negative && first === 0x30);
+    if (text.charCodeAt(p) === 0x2e && isDigit(text.charCodeAt(p + 1))) {
+      p++;
+      while (isDigit(text.charCodeAt(++p)));
+      plain = false;
+    }
+    const e = text.charCodeAt(p);
+    if (e === 0x65 || e === 0x45) {
+      let q = p + 1;
+      const sign = text.charCodeAt(q);
+      if (sign === 0x2b || sign === 0x2d) q++;
+      if (isDigit(text.charCodeAt(q))) {
+        while (isDigit(text.charCodeAt(++q)));
+        p = q;
+        plain = false;
+      }
+    }
+    this.pos = p;
+    return plain ? PLAIN_INTEGER : NUMBER;
   }
 
   private literal<L extends "true" | "false" | "null">(word: L): L | undefined {
@@ -207,14 +301,9 @@ class Scanner {
     return word;
   }
 
-  match(pattern: RegExp): string | undefined {
-    const start = this.pos;
-    return this.skip(pattern) ? this.text.slice(start, this.pos) : undefined;
-  }
-
   /**
    * The value of a string token the scanner has matched. Without a backslash its text between
-   * the quotes is the value (STRING admits no quote or control character there), and slicing
+   * the quotes is the value (a token admits no quote or control character there), and slicing
    * costs far less than JSON.parse on a body of thousands of keys.
    */
   static decode(token: string): string {
@@ -228,13 +317,88 @@ class Scanner {
       return undefined;
     }
     const c = this.text.charCodeAt(this.pos);
-    if (c === 0x22) return this.skip(STRING) ? "string" : undefined;
-    if (c === 0x7b) return this.container("}", depth, true) ? "object" : undefined;
-    if (c === 0x5b) return this.container("]", depth, false) ? "array" : undefined;
+    if (c === 0x7b) return this.containers(depth) ? "object" : undefined;
+    if (c === 0x5b) return this.containers(depth) ? "array" : undefined;
+    return this.scalar();
+  }
+
+  /** Skips a string, number, `true`, `false` or `null` and returns its kind. */
+  private scalar(): JsonKind | undefined {
+    const c = this.text.charCodeAt(this.pos);
+    if (c === 0x22) return this.skipString() ? "string" : undefined;
     if (c === 0x74) return this.literal("true");
     if (c === 0x66) return this.literal("false");
     if (c === 0x6e) return this.literal("null");
-    return this.skip(NUMBER) ? "number" : undefined;
+    return this.number() === NOT_A_NUMBER ? undefined : "number";
+  }
+
+  /**
+   * Skips the object or array at `pos` (itself at `depth`) and everything in it, in one loop with
+   * a stack of the open containers rather than a call per value. Items nest at most MAX_DEPTH
+   * deep; past `end` it stops. Either sets `overLimit`.
+   */
+  private containers(depth: number): boolean {
+    const text = this.text;
+    const end = this.end;
+    // The closing bracket of each open container, innermost last: `{` + 2 is `}`, `[` + 2 is `]`.
+    const closes = new Uint8Array(MAX_DEPTH + 2);
+    let open = 0;
+    let p = this.pos;
+    for (;;) {
+      // p is at a value.
+      const c = text.charCodeAt(p);
+      if (c === 0x7b || c === 0x5b) {
+        p = skipWhitespaceAt(text, p + 1);
+        if (text.charCodeAt(p) === c + 2) {
+          p++;
+        } else {
+          if (depth + open + 1 > MAX_DEPTH) {
+            this.overLimit = true;
+            return false;
+          }
+          closes[open++] = c + 2;
+          if (c === 0x7b) p = this.memberValueAt(p);
+          if (p < 0) return false;
+          continue;
+        }
+      } else {
+        this.pos = p;
+        if (this.scalar() === undefined) return false;
+        p = this.pos;
+      }
+      // p is after a value: close what it ends, or move to the next item.
+      for (;;) {
+        if (open === 0) {
+          this.pos = p;
+          return true;
+        }
+        if (p > end) {
+          this.overLimit = true;
+          return false;
+        }
+        p = skipWhitespaceAt(text, p);
+        const close = closes[open - 1];
+        const next = text.charCodeAt(p);
+        if (next === 0x2c) {
+          p = skipWhitespaceAt(text, p + 1);
+          if (close === 0x7d) p = this.memberValueAt(p);
+          if (p < 0) return false;
+          break;
+        }
+        if (next !== close) return false;
+        open--;
+        p++;
+      }
+    }
+  }
+
+  /** From a member's key at `p`, the position of its value (after `"key" :`), or -1. */
+  private memberValueAt(p: number): number {
+    const text = this.text;
+    const end = stringEnd(text, p);
+    if (end < 0) return -1;
+    p = skipWhitespaceAt(text, end);
+    return text.charCodeAt(p) === 0x3a ? skipWhitespaceAt(text, p + 1) : -1;
   }
 
   /** Like `value`, but reads the whole value strictly: depth limit and duplicate keys. */
@@ -250,7 +414,7 @@ class Scanner {
     for (;;) {
       this.skipWhitespace();
       if (keys !== undefined) {
-        const keyText = this.match(STRING);
+        const keyText = this.matchString();
         if (keyText === undefined) return "not JSON";
         const key = Scanner.decode(keyText);
         if (keys.has(key)) return "duplicate key";
@@ -275,84 +439,86 @@ class Scanner {
    */
   canonical(depth: number, javascript: boolean): string | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const c = this.text.charCodeAt(this.pos);
-    if (c === 0x22) {
-      const token = this.match(STRING);
-      return token === undefined ? undefined : JSON.stringify(Scanner.decode(token));
-    }
-    if (c !== 0x7b && c !== 0x5b) {
-      const start = this.pos;
-      const kind = this.value(depth);
-      if (kind === undefined) return undefined;
-      const raw = this.text.slice(start, this.pos);
-      // Number() reads a JSON number's text exactly as JSON.parse does; JSON.stringify writes
-      // what JSON.stringify of the parse would (`1.0` → `1`, `1e999` → `null`, `-0` → `0`).
-      return javascript && kind === "number" ? JSON.stringify(Number(raw)) : raw;
-    }
+    const text = this.text;
+    const c = text.charCodeAt(this.pos);
+    if (c !== 0x7b && c !== 0x5b) return this.canonicalScalar(depth, javascript);
     const keyed = c === 0x7b;
-    const close = keyed ? "}" : "]";
-    let out = "[";
+    const close = c + 2;
+    let out = keyed ? "{" : "[";
+    let items = 0;
     const entries: [string, string][] = [];
-    this.pos++;
-    this.skipWhitespace();
-    if (!this.take(close)) {
-      for (;;) {
-        this.skipWhitespace();
-        let key: string | undefined;
-        if (keyed) {
-          const keyText = this.match(STRING);
-          if (keyText === undefined) return undefined;
-          key = Scanner.decode(keyText);
-          this.skipWhitespace();
-          if (!this.take(":")) return undefined;
-          this.skipWhitespace();
-        }
-        const inner = this.canonical(depth + 1, javascript);
-        if (inner === undefined) return undefined;
-        if (key !== undefined) entries.push([key, inner]);
-        else out += out.length === 1 ? inner : `,${inner}`;
-        this.skipWhitespace();
-        if (this.take(",")) continue;
-        if (this.take(close)) break;
-        return undefined;
+    let sorted = true; // are the keys, as read so far, in strictly ascending order?
+    let p = skipWhitespaceAt(text, this.pos + 1);
+    if (text.charCodeAt(p) === close) {
+      this.pos = p + 1;
+      return keyed ? "{}" : "[]";
+    }
+    for (;;) {
+      let key: string | undefined;
+      if (keyed) {
+        const keyEnd = stringEnd(text, p);
+        if (keyEnd < 0) return undefined;
+        key = Scanner.decode(text.slice(p, keyEnd));
+        p = skipWhitespaceAt(text, keyEnd);
+        if (text.charCodeAt(p) !== 0x3a) return undefined;
+        p = skipWhitespaceAt(text, p + 1);
       }
+      this.pos = p;
+      const inner = this.canonical(depth + 1, javascript);
+      if (inner === undefined) return undefined;
+      p = skipWhitespaceAt(text, this.pos);
+      if (key !== undefined) {
+        if (sorted && entries.length > 0 && !((entries[entries.length - 1] as [string, string])[0] < key)) sorted = false;
+        entries.push([key, inner]);
+      } else {
+        if (items++ > 0) out += ",";
+        out += inner;
+      }
+      const next = text.charCodeAt(p);
+      if (next === 0x2c) {
+        p = skipWhitespaceAt(text, p + 1);
+        continue;
+      }
+      if (next !== close) return undefined;
+      this.pos = p + 1;
+      break;
     }
     if (!keyed) return `${out}]`;
     // A stable sort: a repeated key's entries stay in text order, the last one last.
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    out = "{";
+    if (!sorted) entries.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
     for (let i = 0; i < entries.length; i++) {
-      const [key, value] = entries[i] as [string, string];
-      if (key === entries[i + 1]?.[0]) {
+      const entry = entries[i] as [string, string];
+      if (i + 1 < entries.length && entry[0] === (entries[i + 1] as [string, string])[0]) {
         if (!javascript) return undefined;
         continue; // JSON.parse keeps the last value
       }
-      out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${value}`;
+      if (out.length > 1) out += ",";
+      out += JSON.stringify(entry[0]);
+      out += ":";
+      out += entry[1];
     }
     return `${out}}`;
   }
 
-  private container(close: string, depth: number, keyed: boolean): boolean {
-    this.pos++;
-    this.skipWhitespace();
-    if (this.take(close)) return true;
-    for (;;) {
-      this.skipWhitespace();
-      if (keyed) {
-        if (!this.skip(STRING)) return false;
-        this.skipWhitespace();
-        if (!this.take(":")) return false;
-        this.skipWhitespace();
-      }
-      if (this.value(depth + 1) === undefined) return false;
-      if (this.pos > this.end) {
-        this.overLimit = true;
-        return false;
-      }
-      this.skipWhitespace();
-      if (this.take(",")) continue;
-      return this.take(close);
+  /** `canonical` of a string, number, `true`, `false` or `null`. */
+  private canonicalScalar(depth: number, javascript: boolean): string | undefined {
+    const text = this.text;
+    const start = this.pos;
+    const c = text.charCodeAt(start);
+    if (c === 0x22) {
+      const end = stringEnd(text, start);
+      if (end < 0) return undefined;
+      this.pos = end;
+      return JSON.stringify(Scanner.decode(text.slice(start, end)));
     }
+    const number = this.number();
+    if (number === NOT_A_NUMBER && this.value(depth) === undefined) return undefined;
+    const raw = text.slice(start, this.pos);
+    if (!javascript || number !== NUMBER) return raw;
+    // Number() reads a JSON number's text exactly as JSON.parse does; this writes what
+    // JSON.stringify of the result would (`1.0` → `1`, `1e999` → `null`, `-0` → `0`).
+    const n = Number(raw);
+    return n - n === 0 ? String(n) : "null";
   }
 }
 
