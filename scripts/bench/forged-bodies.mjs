@@ -91,6 +91,15 @@ const SCALAR_CASES = {
   },
 };
 
+/** CYBAVO with per-wallet secrets compares every top-level key with `wallet_id`, escapes decoded. */
+const WALLET_CASES = {
+  "wallet-id-near-misses": {
+    stresses: "~4,000 keys spelling `wallet_id` in \\u escapes, then a suffix: each compared to its end",
+    body: (p) =>
+      members(p, (i) => `"${[..."wallet_id"].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}${base36(i)}":1`),
+  },
+};
+
 /** One big nested `data` value: what canonical JSON rebuilds and every scanner recurses into. */
 const NESTED_CASES = {
   "nested-wide-object": { stresses: "`data` with ~30,000 keys to sort", body: (p) => nested(p, "{", (i) => `"${base36(i)}":1`, "}") },
@@ -215,7 +224,7 @@ export function forgedRequests() {
   // Headers of the right shape with wrong values: each verifier reaches its hash, MAC or RSA check.
   const checksum = () => ({ "x-checksum": `${"A".repeat(43)}=` });
   add("cybavo", "cybavo", "one secret", { "max-body": PAD, "long-signature-header": longHeader("x-checksum", true) }, "", checksum);
-  add("cybavo-wallets", "cybavo", "per-wallet secrets", { ...SCALAR_CASES, ...NESTED_CASES }, '"wallet_id":1,', checksum);
+  add("cybavo-wallets", "cybavo", "per-wallet secrets", { ...SCALAR_CASES, ...WALLET_CASES, ...NESTED_CASES }, '"wallet_id":1,', checksum);
   const sign = `"sign":"${hex(32)}",`;
   // Bodies over Cregis' limits are refused after reading up to the limit; bodies right at them
   // are read in full, sorted, written and hashed.

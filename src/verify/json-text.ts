@@ -124,6 +124,9 @@ export function topLevelMember(text: string, key: string): RawMember | undefined
   return scanner.pos === text.length ? found : undefined;
 }
 
+/** The value of a hexadecimal digit's code unit (one `stringEnd` has checked). */
+const hexDigit = (c: number) => (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+
 /** The code unit each one-character JSON escape (`\"`, `\n`, ...) stands for, by the character after the backslash. */
 const ESCAPED: Readonly<Record<string, number>> = { '"': 0x22, "\\": 0x5c, "/": 0x2f, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
 
@@ -140,7 +143,8 @@ function tokenIs(text: string, start: number, end: number, value: string): boole
     if (c === 0x5c) {
       const e = text[p + 1] as string;
       if (e === "u") {
-        c = Number.parseInt(text.slice(p + 2, p + 6), 16);
+        c = (hexDigit(text.charCodeAt(p + 2)) << 12) | (hexDigit(text.charCodeAt(p + 3)) << 8);
+        c |= (hexDigit(text.charCodeAt(p + 4)) << 4) | hexDigit(text.charCodeAt(p + 5));
         p += 6;
       } else {
         c = ESCAPED[e] as number;
