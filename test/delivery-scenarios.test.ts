@@ -3,7 +3,7 @@
  * fast-forwarded by running the account's alarm at once (runDurableObjectAlarm); the origin's
  * replies are scripted per subject.
  */
-import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eventId } from "../src/ingress";
 import {
@@ -122,7 +122,13 @@ describe("delivery policy", () => {
     await scriptOrigin(String(wallet), [503, 503, 503]);
     const id = await send(wallet, wallet);
     await runDurableObjectAlarm(ledger("cybavo", String(wallet)));
-    await abortAllDurableObjects();
+    // Only this account's object is reset (state.abort()): aborting every object in the
+    // runtime would also cut off the objects other test files are using at the same moment.
+    const before = await runInDurableObject(ledger("cybavo", String(wallet)), (instance) => instance);
+    await expect(
+      runInDurableObject(ledger("cybavo", String(wallet)), (_instance, state) => state.abort("test: reset between claim and delivery")),
+    ).rejects.toThrow();
+    expect(await runInDurableObject(ledger("cybavo", String(wallet)), (instance) => instance === before)).toBe(false);
     expect((await storedEvents("cybavo", String(wallet))).map((r) => r.state)).toEqual(["pending"]);
     await drain("cybavo", String(wallet));
     expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
