@@ -4,6 +4,7 @@
 // verifier reads all of it instead of giving up early; every header has the right format, so
 // verification runs to the cryptographic check.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 /** The gateway's default MAX_BODY_BYTES: a forged body can be at most this large. */
 export const BODY_CAP = 256 * 1024;
@@ -14,11 +15,21 @@ const base36 = (i) => i.toString(36);
 
 /**
  * Cregis reads at most this many top-level members and this many characters of nested values
- * before its signature check (CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS in
- * src/verify/cregis.ts): its costliest bodies are the ones right at these limits.
+ * before its signature check: its costliest bodies are the ones right at these limits. Read
+ * from src/verify/cregis.ts, which exports them, so the catalogue follows any change.
  */
-export const CREGIS_MAX_MEMBERS = 256;
-export const CREGIS_MAX_NESTED_CHARS = 64 * 1024;
+export const { CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS } = cregisLimits();
+
+function cregisLimits() {
+  const source = readFileSync(new URL("../../src/verify/cregis.ts", import.meta.url), "utf8");
+  const read = (name) => {
+    const match = new RegExp(`export const ${name} = (\\d+)(?: \\* (\\d+))?;`).exec(source);
+    if (match === null) throw new Error(`${name} not found in src/verify/cregis.ts`);
+    return Number(match[1]) * Number(match[2] ?? 1);
+  };
+  return { CREGIS_MAX_MEMBERS: read("CREGIS_MAX_MEMBERS"), CREGIS_MAX_NESTED_CHARS: read("CREGIS_MAX_NESTED_CHARS") };
+}
+const KIB = (n) => `${n / 1024} KiB`;
 
 /**
  * `head` + as many `item(i)` (comma-separated) as fit + `tail`, at most `cap` bytes in all.
@@ -155,28 +166,32 @@ const nestedAtLimit = (open, item, close) => (p) =>
   padded(p, fill(`"data":${open}`, item, close, CREGIS_MAX_NESTED_CHARS + bytes('"data":')));
 const CREGIS_NESTED_LIMIT_CASES = {
   "limit-nested-wide-object": {
-    stresses: "`data` of 64 KiB (the limit) with ~8,000 keys to sort; the rest a signed string",
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)} (the limit), an object of as many keys as fit, to sort; the rest a signed string`,
     body: nestedAtLimit("{", (i) => `"${base36(i)}":1`, "}"),
   },
   "limit-nested-deep-arrays": {
-    stresses: `\`data\` of 64 KiB of members nested ${DEEP} arrays deep; the rest a signed string`,
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)} of members nested ${DEEP} arrays deep; the rest a signed string`,
     body: nestedAtLimit("{", (i) => `"${base36(i)}":${"[".repeat(DEEP)}${"]".repeat(DEEP)}`, "}"),
   },
   "limit-nested-deep-objects": {
-    stresses: `\`data\` of 64 KiB of members nested ${DEEP} objects deep; the rest a signed string`,
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)} of members nested ${DEEP} objects deep; the rest a signed string`,
     body: nestedAtLimit("{", (i) => `"${base36(i)}":${'{"a":'.repeat(DEEP - 1)}{}${"}".repeat(DEEP - 1)}`, "}"),
   },
   "limit-nested-number-array": {
-    stresses: "`data` of 64 KiB: an array of ~32,000 numbers to re-print; the rest a signed string",
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)}: an array of one-digit numbers; the rest a signed string`,
     body: nestedAtLimit("[", (i) => String(i % 10), "]"),
   },
+  "limit-nested-float-array": {
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)}: an array of \`1.0\`, each re-printed as JavaScript prints it; the rest a signed string`,
+    body: nestedAtLimit("[", () => "1.0", "]"),
+  },
   "limit-nested-small-objects": {
-    stresses: "`data` of 64 KiB: an array of ~4,000 two-key objects to sort; the rest a signed string",
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)}: an array of two-key objects to sort; the rest a signed string`,
     body: nestedAtLimit("[", (i) => `{"b":${i % 10},"a":1}`, "]"),
   },
   "limit-nested-escaped-strings": {
-    stresses: "`data` of 64 KiB: an array of strings of escapes to decode and re-escape; the rest a signed string",
-    body: nestedAtLimit("[", () => '"\\u0001\\u0002\\u0003"', "]"),
+    stresses: `\`data\` of ${KIB(CREGIS_MAX_NESTED_CHARS)}: an array of \`"\\n"\` strings to decode and re-escape; the rest a signed string`,
+    body: nestedAtLimit("[", () => '"\\n"', "]"),
   },
 };
 

@@ -185,6 +185,15 @@ function skipWhitespaceAt(text: string, p: number): number {
   }
 }
 
+/** The position after the run of digits at `p`: a loop for a few, a regex for a long run. */
+function digitsEnd(text: string, p: number): number {
+  for (const stop = p + 16; p < stop; p++) if (!isDigit(text.charCodeAt(p))) return p;
+  DIGITS.lastIndex = p;
+  DIGITS.test(text);
+  return DIGITS.lastIndex;
+}
+const DIGITS = /\d*/y;
+
 /** The rest of a string token after its opening quote (see `stringEnd`). */
 const STRING_REST = /(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
@@ -276,12 +285,11 @@ class Scanner {
     if (negative) p++;
     const first = text.charCodeAt(p);
     if (first === 0x30) p++;
-    else if (first > 0x30 && first <= 0x39) while (isDigit(text.charCodeAt(++p)));
+    else if (first > 0x30 && first <= 0x39) p = digitsEnd(text, p + 1);
     else return NOT_A_NUMBER;
     let plain = p - start - (negative ? 1 : 0) <= 15 && !(negative && first === 0x30);
     if (text.charCodeAt(p) === 0x2e && isDigit(text.charCodeAt(p + 1))) {
-      p++;
-      while (isDigit(text.charCodeAt(++p)));
+      p = digitsEnd(text, p + 2);
       plain = false;
     }
     const e = text.charCodeAt(p);
@@ -290,8 +298,7 @@ class Scanner {
       const sign = text.charCodeAt(q);
       if (sign === 0x2b || sign === 0x2d) q++;
       if (isDigit(text.charCodeAt(q))) {
-        while (isDigit(text.charCodeAt(++q)));
-        p = q;
+        p = digitsEnd(text, q + 1);
         plain = false;
       }
     }
