@@ -20,13 +20,14 @@ export const CREGIS_MAX_MEMBERS = 256;
  * How many characters (UTF-16 code units, the same as bytes for ASCII) of raw JSON text the
  * object and array values of a body may have in all. Genuine callbacks have one, the payment
  * engine's `data`, of about 1 KB. Over it: `malformed_signature`, under either `nestedValues`
- * option, after reading at most this much of them. Writing canonical JSON costs up to about
- * 2 ms of CPU per 32 KiB of the costliest tokens (re-printed numbers, escaped strings, objects
- * to sort), hence this size, half of the 64 KiB first chosen (docs/benchmarks.md, section 6).
+ * option, after reading at most this much of them. Writing canonical JSON of the costliest
+ * tokens (objects to sort, escaped strings, re-printed numbers) costs about 1 ms of CPU per
+ * 8 KiB in workerd when called once per request, hence this size, a quarter of the 64 KiB
+ * first chosen (docs/benchmarks.md, section 6).
  * A nested value may also nest at most MAX_JSON_DEPTH + 1 levels (src/verify/json-text.ts):
  * deeper is refused the same way.
  */
-export const CREGIS_MAX_NESTED_CHARS = 32 * 1024;
+export const CREGIS_MAX_NESTED_CHARS = 16 * 1024;
 
 export interface CregisOptions {
   /**

@@ -344,62 +344,42 @@ class Scanner {
   }
 
   /**
-   * Skips the object or array at `pos` (itself at `depth`) and everything in it, in one loop with
-   * a stack of the open containers rather than a call per value. Items nest at most MAX_DEPTH
-   * deep; past `end` it stops. Either sets `overLimit`.
+   * Skips the object or array at `pos` (itself at `depth`) and everything in it; items nest at
+   * most MAX_JSON_DEPTH deep, and past `end` it stops (either sets `overLimit`). A call per
+   * container, not one loop with a stack of open containers: that loop, though faster when
+   * optimized, was seen to fall out of workerd's optimizing compiler in some runs and then
+   * cost five to seven times as much (measured with scripts/bench/forged.mjs).
    */
   private containers(depth: number): boolean {
     const text = this.text;
-    const end = this.end;
-    // The closing bracket of each open container, innermost last: `{` + 2 is `}`, `[` + 2 is `]`.
-    const closes = new Uint8Array(MAX_DEPTH + 2);
-    let open = 0;
-    let p = this.pos;
+    const c = text.charCodeAt(this.pos);
+    const close = c + 2; // `{` + 2 is `}`, `[` + 2 is `]`
+    let p = skipWhitespaceAt(text, this.pos + 1);
+    if (text.charCodeAt(p) === close) {
+      this.pos = p + 1;
+      return true;
+    }
     for (;;) {
-      // p is at a value.
-      const c = text.charCodeAt(p);
-      if (c === 0x7b || c === 0x5b) {
+      if (c === 0x7b) {
+        p = this.memberValueAt(p);
+        if (p < 0) return false;
+      }
+      this.pos = p;
+      if (this.value(depth + 1) === undefined) return false;
+      p = this.pos;
+      if (p > this.end) {
+        this.overLimit = true;
+        return false;
+      }
+      p = skipWhitespaceAt(text, p);
+      const next = text.charCodeAt(p);
+      if (next === 0x2c) {
         p = skipWhitespaceAt(text, p + 1);
-        if (text.charCodeAt(p) === c + 2) {
-          p++;
-        } else {
-          if (depth + open + 1 > MAX_DEPTH) {
-            this.overLimit = true;
-            return false;
-          }
-          closes[open++] = c + 2;
-          if (c === 0x7b) p = this.memberValueAt(p);
-          if (p < 0) return false;
-          continue;
-        }
-      } else {
-        this.pos = p;
-        if (this.scalar() === undefined) return false;
-        p = this.pos;
+        continue;
       }
-      // p is after a value: close what it ends, or move to the next item.
-      for (;;) {
-        if (open === 0) {
-          this.pos = p;
-          return true;
-        }
-        if (p > end) {
-          this.overLimit = true;
-          return false;
-        }
-        p = skipWhitespaceAt(text, p);
-        const close = closes[open - 1];
-        const next = text.charCodeAt(p);
-        if (next === 0x2c) {
-          p = skipWhitespaceAt(text, p + 1);
-          if (close === 0x7d) p = this.memberValueAt(p);
-          if (p < 0) return false;
-          break;
-        }
-        if (next !== close) return false;
-        open--;
-        p++;
-      }
+      if (next !== close) return false;
+      this.pos = p + 1;
+      return true;
     }
   }
 
