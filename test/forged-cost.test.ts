@@ -204,7 +204,8 @@ describe("the raw JSON scanner reads exactly what JSON.parse reads", () => {
             parsed = JSON.parse(text);
           } catch {
             expect(topLevelMembers(text)).toBeUndefined();
-            expect(jsonProblem(text)).toBe("not JSON");
+            // Refused too; a key repeated before the syntax error is reported as such.
+            expect(["not JSON", "duplicate key"]).toContain(jsonProblem(text));
             continue;
           }
           const members = topLevelMembers(text);
