@@ -1,0 +1,172 @@
+/**
+ * Objects that are already deployed keep working: the storage an earlier commit wrote (captured
+ * from that commit running for real: test/fixtures/ledger-upgrade/README.md) is written into
+ * fresh objects with raw SQL, the instance is reset, and the current code wakes on it. Its
+ * schema migrations run in the object; then pending outbox rows are delivered in order under
+ * their stored ids, dead letters keep their attempts, quarantined callbacks stay listable with
+ * their raw bytes, a stored key is still a duplicate (0.1 ids included), a recorded nonce is
+ * still a replay, and the counters keep their values.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MIGRATIONS } from "../src/ledger/schema";
+import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json" };
+import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
+import { captureLogs, drain, originEvents, postCybavo, scriptOrigin } from "./support/gateway";
+import { acceptInput } from "./support/ledger-faults";
+
+type Value = string | number | null | { base64: string };
+interface FixtureObject {
+  name: string;
+  capturedAt: number;
+  alarm: number | null;
+  schema: { type: string; name: string; sql: string | null }[];
+  tables: Record<string, { columns: string[]; rows: Value[][] }>;
+}
+interface Fixture {
+  commit: string;
+  version: string;
+  capturedAt: number;
+  callbacks: Record<string, unknown>[];
+  objects: FixtureObject[];
+}
+
+/** Columns that hold Unix ms: moved forward by the fixture's age, so retention sees it as fresh. */
+const TIME_COLUMNS = new Set(["events.received_at", "events.next_attempt_at", "events.delivered_at", "attempts.at", "nonces.expires_at"]);
+
+const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const stub = (name: string) => env.LEDGER.get(env.LEDGER.idFromName(name));
+
+function sqlValue(table: string, column: string, value: Value, shift: number): SqlStorageValue {
+  if (value !== null && typeof value === "object") return fromBase64(value.base64).buffer as ArrayBuffer;
+  if (typeof value === "number" && TIME_COLUMNS.has(`${table}.${column}`)) return value + shift;
+  return value;
+}
+
+/**
+ * Replaces the storage of the object `name` with the fixture object's (schema in its creation
+ * order, then every row), then resets the instance: the next call constructs the current code
+ * over that storage, as a deploy does.
+ */
+async function load(object: FixtureObject, name: string, shift: number): Promise<void> {
+  await runInDurableObject(stub(name), async (_instance, state) => {
+    await state.storage.deleteAll();
+    const sql = state.storage.sql;
+    // `sql` is null for the indexes SQLite makes itself (UNIQUE, PRIMARY KEY); sqlite_sequence
+    // comes with the first AUTOINCREMENT table.
+    for (const entry of object.schema) if (entry.sql !== null && entry.name !== "sqlite_sequence") sql.exec(entry.sql);
+    for (const [table, { columns, rows }] of Object.entries(object.tables)) {
+      const names = columns.map((c) => `"${c}"`).join(", ");
+      const marks = columns.map(() => "?").join(", ");
+      for (const row of rows) {
+        sql.exec(`INSERT INTO "${table}" (${names}) VALUES (${marks})`, ...row.map((v, i) => sqlValue(table, columns[i]!, v, shift)));
+      }
+    }
+    if (object.alarm !== null) await state.storage.setAlarm(object.alarm + shift);
+  });
+  await expect(runInDurableObject(stub(name), (_instance, state) => state.abort("test: wake on stored state"))).rejects.toThrow();
+}
+
+function rows(object: FixtureObject, table: string): Record<string, Value>[] {
+  const { columns, rows } = object.tables[table]!;
+  return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]!])));
+}
+
+describe.each([
+  ["0.1 (c445f17)", v01 as Fixture],
+  ["0.2 (09c7e2b)", v02 as Fixture],
+])("a ledger written by %s", (_label, fixture) => {
+  const [account, cabital, quarantine, stats] = fixture.objects as [FixtureObject, FixtureObject, FixtureObject, FixtureObject];
+  const wallet = account.name.split("/")[1]!;
+  // Internal objects are loaded under names of their own: the source's real ~quarantine and
+  // ~stats objects serve the other test files.
+  const quarantineName = `upgrade-${fixture.commit}/~quarantine`;
+  const statsName = `upgrade-${fixture.commit}/~stats`;
+  const stored = rows(account, "events");
+
+  beforeAll(async () => {
+    const shift = Date.now() - fixture.capturedAt;
+    await load(account, account.name, shift);
+    await load(cabital, cabital.name, shift);
+    await load(quarantine, quarantineName, shift);
+    await load(stats, statsName, shift);
+  });
+
+  it("runs the migrations it has not seen, in the object", async () => {
+    const meta = await runInDurableObject(stub(account.name), (_instance, state) =>
+      state.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM _meta ORDER BY key").toArray(),
+    );
+    expect(Object.fromEntries(meta.map((m) => [m.key, m.value]))).toMatchObject({
+      schema: String(MIGRATIONS.length),
+      source: "cybavo",
+      account: wallet,
+      // 0.1 ids are still checked where 0.1 stored events (migration 4).
+      ...(fixture.version === "0.1" && { legacy_ids: "1" }),
+    });
+    expect(meta.some((m) => m.key === "legacy_ids")).toBe(fixture.version === "0.1");
+  });
+
+  it("keeps every event row, and a provider's retry of any of them is a duplicate", async () => {
+    expect((await stub(account.name).events()).map((e) => [e.seq, e.id, e.state])).toEqual(stored.map((e) => [e.seq, e.id, e.state]));
+    const { lines } = await captureLogs(async () => {
+      for (const callback of fixture.callbacks) expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    });
+    expect(lines.filter((l) => l.msg === "ingress").map((l) => l.outcome)).toEqual(fixture.callbacks.map(() => "duplicate"));
+    expect(await stub(account.name).events()).toHaveLength(stored.length);
+  });
+
+  it("delivers the pending outbox rows in order, under their stored ids and sequence", async () => {
+    await scriptOrigin(wallet, []);
+    await drain("cybavo", wallet);
+    const pending = stored.filter((e) => e.state === "pending");
+    const received = await originEvents(wallet);
+    expect(received.map((e) => [e.id, (e.json as unknown as { sequence: string }).sequence])).toEqual(
+      pending.map((e) => [e.id, String(e.seq).padStart(19, "0")]),
+    );
+    expect((await stub(account.name).events()).map((e) => e.state)).toEqual(["delivered", "dead", "delivered", "delivered", "delivered"]);
+  });
+
+  it("keeps a dead letter's attempts, and redelivers it on request", async () => {
+    const dead = stored.find((e) => e.state === "dead")!;
+    const before = await stub(account.name).event(String(dead.id));
+    expect(before?.attempts).toEqual(
+      rows(account, "attempts")
+        .filter((a) => a.event_seq === dead.seq)
+        .map((a) => expect.objectContaining({ attempt: a.attempt, outcome: a.outcome, status: a.status, error: a.error })),
+    );
+    expect(await stub(account.name).redeliver(String(dead.id))).toBe("queued");
+    await drain("cybavo", wallet);
+    expect((await originEvents(wallet)).map((e) => e.id).at(-1)).toBe(dead.id);
+  });
+
+  it("keeps quarantined callbacks listable with their raw bytes", async () => {
+    const kept = rows(quarantine, "events");
+    const listed = await stub(quarantineName).quarantined();
+    expect(listed.map((q) => [q.id, q.reason, [...q.raw]])).toEqual(
+      kept.map((q) => [q.id, q.reason, [...fromBase64((q.raw as { base64: string }).base64)]]),
+    );
+    const first = kept[0]!;
+    expect(new TextDecoder().decode(await stub(quarantineName).raw(String(first.id)))).toContain(`"wallet_id":${wallet}`);
+    expect((await stub(quarantineName).event(String(first.id)))?.event.state).toBe("quarantined");
+  });
+
+  it("still refuses a recorded nonce as a replay, and records a new one", async () => {
+    const [nonce] = rows(cabital, "nonces");
+    const [user] = cabital.name.split("/").slice(1);
+    const input = await acceptInput("cabital", user!, "after-upgrade");
+    const replay = { nonce: String(nonce!.nonce), expiresAt: Date.now() + 3_600_000 };
+    expect(await stub(cabital.name).accept({ ...input, replay })).toMatchObject({ replayed: true });
+    expect(await stub(cabital.name).accept({ ...input, replay: { ...replay, nonce: `${replay.nonce}-new` } })).toMatchObject({
+      stored: true,
+      duplicate: false,
+    });
+  });
+
+  it("keeps the counters, and adds to them", async () => {
+    const kept = Object.fromEntries(rows(stats, "counters").map((c) => [c.name, c.value]));
+    expect(await stub(statsName).counters()).toEqual(kept);
+    await stub(statsName).addCounters({ accepted: 2 });
+    expect((await stub(statsName).counters()).accepted).toBe(Number(kept.accepted) + 2);
+  });
+});
