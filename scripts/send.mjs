@@ -24,7 +24,7 @@ const source = vars.SOURCES[sourceName];
 if (!source) fail(`usage: npm run send -- <source> <fixture> [--fresh]\nsources: ${Object.keys(vars.SOURCES).join(", ")}`);
 const sign = signerFor(source);
 if (!sign) fail(`no signer for ${source.provider} sources like ${sourceName} (Coins: only the hmac-sha256 scheme)`);
-const folder = new URL(`test/fixtures/${source.provider}/`, root);
+const folder = new URL(`src/providers/${source.provider}/fixtures/`, root);
 const fixtures = readdirSync(folder).map((f) => f.replace(/\.json$/, ""));
 const file = new URL(`${fixtureName}.json`, folder);
 if (!fixtureName || !existsSync(file)) fail(`fixtures for ${source.provider}: ${fixtures.join(", ")}`);

@@ -64,7 +64,7 @@ const schemes = {
 const cases = [];
 for (const [name, scheme] of Object.entries(schemes)) {
   const provider = scheme.provider ?? name;
-  const folder = new URL(`test/fixtures/${provider}/`, root);
+  const folder = new URL(`src/providers/${provider}/fixtures/`, root);
   for (const file of readdirSync(folder).sort()) {
     const callback = JSON.parse(readFileSync(new URL(file, folder), "utf8"));
     const base = { provider, url: URL_, now: NOW, secrets: scheme.noSecrets ? [] : [SECRET], options: scheme.options };

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { eventId } from "../src/ingress";
 import { accountObjectName, internalLedger, internalObjectName } from "../src/object-names";
-import killbDeposit from "./fixtures/killb/transaction-deposit.json" with { type: "json" };
+import killbDeposit from "../src/providers/killb/fixtures/transaction-deposit.json" with { type: "json" };
 import { drainAccount } from "./support/accounts";
 import { admin, call, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
 import { killbSignature } from "./support/kits";

@@ -2,7 +2,7 @@
  * Forged input stays cheap (issue 10, item 10), by bounding what is read before a signature is
  * checked, without changing what verifies:
  * - Cregis: explicit limits on the top-level members, the nested text signed as canonical JSON
- *   and its depth (exported by src/verify/cregis.ts); exactly at a limit verifies, one over is
+ *   and its depth (exported by src/providers/cregis/verify.ts); exactly at a limit verifies, one over is
  *   refused as malformed_signature (401, nothing stored), genuine callbacks are far below them.
  *   The canonical JSON of a nested value is written from the raw text by the scanner (no
  *   JSON.parse of unverified input): it must be byte for byte what the former
@@ -14,9 +14,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS, cregisSigningText, verifyCregis } from "../src/verify/cregis";
+import { CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS, cregisSigningText, verifyCregis } from "../src/providers/cregis/verify";
+import { verifyCybavo } from "../src/providers/cybavo/verify";
 import { toHex, utf8 } from "../src/verify/crypto";
-import { verifyCybavo } from "../src/verify/cybavo";
 import {
   canonicalJson,
   canonicalJsonText,
@@ -29,7 +29,10 @@ import {
 import { md5 } from "../src/verify/md5";
 import { captureLogs, cybavoChecksum, post, secrets, storedEvents, uniqueAccount } from "./support/gateway";
 
-const cregisFixtures = import.meta.glob<Record<string, unknown>>("./fixtures/cregis/*.json", { eager: true, import: "default" });
+const cregisFixtures = import.meta.glob<Record<string, unknown>>("../src/providers/cregis/fixtures/*.json", {
+  eager: true,
+  import: "default",
+});
 const API_KEY = secrets.CREGIS_API_KEY;
 const request = (body: string) => ({ body: utf8(body), headers: new Headers(), method: "POST", url: "https://gateway.test/", now: 0 });
 

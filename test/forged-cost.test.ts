@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CREGIS_MAX_MEMBERS, compareUtf8, cregisSigningText, verifyCregis } from "../src/verify/cregis";
+import { CREGIS_MAX_MEMBERS, compareUtf8, cregisSigningText, verifyCregis } from "../src/providers/cregis/verify";
 import { toHex, utf8 } from "../src/verify/crypto";
 import { canonicalJson, jsonProblem, stringValue, topLevelMembers } from "../src/verify/json-text";
 import { md5 } from "../src/verify/md5";

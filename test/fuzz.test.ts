@@ -16,7 +16,7 @@ import { post } from "./support/gateway";
 import { type Kit, kits } from "./support/kits";
 
 const RUNS = Number(env.FUZZ_RUNS ?? 1000);
-const fixtures = import.meta.glob<Record<string, unknown>>("./fixtures/*/*.json", { eager: true, import: "default" });
+const fixtures = import.meta.glob<Record<string, unknown>>("../src/providers/*/fixtures/*.json", { eager: true, import: "default" });
 
 /** Bindings whose ledger calls all fail: the storage fault. */
 const faulty = {
@@ -105,7 +105,7 @@ function mutation(): fc.Arbitrary<Mutation> {
 
 function fixturesOf(kit: Kit): Record<string, unknown>[] {
   return Object.entries(fixtures)
-    .filter(([path]) => path.split("/")[2] === kit.provider)
+    .filter(([path]) => path.split("/")[3] === kit.provider)
     .map(([, callback]) => callback);
 }
 

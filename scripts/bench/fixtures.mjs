@@ -37,7 +37,7 @@ const fixture = {
 };
 
 function base(provider) {
-  return JSON.parse(readFileSync(new URL(`test/fixtures/${provider}/${fixture[provider]}.json`, root), "utf8"));
+  return JSON.parse(readFileSync(new URL(`src/providers/${provider}/fixtures/${fixture[provider]}.json`, root), "utf8"));
 }
 
 /** Puts the callback on account `account` (the unit of ordering). */

@@ -16,15 +16,15 @@ const base36 = (i) => i.toString(36);
 /**
  * Cregis reads at most this many top-level members and this many characters of nested values
  * before its signature check: its costliest bodies are the ones right at these limits. Read
- * from src/verify/cregis.ts, which exports them, so the catalogue follows any change.
+ * from src/providers/cregis/verify.ts, which exports them, so the catalogue follows any change.
  */
 export const { CREGIS_MAX_MEMBERS, CREGIS_MAX_NESTED_CHARS } = cregisLimits();
 
 function cregisLimits() {
-  const source = readFileSync(new URL("../../src/verify/cregis.ts", import.meta.url), "utf8");
+  const source = readFileSync(new URL("../../src/providers/cregis/verify.ts", import.meta.url), "utf8");
   const read = (name) => {
     const match = new RegExp(`export const ${name} = (\\d+)(?: \\* (\\d+))?;`).exec(source);
-    if (match === null) throw new Error(`${name} not found in src/verify/cregis.ts`);
+    if (match === null) throw new Error(`${name} not found in src/providers/cregis/verify.ts`);
     return Number(match[1]) * Number(match[2] ?? 1);
   };
   return { CREGIS_MAX_MEMBERS: read("CREGIS_MAX_MEMBERS"), CREGIS_MAX_NESTED_CHARS: read("CREGIS_MAX_NESTED_CHARS") };

@@ -9,11 +9,11 @@
  * input is `{ ok: false, reason }`, never an exception; misuse (an unknown provider, a
  * malformed `whsec_` secret to sign with) throws a TypeError.
  */
-import { type CabitalOptions, verifyCabital } from "./cabital";
-import { type CoinsOptions, verifyCoins } from "./coins";
-import { type CregisOptions, verifyCregis } from "./cregis";
-import { type CybavoOptions, verifyCybavo } from "./cybavo";
-import { verifyKillb } from "./killb";
+import { type CabitalOptions, verifyCabital } from "../providers/cabital/verify";
+import { type CoinsOptions, verifyCoins } from "../providers/coins/verify";
+import { type CregisOptions, verifyCregis } from "../providers/cregis/verify";
+import { type CybavoOptions, verifyCybavo } from "../providers/cybavo/verify";
+import { verifyKillb } from "../providers/killb/verify";
 import { signatureHeader, verifyStandardWebhook, webhookKey } from "./standard-webhooks";
 import type { SignedRequest, VerifyResult } from "./types";
 

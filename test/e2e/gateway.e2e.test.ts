@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import eventSchema from "../../schema/gateway-event.json" with { type: "json" };
 import { signCregis, signCybavo } from "../../scripts/lib/provider-signers.mjs";
 import { type ReceivedEvent, type RunningOrigin, startOrigin } from "../../scripts/origin.mjs";
-import cybavoDeposit from "../fixtures/cybavo/deposit-succeeded.json" with { type: "json" };
+import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded.json" with { type: "json" };
 import vectors from "../fixtures/vectors.json" with { type: "json" };
 import { TEST_SECRETS, testBindings } from "../support/test-config";
 import {

@@ -11,12 +11,12 @@ import { providers } from "../../src/providers";
 import { captureLogs, drain, newRows, originEvents, post, quarantinedText, storedEvents } from "../support/gateway";
 import { kits } from "../support/kits";
 
-const fixtures = import.meta.glob<Record<string, unknown>>("../fixtures/*/*.json", { eager: true, import: "default" });
+const fixtures = import.meta.glob<Record<string, unknown>>("../../src/providers/*/fixtures/*.json", { eager: true, import: "default" });
 
 function fixturesOf(provider: string): [string, Record<string, unknown>][] {
   return Object.entries(fixtures)
-    .filter(([path]) => path.split("/")[2] === provider)
-    .map(([path, callback]) => [path.split("/")[3]!.replace(/\.json$/, ""), callback]);
+    .filter(([path]) => path.split("/")[4] === provider)
+    .map(([path, callback]) => [path.split("/")[6]!.replace(/\.json$/, ""), callback]);
 }
 
 const stripSign = (payload: unknown) => {

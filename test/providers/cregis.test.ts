@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cregis } from "../../src/providers/cregis";
-import { cregisSigningText } from "../../src/verify/cregis";
+import { cregisSigningText } from "../../src/providers/cregis/verify";
 import { utf8 } from "../../src/verify/crypto";
 import { topLevelMembers } from "../../src/verify/json-text";
 import { cregisBody, drain, originEvents, post, storedEvents } from "../support/gateway";

@@ -7,7 +7,7 @@ import {
   KILLB_TRANSACTION_TYPE,
   KILLB_USER_STATUS,
 } from "../../src/providers/killb";
-import rampCreated from "../fixtures/killb/ramp-created.json" with { type: "json" };
+import rampCreated from "../../src/providers/killb/fixtures/ramp-created.json" with { type: "json" };
 import { drain, originEvents, post } from "../support/gateway";
 import { killbSignature, kits } from "../support/kits";
 

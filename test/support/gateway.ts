@@ -9,9 +9,9 @@ import { vi } from "vitest";
 import worker from "../../src/index";
 import { QUARANTINE_ACCOUNT } from "../../src/ingress";
 import type { EventRow } from "../../src/ledger/schema";
+import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded.json" with { type: "json" };
 import { type Counter, count, flushIfDue, statsLedger } from "../../src/stats";
 import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/verify/crypto";
-import cybavoDeposit from "../fixtures/cybavo/deposit-succeeded.json" with { type: "json" };
 import { TEST_SECRETS } from "./test-config";
 
 export const secrets = TEST_SECRETS;

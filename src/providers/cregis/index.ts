@@ -10,12 +10,12 @@
  * Reply: exactly `success`. Docs: docs/providers/cregis.md.
  */
 import * as v from "valibot";
-import { exactDecimal } from "../decimal";
-import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../event";
-import { unixMillisToIso } from "../time";
-import { cregisSignedMembers, cregisSigningText, verifyCregis } from "../verify/cregis";
-import { type RawMember, scalarText, topLevelMembers } from "../verify/json-text";
-import { lookup, type Normalized, type Provider } from "./provider";
+import { exactDecimal } from "../../decimal";
+import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../../event";
+import { unixMillisToIso } from "../../time";
+import { type RawMember, scalarText, topLevelMembers } from "../../verify/json-text";
+import { lookup, type Normalized, type Provider } from "../provider";
+import { cregisSignedMembers, cregisSigningText, verifyCregis } from "./verify";
 
 const Options = v.strictObject({
   /**

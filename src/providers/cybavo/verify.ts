@@ -3,9 +3,9 @@
  * secret). Not an HMAC: the provider's choice, reproduced exactly (CYBAVO/SOFA_MOCK_SERVER,
  * CYBAVO/API_CHECKSUM_CALC). Docs: docs/providers/cybavo.md.
  */
-import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "./crypto";
-import { topLevelMember } from "./json-text";
-import { anySecret, type SignedRequest, type VerifyResult } from "./types";
+import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "../../verify/crypto";
+import { topLevelMember } from "../../verify/json-text";
+import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
 
 export interface CybavoOptions {
   /** wallet_id → API secrets (newest first), for deployments with one API code per wallet. */

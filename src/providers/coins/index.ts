@@ -12,12 +12,12 @@
  * Docs: docs/providers/coins.md.
  */
 import * as v from "valibot";
-import { decimalFromJsonNumber } from "../decimal";
-import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
-import { unixMillisToIso } from "../time";
-import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "../verify/coins";
-import { canonicalText, type RawMember, scalarText, topLevelMembers } from "../verify/json-text";
-import { lookup, type Normalized, type Provider } from "./provider";
+import { decimalFromJsonNumber } from "../../decimal";
+import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../../event";
+import { unixMillisToIso } from "../../time";
+import { canonicalText, type RawMember, scalarText, topLevelMembers } from "../../verify/json-text";
+import { lookup, type Normalized, type Provider } from "../provider";
+import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "./verify";
 
 const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
 

@@ -5,12 +5,12 @@
  * Docs: docs/providers/cybavo.md.
  */
 import * as v from "valibot";
-import { fromSmallestUnit } from "../decimal";
-import type { MoneyMovementData, MoneyStatus } from "../event";
-import { unixSecondsToIso } from "../time";
-import { verifyCybavo } from "../verify/cybavo";
-import { topLevelMembers } from "../verify/json-text";
-import type { Normalized, Provider } from "./provider";
+import { fromSmallestUnit } from "../../decimal";
+import type { MoneyMovementData, MoneyStatus } from "../../event";
+import { unixSecondsToIso } from "../../time";
+import { topLevelMembers } from "../../verify/json-text";
+import type { Normalized, Provider } from "../provider";
+import { verifyCybavo } from "./verify";
 
 const Options = v.strictObject({
   /** wallet_id → secret binding names (newest first), for deployments with one API code per wallet. */

@@ -6,11 +6,11 @@
  * `id`. Reply: 200 `{"received":true}`. Docs: docs/providers/killb.md.
  */
 import * as v from "valibot";
-import { decimalFromJsonNumber } from "../decimal";
-import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../event";
-import { nestedMembers, type RawMember, scalarText } from "../verify/json-text";
-import { verifyKillb } from "../verify/killb";
-import { lookup, type Normalized, type Provider } from "./provider";
+import { decimalFromJsonNumber } from "../../decimal";
+import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../../event";
+import { nestedMembers, type RawMember, scalarText } from "../../verify/json-text";
+import { lookup, type Normalized, type Provider } from "../provider";
+import { verifyKillb } from "./verify";
 
 const Options = v.strictObject({});
 type Options = v.InferOutput<typeof Options>;

@@ -3,8 +3,8 @@
  * (docs.killb.com "Webhook security"). No timestamp: the signed envelope's `attempts` changes on
  * every retry. Docs: docs/providers/killb.md.
  */
-import { fromHex, utf8, verifyHmacSha256 } from "./crypto";
-import { anySecret, type SignedRequest, type VerifyResult } from "./types";
+import { fromHex, utf8, verifyHmacSha256 } from "../../verify/crypto";
+import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
 
 export async function verifyKillb(request: SignedRequest, secrets: readonly string[]): Promise<VerifyResult> {
   const header = request.headers.get("x-signature-sha256");

@@ -4,9 +4,9 @@
  * are read from the raw JSON text: strings by their decoded value, numbers by their exact
  * digits, never re-printed from a double. Docs: docs/providers/cregis.md.
  */
-import { digest, fromHex, timingSafeEqual, utf8 } from "./crypto";
-import { canonicalJsonText, type RawMember, stringValue, topLevelMembersWithin } from "./json-text";
-import { anySecret, type SignedRequest, type VerifyResult } from "./types";
+import { digest, fromHex, timingSafeEqual, utf8 } from "../../verify/crypto";
+import { canonicalJsonText, type RawMember, stringValue, topLevelMembersWithin } from "../../verify/json-text";
+import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
 
 /**
  * How many top-level members (all of them: `sign`, null and "" ones too) a body may have before

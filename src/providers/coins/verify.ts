@@ -7,8 +7,8 @@
  *   lowercase hex HMAC-SHA256(secret, timestamp + URL + body), within a time window;
  * - `token`: a static header token (older Coins.ph webhooks: `Authorization: Token ...`).
  */
-import { fromBase64, fromHex, timingSafeEqual, utf8, verifyHmacSha256 } from "./crypto";
-import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "./types";
+import { fromBase64, fromHex, timingSafeEqual, utf8, verifyHmacSha256 } from "../../verify/crypto";
+import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "../../verify/types";
 
 export const COINS_DEFAULT_TOLERANCE_SECONDS = 300;
 export const PEM_PUBLIC_KEY = /^-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/;

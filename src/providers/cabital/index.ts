@@ -8,9 +8,9 @@
  * `{"received":true}`. Docs: docs/providers/cabital.md.
  */
 import * as v from "valibot";
-import type { PartyStatus } from "../event";
-import { CABITAL_DEFAULT_TOLERANCE_SECONDS, verifyCabital } from "../verify/cabital";
-import type { Normalized, Provider } from "./provider";
+import type { PartyStatus } from "../../event";
+import type { Normalized, Provider } from "../provider";
+import { CABITAL_DEFAULT_TOLERANCE_SECONDS, verifyCabital } from "./verify";
 
 const Options = v.strictObject({
   /** Accepted clock difference in seconds, either way. */

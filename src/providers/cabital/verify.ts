@@ -4,8 +4,8 @@
  * timestamp "\n" METHOD "\n" nonce "\n" pathWithQuery "\n" rawBody). The timestamp must be in the
  * window; the caller must accept each returned nonce once (`replay`). Docs: docs/providers/cabital.md.
  */
-import { fromBase64, utf8, verifyHmacSha256 } from "./crypto";
-import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "./types";
+import { fromBase64, utf8, verifyHmacSha256 } from "../../verify/crypto";
+import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "../../verify/types";
 
 /** Nonces are remembered this long (Cabital rejects a nonce repeated within 60 minutes). */
 export const NONCE_TTL_MS = 60 * 60 * 1000;
