@@ -5,9 +5,11 @@
  * Field-by-field documentation lives in docs/events.md.
  */
 import * as v from "valibot";
+import { PROVIDER_NAMES, type ProviderName } from "./providers/registry";
 
-export const PROVIDERS = ["cybavo", "cregis", "killb", "cabital", "coins"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/** The providers an event can come from: the registry's (src/providers/registry.ts), in its order. */
+export const PROVIDERS = PROVIDER_NAMES;
+export type { ProviderName };
 
 export const MONEY_STATUSES = ["pending", "processing", "succeeded", "failed", "cancelled", "rejected", "expired"] as const;
 export type MoneyStatus = (typeof MONEY_STATUSES)[number];

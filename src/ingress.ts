@@ -248,7 +248,12 @@ export async function handleWebhook(
 
   const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
-  if (!verified.ok) return done("rejected", reply.unauthorized(), { reason: verified.reason });
+  if (!verified.ok) {
+    // A forged or stale request is an expected outcome (info); a source whose configuration
+    // cannot verify anything is a fault for a person (error), named in the line.
+    const fault = "config" in verified ? { level: "error" as const, error: verified.config } : {};
+    return done("rejected", reply.unauthorized(), { reason: verified.reason, ...fault });
+  }
 
   const parsed = parseVerified(source, body);
   let stored: { id: string; claim: ClaimResult };

@@ -1,7 +1,7 @@
 /** The operator API (docs/operations.md) and the promise that no secret ever leaks out. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../src/ingress";
-import { cybavo } from "../src/providers/cybavo";
+import { provider as cybavo } from "../src/providers/cybavo";
 import type { Provider } from "../src/providers/provider";
 import {
   admin,

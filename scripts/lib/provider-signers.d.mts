@@ -1,18 +1,10 @@
-export interface SignedCallback {
-  body: string;
-  headers: Record<string, string>;
-}
-export interface SignContext {
-  url: string;
-  now?: number;
-}
-export function signCybavo(callback: object, secret: string): SignedCallback;
-export function signCregis(callback: Record<string, unknown>, apiKey: string): SignedCallback;
-export function signKillb(callback: object, secret: string): SignedCallback;
-export function signCabital(callback: object, secret: string, context: SignContext & { accessKey?: string }): SignedCallback;
-export function signCoinsHmac(callback: object, secret: string, context: SignContext & { merchantKey?: string }): SignedCallback;
-export function freshen<T extends Record<string, unknown>>(provider: string, callback: T, seed?: number): T;
-export function signerFor(source: {
-  provider: string;
-  scheme?: string;
-}): ((callback: Record<string, unknown>, secret: string, context: SignContext) => SignedCallback) | undefined;
+import type { Callback, ProviderSigner, Signed, SigningScheme } from "../../src/providers/signer";
+
+export type Source = { provider: string; secrets?: string[] } & Record<string, unknown>;
+export const signers: ReadonlyMap<string, ProviderSigner>;
+export function fixtureNames(provider: string): string[];
+export function fixture(provider: string, name: string): Callback;
+export function optionsOf(source: Source): Record<string, unknown>;
+export function schemeFor(source: Source): SigningScheme | undefined;
+export function signFor(source: Source, callback: Callback, key: string, context: { url: string; now?: number }): Signed;
+export function freshen<T extends Callback>(provider: string, callback: T, seed?: number): T;

@@ -1,13 +1,17 @@
 /**
- * The shape every provider adapter has. Verification itself lives in ../verify/ (portable, Web
- * standards only, shared with the webhook-gateway/verify module); an adapter adds what the
- * gateway needs around it: option schemas, payload schemas, normalization and the reply. It
- * never touches storage or the network. Adding a provider = one file exporting a `Provider`, one line in
- * ./index.ts, and a fixtures folder.
+ * The shape of a provider's adapter: what the Worker needs around its verifier. A provider is a
+ * folder, src/providers/<name>/: `verify.ts` (the verifier, Web standards only, also in the
+ * webhook-gateway/verify module), `index.ts` (this adapter: option schemas, payload schemas,
+ * status tables, normalization and the reply), `signer.mjs` (how the provider signs, for tests
+ * and tools; never in the Worker), `fixtures/` and a README that links its doc page. It is
+ * registered in ./registry.ts, and ./index.ts (which the compiler holds to the registry) hands
+ * its adapter to the Worker: docs/architecture.md "How to add a provider". An adapter never
+ * touches storage or the network.
  */
 import type * as v from "valibot";
-import type { NormalizedEvent, ProviderName } from "../event";
-import type { SignedRequest, VerifyResult } from "../verify/types";
+import type { NormalizedEvent } from "../event";
+import type { SignedRequest, VerifyFailure, VerifyResult } from "../verify/types";
+import type { ProviderName } from "./registry";
 
 export type { Replay, SignedRequest, VerifyFailure, VerifyResult } from "../verify/types";
 
@@ -42,8 +46,8 @@ export interface Provider<Options = unknown, Payload = unknown> {
    * never runs without one). Providers that verify with `secrets` alone need not define it.
    */
   configError?(options: Options, secretCount: number): string | undefined;
-  /** Checks the signature over the raw bytes. Never throws on hostile input. */
-  verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<VerifyResult>;
+  /** Checks the signature over the raw bytes, through the provider's verifier. Never throws on hostile input. */
+  verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<AdapterVerifyResult>;
   /**
    * What the schema reads: the verified body as its signature sees it. Default: `JSON.parse` of
    * the text (signatures over the raw bytes cover all of it). A scheme that ignores parts of the
@@ -72,6 +76,14 @@ export interface Provider<Options = unknown, Payload = unknown> {
   /** The exact reply the provider expects for an accepted callback. */
   readonly ack: { readonly body: string; readonly contentType: string };
 }
+
+/**
+ * A verification result as the gateway sees it. A refusal may say that the source's own
+ * configuration cannot verify anything (`config`: a Coins public key that does not import):
+ * that is a fault for a person, logged at `error` with this text, where a forged or stale
+ * request is an expected outcome (`info`).
+ */
+export type AdapterVerifyResult = VerifyResult | { ok: false; reason: VerifyFailure; config: string };
 
 /** Looks a provider value up in a mapping table; undefined when the table has no entry. */
 export function lookup<T>(table: Readonly<Record<string, T>>, value: string): T | undefined {

@@ -9,26 +9,20 @@
  * input is `{ ok: false, reason }`, never an exception; misuse (an unknown provider, a
  * malformed `whsec_` secret to sign with) throws a TypeError.
  */
-import { type CabitalOptions, verifyCabital } from "../providers/cabital/verify";
-import { type CoinsOptions, verifyCoins } from "../providers/coins/verify";
-import { type CregisOptions, verifyCregis } from "../providers/cregis/verify";
-import { type CybavoOptions, verifyCybavo } from "../providers/cybavo/verify";
-import { verifyKillb } from "../providers/killb/verify";
+import { PROVIDER_NAMES, type ProviderName, VERIFIERS } from "../providers/registry";
 import { signatureHeader, verifyStandardWebhook, webhookKey } from "./standard-webhooks";
-import type { SignedRequest, VerifyResult } from "./types";
+import type { SignedRequest, Verifier, VerifierOptions, VerifyResult } from "./types";
 
 export type { Replay, SignedRequest, VerifyFailure, VerifyResult } from "./types";
-export type { CabitalOptions, CoinsOptions, CregisOptions, CybavoOptions };
 
-/** Options each provider takes (all optional but Coins' `scheme`). */
-export interface ProviderOptions {
-  cybavo: CybavoOptions;
-  cregis: CregisOptions;
-  killb: Record<string, never>;
-  cabital: CabitalOptions;
-  coins: CoinsOptions;
-}
-export type Provider = keyof ProviderOptions;
+/** Options each provider takes (all optional but Coins' `scheme`): each verifier's own. */
+export type ProviderOptions = { [P in ProviderName]: VerifierOptions<(typeof VERIFIERS)[P]> };
+export type CybavoOptions = ProviderOptions["cybavo"];
+export type CregisOptions = ProviderOptions["cregis"];
+export type CabitalOptions = ProviderOptions["cabital"];
+export type CoinsOptions = ProviderOptions["coins"];
+/** A registered provider's name (src/providers/registry.ts). */
+export type Provider = ProviderName;
 
 export interface VerifyInput<P extends Provider> {
   /** The raw body exactly as received: bytes, or a string (encoded as UTF-8). */
@@ -46,7 +40,7 @@ export interface VerifyInput<P extends Provider> {
   readonly options?: ProviderOptions[P];
 }
 
-export const PROVIDERS: readonly Provider[] = ["cybavo", "cregis", "killb", "cabital", "coins"];
+export const PROVIDERS: readonly Provider[] = PROVIDER_NAMES;
 
 function toHeaders(headers: VerifyInput<Provider>["headers"]): Headers | undefined {
   if (headers instanceof Headers) return headers;
@@ -79,24 +73,19 @@ export function signedRequest(input: VerifyInput<Provider>): SignedRequest | und
  * `replay` nonce to remember for 60 minutes) or `{ ok: false, reason }`.
  */
 export async function verify<P extends Provider>(provider: P, input: VerifyInput<P>): Promise<VerifyResult> {
-  if (!PROVIDERS.includes(provider)) throw new TypeError(`verify: unknown provider ${String(provider)}`);
+  // Looked up in the registry: a name it does not hold is the caller's mistake, never another
+  // provider's scheme.
+  if (typeof provider !== "string" || !Object.hasOwn(VERIFIERS, provider)) {
+    throw new TypeError(`verify: unknown provider ${String(provider)}`);
+  }
+  // One verifier, its options erased: the registry pairs each name with its own verifier.
+  const verifier = VERIFIERS[provider] as Verifier<string, unknown>;
   const request = signedRequest(input);
   if (request === undefined) return { ok: false, reason: "malformed_signature" };
-  const secrets = input.secrets ?? [];
-  const options = (input.options ?? {}) as ProviderOptions[Provider];
-  switch (provider) {
-    case "cybavo":
-      return verifyCybavo(request, secrets, options as CybavoOptions);
-    case "cregis":
-      return verifyCregis(request, secrets, options as CregisOptions);
-    case "killb":
-      return verifyKillb(request, secrets);
-    case "cabital":
-      return verifyCabital(request, secrets, options as CabitalOptions);
-    default:
-      if ((options as Partial<CoinsOptions>).scheme === undefined) throw new TypeError("verify: coins needs options.scheme");
-      return verifyCoins(request, secrets, options as CoinsOptions);
-  }
+  const options = input.options ?? {};
+  const misuse = verifier.misuse?.(options);
+  if (misuse !== undefined) throw new TypeError(`verify: ${misuse}`);
+  return verifier.verify(request, input.secrets ?? [], options);
 }
 
 /**

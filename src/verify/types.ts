@@ -41,3 +41,23 @@ export function prefixed(prefix: Uint8Array, body: Uint8Array): Uint8Array<Array
   message.set(body, prefix.length);
   return message;
 }
+
+/**
+ * One provider's signature scheme: what a provider folder's `verify.ts` exports as `verifier`
+ * and src/providers/registry.ts lists. The portable module dispatches on it, and the Worker's
+ * adapter (the folder's `index.ts`) verifies through it. `Options` are the scheme's settings.
+ */
+export interface Verifier<Name extends string = string, Options = Record<string, never>> {
+  readonly name: Name;
+  /** Checks the signature over the raw bytes with `secrets` (newest first). Never throws on hostile input. */
+  verify(request: SignedRequest, secrets: readonly string[], options: Options): Promise<VerifyResult>;
+  /**
+   * Why `options` cannot run the scheme at all (Coins without a `scheme`): the portable `verify`
+   * throws it as a TypeError, since it is the caller's mistake, not the sender's. Undefined when
+   * they can.
+   */
+  misuse?(options: Partial<Options>): string | undefined;
+}
+
+/** The options a verifier takes. */
+export type VerifierOptions<V> = V extends Verifier<string, infer Options> ? Options : never;

@@ -13,9 +13,10 @@ import { Miniflare } from "miniflare";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import eventSchema from "../../schema/gateway-event.json" with { type: "json" };
-import { signCregis, signCybavo } from "../../scripts/lib/provider-signers.mjs";
 import { type ReceivedEvent, type RunningOrigin, startOrigin } from "../../scripts/origin.mjs";
+import { signCregis } from "../../src/providers/cregis/signer.mjs";
 import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded.json" with { type: "json" };
+import { signCybavo } from "../../src/providers/cybavo/signer.mjs";
 import vectors from "../fixtures/vectors.json" with { type: "json" };
 import { TEST_SECRETS, testBindings } from "../support/test-config";
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../../src/ingress";
-import { CABITAL_STATUS, cabital } from "../../src/providers/cabital";
+import { CABITAL_STATUS, provider as cabital } from "../../src/providers/cabital";
 import { hmacSha256, toBase64, utf8 } from "../../src/verify/crypto";
 import { drain, newRows, originEvents, post, quarantinedText, storedEvents } from "../support/gateway";
 import { cabitalHeaders } from "../support/kits";

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { COINS_KYC_STATUS, COINS_ORDER_STATUS, COINS_TRANSACTION_TYPE, coins } from "../../src/providers/coins";
+import { COINS_KYC_STATUS, COINS_ORDER_STATUS, COINS_TRANSACTION_TYPE, provider as coins } from "../../src/providers/coins";
 import { fromBase64, toBase64, utf8 } from "../../src/verify/crypto";
-import { drain, originEvents, post } from "../support/gateway";
+import { captureLogs, drain, originEvents, post } from "../support/gateway";
 import { kits } from "../support/kits";
 import { TEST_SECRETS } from "../support/test-config";
 
@@ -59,6 +59,26 @@ describe("Coins verification schemes", () => {
     const forged = await kit.sign(callback, { wrongSecret: true });
     expect((await post("coins-rsa", forged.body, forged.headers)).status).toBe(401);
     expect(fromBase64(env.TEST_COINS_PRIVATE_KEY.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""))).toBeDefined();
+  });
+
+  it("rsa-sha256 with a public key that does not import: each refusal is logged at error with the key's failure; a forged request stays info", async () => {
+    // The shape config checks (PEM armour around base64), but not a key: WebCrypto refuses it.
+    const unusable = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+    const bindings = {
+      ...env,
+      SOURCES: JSON.stringify({ "coins-badkey": { provider: "coins", scheme: "rsa-sha256", publicKey: unusable } }),
+    } as Env;
+    const body = '{"event":"BALANCE_CHANGE_EVENT","data":{}}';
+    const { result, lines } = await captureLogs(() => post("coins-badkey", body, { "x-signature": "AAAA" }, bindings));
+    expect(result.status).toBe(401);
+    expect(lines.map(({ msg, level, reason, error }) => ({ msg, level, reason, error }))).toEqual([
+      { msg: "ingress", level: "error", reason: "no_secret", error: "coins publicKey does not import: DataError" },
+    ]);
+    const forged = await captureLogs(() => post("coins-rsa", body, { "X-Coins-Signature": "AAAA" }));
+    expect(forged.result.status).toBe(401);
+    expect(forged.lines.map(({ msg, level, reason }) => ({ msg, level, reason }))).toEqual([
+      { msg: "ingress", level: "info", reason: "bad_signature" },
+    ]);
   });
 
   it("token: the right token is accepted, a wrong one → 401", async () => {

@@ -1,23 +1,21 @@
 /**
- * The provider contract, run over every provider and every fixture in its folder
- * (test/fixtures/<provider>/*.json): a valid callback is acked with the provider's own reply and
- * delivered; a tampered body, a wrong secret, a malformed or missing signature and (where the
- * scheme has one) a stale timestamp get 401 and store nothing; a signed but unknown event is
- * acked and quarantined with its bytes, never claimed as an event.
+ * The provider contract, run over every registered provider's contract sources (its test
+ * signer's `test.kits`) and every fixture in its folder (src/providers/<name>/fixtures/*.json):
+ * a valid callback is acked with the provider's own reply and delivered; a tampered body, a
+ * wrong secret, a malformed or missing signature and (where the scheme has one) a stale
+ * timestamp get 401 and store nothing; a signed but unknown event is acked and quarantined with
+ * its bytes, never claimed as an event.
  */
 import { describe, expect, it } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../../src/ingress";
 import { providers } from "../../src/providers";
+import { PROVIDER_NAMES, type ProviderName } from "../../src/providers/registry";
 import { captureLogs, drain, newRows, originEvents, post, quarantinedText, storedEvents } from "../support/gateway";
-import { kits } from "../support/kits";
+import { kits, providerFixtures } from "../support/kits";
 
-const fixtures = import.meta.glob<Record<string, unknown>>("../../src/providers/*/fixtures/*.json", { eager: true, import: "default" });
-
-function fixturesOf(provider: string): [string, Record<string, unknown>][] {
-  return Object.entries(fixtures)
-    .filter(([path]) => path.split("/")[4] === provider)
-    .map(([path, callback]) => [path.split("/")[6]!.replace(/\.json$/, ""), callback]);
-}
+it("covers every registered provider", () => {
+  expect([...new Set(kits.map((kit) => kit.provider))]).toEqual([...PROVIDER_NAMES]);
+});
 
 const stripSign = (payload: unknown) => {
   const { sign: _sign, ...rest } = payload as Record<string, unknown>;
@@ -25,8 +23,8 @@ const stripSign = (payload: unknown) => {
 };
 
 describe.each(kits)("$source ($provider)", (kit) => {
-  const ack = providers[kit.provider as keyof typeof providers].ack.body;
-  const cases = fixturesOf(kit.provider);
+  const ack = providers[kit.provider as ProviderName].ack.body;
+  const cases = providerFixtures.get(kit.provider) ?? [];
 
   it("has fixtures", () => {
     expect(cases.length).toBeGreaterThan(0);

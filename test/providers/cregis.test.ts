@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cregis } from "../../src/providers/cregis";
+import { provider as cregis } from "../../src/providers/cregis";
 import { cregisSigningText } from "../../src/providers/cregis/verify";
 import { utf8 } from "../../src/verify/crypto";
 import { topLevelMembers } from "../../src/verify/json-text";

@@ -1,43 +1,47 @@
 /**
- * The configuration every test suite runs the gateway with. Secrets are the public example
- * values of the signature vectors (test/fixtures/vectors.json), never real credentials. The
- * Coins RSA key pair is generated for each run (vitest.config.ts) and passed in.
+ * The configuration every test suite runs the gateway with: the gateway's own secrets, and for
+ * each registered provider the secrets and sources its test signer declares
+ * (src/providers/<name>/signer.mjs `test`). Secrets are public example values, never real
+ * credentials. The RSA key pair of the Coins rsa-sha256 source is generated for each run
+ * (vitest.config.ts) and passed in.
  */
-import vectors from "../fixtures/vectors.json" with { type: "json" };
+import type { TestSource } from "../../src/providers/signer";
+import { signers } from "./providers";
 
-export const TEST_SECRETS = {
-  CYBAVO_API_SECRET: vectors.cybavo[0]!.apiSecret,
-  CYBAVO_OLD_SECRET: "cybavo-previous-secret",
-  CYBAVO_WALLET_7_SECRET: "cybavo-wallet-7-secret",
-  CREGIS_API_KEY: vectors.cregis[0]!.apiKey,
-  KILLB_WEBHOOK_SECRET: vectors.killb[0]!.secret,
-  CABITAL_SECRET: vectors.cabital[0]!.secret,
-  COINS_HMAC_SECRET: "coins-merchant-secret",
-  COINS_TOKEN: "coins-static-token",
+const GATEWAY_SECRETS = {
   ORIGIN_SECRET: "whsec_dGVzdC1vcmlnaW4tc2VjcmV0LWZvci10ZXN0cy1vbmx5",
   // Every test delivery is signed with both keys, as during an ORIGIN_SECRET rotation.
   ORIGIN_SECRET_PREVIOUS: "whsec_cHJldmlvdXMtb3JpZ2luLXNlY3JldC1mb3ItdGVzdHM=",
   ADMIN_TOKEN: "test-admin-token-0123456789",
 };
 
-export function testSources(coinsPublicKey: string) {
-  return {
-    cybavo: { provider: "cybavo", secrets: ["CYBAVO_API_SECRET", "CYBAVO_OLD_SECRET"] },
-    "cybavo-wallets": { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"], walletSecrets: { "7": ["CYBAVO_WALLET_7_SECRET"] } },
-    "cybavo-ip": { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"], ipAllowList: ["192.0.2.0/24", "2001:db8::/32"] },
-    cregis: { provider: "cregis", secrets: ["CREGIS_API_KEY"] },
-    "cregis-nested": { provider: "cregis", secrets: ["CREGIS_API_KEY"], nestedValues: "canonical-json" },
-    killb: { provider: "killb", secrets: ["KILLB_WEBHOOK_SECRET"] },
-    cabital: { provider: "cabital", secrets: ["CABITAL_SECRET"], signedPath: "/webhooks/cabital" },
-    "coins-rsa": { provider: "coins", scheme: "rsa-sha256", publicKey: coinsPublicKey, signatureHeader: "X-Coins-Signature" },
-    "coins-hmac": {
-      provider: "coins",
-      scheme: "hmac-sha256",
-      secrets: ["COINS_HMAC_SECRET"],
-      signedUrl: "https://gateway.test/webhooks/coins-hmac",
-    },
-    "coins-token": { provider: "coins", scheme: "token", secrets: ["COINS_TOKEN"] },
-  };
+/**
+ * The provider secrets tests name directly (the others are reached through their kits), typed
+ * so tests read them as strings. Each must be declared by its provider's signer: checked at load.
+ */
+const NAMED = [
+  "CYBAVO_API_SECRET",
+  "CYBAVO_OLD_SECRET",
+  "CYBAVO_WALLET_7_SECRET",
+  "CREGIS_API_KEY",
+  "KILLB_WEBHOOK_SECRET",
+  "CABITAL_SECRET",
+  "COINS_HMAC_SECRET",
+  "COINS_TOKEN",
+] as const;
+
+const providerSecrets: Record<string, string> = Object.assign({}, ...[...signers.values()].map((signer) => signer.test.secrets));
+
+export const TEST_SECRETS = { ...providerSecrets, ...GATEWAY_SECRETS } as Readonly<Record<string, string>> &
+  Readonly<Record<(typeof NAMED)[number] | keyof typeof GATEWAY_SECRETS, string>>;
+
+for (const name of NAMED) {
+  if (typeof TEST_SECRETS[name] !== "string") throw new Error(`test-config: no provider's test signer declares the secret ${name}`);
+}
+
+/** Every registered provider's test sources, in registry order. */
+export function testSources(coinsPublicKey: string): Record<string, TestSource> {
+  return Object.assign({}, ...[...signers.values()].map((signer) => signer.test.sources({ rsaPublicKey: coinsPublicKey })));
 }
 
 /** Bindings for a gateway whose origin listens at `originUrl`. */

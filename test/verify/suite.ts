@@ -3,8 +3,8 @@
  * test/verify/*.test.ts). It uses nothing but the module under test and Web standards, and
  * returns results instead of asserting, so each runtime's harness reports them.
  * Cases: every independent vector (test/fixtures/vectors.json) and every one-byte change of it, plus the
- * contract cases of every provider fixture (test/fixtures/verify-cases.json, signed with Node's
- * crypto by scripts/lib/provider-signers.mjs).
+ * contract cases of every registered provider's fixtures (test/fixtures/verify-cases.json, signed
+ * with Node's crypto by each provider's test signer, src/providers/<name>/signer.mjs).
  */
 
 import vectors from "../fixtures/vectors.json" with { type: "json" };
@@ -29,14 +29,15 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 /**
  * How many results a complete run returns: three per vector (accepted, body changes, header
- * changes), one more per Standard Webhooks vector (the signer), one per contract case and the
- * two misuse checks. Harnesses compare the count, so a check that silently did not run fails.
+ * changes), one more per Standard Webhooks vector (the signer), one per contract case, the
+ * check that every provider the module lists has contract cases, and the two misuse checks.
+ * Harnesses compare the count, so a check that silently did not run fails.
  */
 export const PLANNED_CHECKS =
   3 * (vectors.cybavo.length + vectors.cregis.length + vectors.killb.length + vectors.cabital.length) +
   4 * vectors["standard-webhooks"].length +
   cases.length +
-  2;
+  3;
 
 export async function runSuite(api: Api): Promise<Result[]> {
   const results: Result[] = [];
@@ -134,6 +135,10 @@ export async function runSuite(api: Api): Promise<Result[]> {
     );
   }
 
+  await check("every provider the module lists has contract cases", async () => {
+    const without = api.PROVIDERS.filter((provider) => !cases.some((c) => c.provider === provider));
+    return without.length === 0 || `no cases for ${without.join(", ")}: run npm run verify:cases`;
+  });
   for (const c of cases) {
     await check(`contract ${c.name}`, async () => {
       const result = await api.verify(c.provider as "cybavo", {
@@ -151,13 +156,14 @@ export async function runSuite(api: Api): Promise<Result[]> {
   await check("hostile input never throws", async () => {
     if (api.PROVIDERS.length === 0) return "no providers to check";
     for (const provider of api.PROVIDERS) {
-      const options = provider === "coins" ? { scheme: "hmac-sha256" as const } : {};
+      // Options the provider's own cases use (Coins needs a scheme).
+      const options = cases.find((c) => c.provider === provider)?.options ?? {};
       for (const body of ["", "{", "\u0000", "[]".repeat(5000), new Uint8Array([0xff, 0xfe, 0x00])]) {
         const result = await api.verify(provider, {
           body,
           headers: { "x-checksum": "=", "x-signature-sha256": "zz", "access-sign": "%", "x-merchant-sign": "" },
           secrets: ["s"],
-          options,
+          options: options as never,
         });
         if (result.ok) return `${provider} accepted garbage`;
       }

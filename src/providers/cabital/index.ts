@@ -10,7 +10,7 @@
 import * as v from "valibot";
 import type { PartyStatus } from "../../event";
 import type { Normalized, Provider } from "../provider";
-import { CABITAL_DEFAULT_TOLERANCE_SECONDS, verifyCabital } from "./verify";
+import { CABITAL_DEFAULT_TOLERANCE_SECONDS, verifier } from "./verify";
 
 const Options = v.strictObject({
   /** Accepted clock difference in seconds, either way. */
@@ -92,11 +92,11 @@ function normalize(cb: Callback): Normalized | { unmapped: string } {
   };
 }
 
-export const cabital: Provider<Options, Callback> = {
-  name: "cabital",
+export const provider: Provider<Options, Callback> = {
+  name: verifier.name,
   options: Options,
   secretBindings: () => [],
-  verify: (request, keys) => verifyCabital(request, keys.secrets, keys.options),
+  verify: (request, keys) => verifier.verify(request, keys.secrets, keys.options),
   schema: Callback,
   normalize,
   ack: { body: '{"received":true}', contentType: "application/json" },

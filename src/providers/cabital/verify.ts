@@ -5,7 +5,7 @@
  * window; the caller must accept each returned nonce once (`replay`). Docs: docs/providers/cabital.md.
  */
 import { fromBase64, utf8, verifyHmacSha256 } from "../../verify/crypto";
-import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "../../verify/types";
+import { anySecret, prefixed, type SignedRequest, type Verifier, type VerifyResult } from "../../verify/types";
 
 /** Nonces are remembered this long (Cabital rejects a nonce repeated within 60 minutes). */
 export const NONCE_TTL_MS = 60 * 60 * 1000;
@@ -64,3 +64,6 @@ export async function verifyCabital(
   // accepted for. ACCESS-KEY is not signed, so it is not part of the nonce's key.
   return result.ok ? { ok: true, replay: { nonce, expiresAt: request.now + NONCE_TTL_MS } } : result;
 }
+
+/** The registry's entry (src/providers/registry.ts). */
+export const verifier: Verifier<"cabital", CabitalOptions> = { name: "cabital", verify: verifyCabital };

@@ -16,8 +16,8 @@ import { decimalFromJsonNumber } from "../../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../../event";
 import { unixMillisToIso } from "../../time";
 import { canonicalText, type RawMember, scalarText, topLevelMembers } from "../../verify/json-text";
-import { lookup, type Normalized, type Provider } from "../provider";
-import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, verifyCoins } from "./verify";
+import { type AdapterVerifyResult, lookup, type Normalized, type Provider, type SignedRequest, type SourceSecrets } from "../provider";
+import { COINS_DEFAULT_TOLERANCE_SECONDS, type CoinsOptions, PEM_PUBLIC_KEY, publicKeyProblem, verifier } from "./verify";
 
 const header = (fallback: string) => v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/), v.toLowerCase()), fallback);
 
@@ -278,12 +278,25 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
   return { event, accountKey, idempotencyKey, ...(time !== undefined && { time }) };
 }
 
-export const coins: Provider<Options, Callback> = {
-  name: "coins",
+/**
+ * Verifies through the verifier; when rsa-sha256 refuses for want of a key, says whether the
+ * configured public key is the cause (it passed config's PEM check but does not import), so the
+ * gateway logs a configuration fault at `error` instead of an ordinary refusal.
+ */
+async function verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<AdapterVerifyResult> {
+  const options = keys.options as CoinsOptions;
+  const result = await verifier.verify(request, keys.secrets, options);
+  if (result.ok || result.reason !== "no_secret" || options.scheme !== "rsa-sha256" || options.publicKey === undefined) return result;
+  const problem = await publicKeyProblem(options.publicKey);
+  return problem === undefined ? result : { ...result, config: `coins publicKey does not import: ${problem}` };
+}
+
+export const provider: Provider<Options, Callback> = {
+  name: verifier.name,
   options: Options,
   secretBindings: () => [],
   configError,
-  verify: (request, keys) => verifyCoins(request, keys.secrets, keys.options as CoinsOptions),
+  verify,
   schema: Callback,
   normalize,
   ack: { body: "OK", contentType: "text/plain; charset=utf-8" },

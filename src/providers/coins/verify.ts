@@ -8,7 +8,7 @@
  * - `token`: a static header token (older Coins.ph webhooks: `Authorization: Token ...`).
  */
 import { fromBase64, fromHex, timingSafeEqual, utf8, verifyHmacSha256 } from "../../verify/crypto";
-import { anySecret, prefixed, type SignedRequest, type VerifyResult } from "../../verify/types";
+import { anySecret, prefixed, type SignedRequest, type Verifier, type VerifyResult } from "../../verify/types";
 
 export const COINS_DEFAULT_TOLERANCE_SECONDS = 300;
 export const PEM_PUBLIC_KEY = /^-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*$/;
@@ -55,11 +55,22 @@ async function verifyRsa(request: SignedRequest, options: CoinsOptions): Promise
   try {
     key = await rsaKey(options.publicKey);
   } catch {
-    // A key that does not import can verify nothing: fail closed.
+    // A key that does not import can verify nothing: fail closed. This module is pure and does
+    // not log; `publicKeyProblem` names the failure for a caller that does (the gateway).
     return { ok: false, reason: "no_secret" };
   }
   const ok = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signature, request.body);
   return ok ? { ok: true } : { ok: false, reason: "bad_signature" };
+}
+
+/** Why a PEM public key cannot verify anything (its import error's name), or undefined when it imports. */
+export async function publicKeyProblem(pem: string): Promise<string | undefined> {
+  try {
+    await rsaKey(pem);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.name : String(err);
+  }
 }
 
 async function verifyHmac(request: SignedRequest, secrets: readonly string[], options: CoinsOptions): Promise<VerifyResult> {
@@ -96,3 +107,10 @@ export function verifyCoins(request: SignedRequest, secrets: readonly string[], 
       return Promise.resolve({ ok: false, reason: "no_secret" });
   }
 }
+
+/** The registry's entry (src/providers/registry.ts). Coins publishes no scheme, so there is no default: the caller names one. */
+export const verifier: Verifier<"coins", CoinsOptions> = {
+  name: "coins",
+  verify: verifyCoins,
+  misuse: (options) => (options.scheme === undefined ? "coins needs options.scheme" : undefined),
+};

@@ -15,7 +15,7 @@ import type { MoneyMovementData, MoneyStatus, NormalizedEvent } from "../../even
 import { unixMillisToIso } from "../../time";
 import { type RawMember, scalarText, topLevelMembers } from "../../verify/json-text";
 import { lookup, type Normalized, type Provider } from "../provider";
-import { cregisSignedMembers, cregisSigningText, verifyCregis } from "./verify";
+import { cregisSignedMembers, cregisSigningText, verifier } from "./verify";
 
 const Options = v.strictObject({
   /**
@@ -130,7 +130,6 @@ const Schema = v.pipe(
   })),
   v.object({ callback: Callback, dataText: v.optional(v.string()) }),
 );
-type Callback = v.InferOutput<typeof Callback>;
 type Payload = v.InferOutput<typeof Schema>;
 
 /** Every field a documented Cregis callback has: the keys of the kinds' schemas. */
@@ -259,11 +258,11 @@ function exactScalar(member: RawMember | undefined): string | null {
   return text === "" || text === undefined ? null : text;
 }
 
-export const cregis: Provider<Options, Payload> = {
-  name: "cregis",
+export const provider: Provider<Options, Payload> = {
+  name: verifier.name,
   options: Options,
   secretBindings: () => [],
-  verify: (request, keys) => verifyCregis(request, keys.secrets, keys.options),
+  verify: (request, keys) => verifier.verify(request, keys.secrets, keys.options),
   view,
   signedContent,
   schema: Schema,

@@ -6,7 +6,7 @@
  */
 import { digest, fromHex, timingSafeEqual, utf8 } from "../../verify/crypto";
 import { canonicalJsonText, type RawMember, stringValue, topLevelMembersWithin } from "../../verify/json-text";
-import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
+import { anySecret, type SignedRequest, type Verifier, type VerifyResult } from "../../verify/types";
 
 /**
  * How many top-level members (all of them: `sign`, null and "" ones too) a body may have before
@@ -148,3 +148,6 @@ export async function verifyCregis(request: SignedRequest, apiKeys: readonly str
   if (expected === undefined || signingText === undefined) return { ok: false, reason: "malformed_signature" };
   return anySecret(apiKeys, async (apiKey) => timingSafeEqual(await digest("MD5", utf8(apiKey + signingText)), expected));
 }
+
+/** The registry's entry (src/providers/registry.ts). */
+export const verifier: Verifier<"cregis", CregisOptions> = { name: "cregis", verify: verifyCregis };

@@ -1,6 +1,6 @@
 /**
  * CYBAVO SOFA wallet callbacks.
- * Verification (X-CHECKSUM = base64url SHA-256 of body ‖ secret) is in ../verify/cybavo.ts.
+ * Verification (X-CHECKSUM = base64url SHA-256 of body ‖ secret) is in ./verify.ts.
  * Reply: 200 `OK`.
  * Docs: docs/providers/cybavo.md.
  */
@@ -10,7 +10,7 @@ import type { MoneyMovementData, MoneyStatus } from "../../event";
 import { unixSecondsToIso } from "../../time";
 import { topLevelMembers } from "../../verify/json-text";
 import type { Normalized, Provider } from "../provider";
-import { verifyCybavo } from "./verify";
+import { verifier } from "./verify";
 
 const Options = v.strictObject({
   /** wallet_id → secret binding names (newest first), for deployments with one API code per wallet. */
@@ -154,11 +154,11 @@ function normalize(cb: Callback, text: string): Normalized | { unmapped: string 
   };
 }
 
-export const cybavo: Provider<Options, Callback> = {
-  name: "cybavo",
+export const provider: Provider<Options, Callback> = {
+  name: verifier.name,
   options: Options,
   secretBindings: (options) => Object.values(options.walletSecrets ?? {}).flat(),
-  verify: (request, keys) => verifyCybavo(request, keys.secrets, { walletSecrets: walletSecretValues(keys.options, keys.named) }),
+  verify: (request, keys) => verifier.verify(request, keys.secrets, { walletSecrets: walletSecretValues(keys.options, keys.named) }),
   schema: Callback,
   normalize,
   ack: { body: "OK", contentType: "text/plain; charset=utf-8" },

@@ -5,7 +5,7 @@
  */
 import { concatBytes, digest, fromBase64UrlPadded, timingSafeEqual, utf8 } from "../../verify/crypto";
 import { topLevelMember } from "../../verify/json-text";
-import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
+import { anySecret, type SignedRequest, type Verifier, type VerifyResult } from "../../verify/types";
 
 export interface CybavoOptions {
   /** wallet_id → API secrets (newest first), for deployments with one API code per wallet. */
@@ -39,3 +39,6 @@ export async function verifyCybavo(request: SignedRequest, secrets: readonly str
     timingSafeEqual(await digest("SHA-256", concatBytes(request.body, utf8(secret))), expected),
   );
 }
+
+/** The registry's entry (src/providers/registry.ts). */
+export const verifier: Verifier<"cybavo", CybavoOptions> = { name: "cybavo", verify: verifyCybavo };

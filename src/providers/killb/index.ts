@@ -10,7 +10,7 @@ import { decimalFromJsonNumber } from "../../decimal";
 import type { MoneyStatus, NormalizedEvent, PartyStatus } from "../../event";
 import { nestedMembers, type RawMember, scalarText } from "../../verify/json-text";
 import { lookup, type Normalized, type Provider } from "../provider";
-import { verifyKillb } from "./verify";
+import { verifier } from "./verify";
 
 const Options = v.strictObject({});
 type Options = v.InferOutput<typeof Options>;
@@ -260,11 +260,11 @@ function normalize(cb: Callback, text: string): Normalized | { unmapped: string 
   return { event, accountKey, ...base };
 }
 
-export const killb: Provider<Options, Callback> = {
-  name: "killb",
+export const provider: Provider<Options, Callback> = {
+  name: verifier.name,
   options: Options,
   secretBindings: () => [],
-  verify: (request, keys) => verifyKillb(request, keys.secrets),
+  verify: (request, keys) => verifier.verify(request, keys.secrets, {}),
   schema: Callback,
   normalize,
   ack: { body: '{"received":true}', contentType: "application/json" },

@@ -4,7 +4,7 @@
  * every retry. Docs: docs/providers/killb.md.
  */
 import { fromHex, utf8, verifyHmacSha256 } from "../../verify/crypto";
-import { anySecret, type SignedRequest, type VerifyResult } from "../../verify/types";
+import { anySecret, type SignedRequest, type Verifier, type VerifyResult } from "../../verify/types";
 
 export async function verifyKillb(request: SignedRequest, secrets: readonly string[]): Promise<VerifyResult> {
   const header = request.headers.get("x-signature-sha256");
@@ -14,3 +14,6 @@ export async function verifyKillb(request: SignedRequest, secrets: readonly stri
   if (tag === undefined) return { ok: false, reason: "malformed_signature" };
   return anySecret(secrets, (secret) => verifyHmacSha256(utf8(secret), request.body, tag));
 }
+
+/** The registry's entry (src/providers/registry.ts). KillB has no options. */
+export const verifier: Verifier<"killb"> = { name: "killb", verify: (request, secrets) => verifyKillb(request, secrets) };

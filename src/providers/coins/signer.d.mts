@@ -1,0 +1,3 @@
+import type { ProviderSigner } from "../signer";
+
+export declare const signer: ProviderSigner;
