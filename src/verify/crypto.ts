@@ -52,6 +52,7 @@ export async function digest(algorithm: DigestAlgorithm, data: Uint8Array<ArrayB
       nativeMd5 = true;
       return result;
     } catch {
+      // Feature detection, not a failure: this runtime's WebCrypto has no MD5 (browsers, Node).
       nativeMd5 = false;
       return md5(data);
     }
@@ -137,6 +138,8 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   try {
     binary = atob(text);
   } catch {
+    // Unreachable after the pattern check; kept so a decoder never throws. Callers turn
+    // undefined into a refusal whose reason they log.
     return undefined;
   }
   const out = new Uint8Array(binary.length);

@@ -55,6 +55,8 @@ export async function verifyCabital(
       const url = new URL(request.url);
       path = url.pathname + url.search;
     } catch {
+      // A URL that does not parse has no path to sign: refused like any malformed signature
+      // (the reason reaches the caller's log line). The gateway's request URLs always parse.
       return { ok: false, reason: "malformed_signature" };
     }
   }

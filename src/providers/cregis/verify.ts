@@ -134,6 +134,8 @@ export async function verifyCregis(request: SignedRequest, apiKeys: readonly str
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
   } catch {
+    // Not UTF-8: no text to sign, so no signature can be read. A refusal of the input, not an
+    // error: the reason reaches the caller's log line (the gateway's `ingress`, at info).
     return { ok: false, reason: "malformed_signature" };
   }
   // Bounded before anything costly (decoding every key, sorting, canonical JSON): see the limits.
