@@ -11,8 +11,6 @@
  * names never contain `/` (src/config.ts), so the prefix is unambiguous too. Only accounts whose
  * key starts with `~` moved (in 0.2), and those were refused by the operator API before.
  */
-import type { AccountLedger } from "./ledger/AccountLedger";
-
 /** The per-source internal objects: counters, and callbacks the adapters could not read. */
 export type InternalObject = "~stats" | "~quarantine";
 
@@ -25,11 +23,11 @@ export function internalObjectName(source: string, name: InternalObject): string
 }
 
 /** The ledger of one provider account. */
-export function accountLedger(env: Env, source: string, account: string): DurableObjectStub<AccountLedger> {
+export function accountLedger(env: Env, source: string, account: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(accountObjectName(source, account)));
 }
 
 /** One of a source's internal objects. */
-export function internalLedger(env: Env, source: string, name: InternalObject): DurableObjectStub<AccountLedger> {
+export function internalLedger(env: Env, source: string, name: InternalObject) {
   return env.LEDGER.get(env.LEDGER.idFromName(internalObjectName(source, name)));
 }

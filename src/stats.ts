@@ -3,9 +3,9 @@
  * Requests count in this isolate's memory and are written to the source's `~stats` ledger
  * object at most every STATS_FLUSH_MS, in the background: a forged request never costs a
  * storage write of its own. Counts an isolate holds when it is evicted are lost, so the
- * counters are a close lower bound, not an audit log (the ledgers are that).
+ * counters are a close lower bound, not an audit log (the ledgers are that). A flush's own
+ * SQLite rows are counted too, in the next flush.
  */
-import type { AccountLedger } from "./ledger/AccountLedger";
 import { log } from "./log";
 import { internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
@@ -37,7 +37,7 @@ export type Counts = Partial<Record<Counter, number>>;
 /** The ledger object that keeps a source's counters. */
 export const STATS_ACCOUNT = "~stats";
 
-export function statsLedger(env: Env, source: string): DurableObjectStub<AccountLedger> {
+export function statsLedger(env: Env, source: string) {
   return internalLedger(env, source, STATS_ACCOUNT);
 }
 
@@ -60,8 +60,11 @@ export function flushIfDue(env: Env, now: number, intervalMs: number): Promise<v
   return Promise.all(
     batch.map(async ([source, counts]) => {
       try {
-        // The flush is a Durable Object request of its own: counted in what it writes.
-        await statsLedger(env, source).addCounters({ ...counts, do_requests: (counts.do_requests ?? 0) + 1 });
+        // The flush is a Durable Object request of its own: counted in what it writes. The rows
+        // it reads and writes are known only once it is done: they go into the next flush.
+        const usage = await statsLedger(env, source).addCounters({ ...counts, do_requests: (counts.do_requests ?? 0) + 1 });
+        count(source, "sql_rows_read", usage.sql_rows_read);
+        count(source, "sql_rows_written", usage.sql_rows_written);
       } catch (err) {
         // Put them back: the next flush tries again. Counters are not the audit log (the ledgers
         // are), so a failed flush is degraded, not lost data.

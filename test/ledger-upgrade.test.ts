@@ -169,4 +169,19 @@ describe.each([
     await stub(statsName).addCounters({ accepted: 2 });
     expect((await stub(statsName).counters()).accepted).toBe(Number(kept.accepted) + 2);
   });
+
+  it("records each object's role on its first write of its kind (none was stored before)", async () => {
+    const role = (name: string) =>
+      runInDurableObject(
+        stub(name),
+        (_instance, state) => state.storage.sql.exec<{ value: string }>("SELECT value FROM _meta WHERE key = 'role'").toArray()[0]?.value,
+      );
+    expect(await role(account.name)).toBe("account");
+    expect(await role(cabital.name)).toBe("account");
+    expect(await role(statsName)).toBe("stats");
+    // The quarantine has had reads only so far: no role yet, until it re-processes a callback.
+    expect(await role(quarantineName)).toBeUndefined();
+    await stub(quarantineName).markReprocessed(String(rows(quarantine, "events")[0]!.id), "accepted as evt_test");
+    expect(await role(quarantineName)).toBe("quarantine");
+  });
 });

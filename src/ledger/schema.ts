@@ -1,8 +1,12 @@
 /**
- * SQLite schema of the AccountLedger Durable Object, as numbered migrations. The constructor
- * applies the ones an object has not seen yet (recorded in its `_meta` table), so an object created by an
- * earlier version upgrades itself when it wakes.
+ * SQLite schema of the AccountLedger Durable Object, as numbered migrations. `migrate` (run by
+ * the constructor) applies the ones an object has not seen yet (recorded in its `_meta` table),
+ * so an object created by an earlier version upgrades itself when it wakes. Append only: a
+ * deployed object may be at any earlier number (test/ledger-upgrade.test.ts wakes the storage
+ * that 0.1 and 0.2 wrote).
  */
+import type { LedgerStorage } from "./storage";
+
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS events (
@@ -70,6 +74,19 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "CREATE INDEX IF NOT EXISTS events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
   ],
 ];
+
+/** Applies the migrations this object has not seen, each recorded as done in `_meta.schema`. */
+export function migrate(storage: LedgerStorage): void {
+  storage.run("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  const done = Number(storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'")[0]?.value ?? 0);
+  for (let version = done; version < MIGRATIONS.length; version++) {
+    for (const statement of MIGRATIONS[version] ?? []) storage.run(statement);
+    storage.run(
+      "INSERT INTO _meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      String(version + 1),
+    );
+  }
+}
 
 export type EventState = "pending" | "delivered" | "dead" | "quarantined" | "reprocessed";
 

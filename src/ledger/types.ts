@@ -1,0 +1,45 @@
+/** What the Worker sends to a ledger object and what it answers (src/ingress.ts, src/admin.ts). */
+import type { Replay } from "../providers/provider";
+import type { RowUsage } from "./storage";
+
+export interface AcceptInput {
+  readonly id: string;
+  readonly source: string;
+  readonly account: string;
+  readonly idempotencyKey: string;
+  /** The id 0.1 gave this event; checked only by objects that hold events stored then. */
+  readonly legacyId?: string;
+  readonly type: string;
+  /** The CloudEvent JSON to send. */
+  readonly body: string;
+  readonly receivedAt: number;
+  /** A signed nonce to record; a repeat is refused as a replay. */
+  readonly replay?: Replay;
+}
+
+export interface QuarantineInput {
+  readonly id: string;
+  readonly source: string;
+  readonly account: string;
+  readonly idempotencyKey: string;
+  readonly reason: string;
+  readonly raw: Uint8Array;
+  readonly receivedAt: number;
+  readonly replay?: Replay;
+}
+
+export type ClaimResult = (
+  | { stored: true; duplicate: boolean; replayed?: never }
+  | { replayed: true; stored?: never; duplicate?: never }
+) & {
+  /** SQLite rows the object read and wrote since its last report, for the billable-operations counters. */
+  usage?: RowUsage;
+};
+
+export interface QuarantinedEvent {
+  readonly seq: number;
+  readonly id: string;
+  readonly reason: string;
+  readonly receivedAt: number;
+  readonly raw: Uint8Array;
+}

@@ -1,0 +1,171 @@
+/**
+ * Rows written as Cloudflare bills them (docs/benchmarks.md "How SQLite storage is billed"):
+ * fixed workloads on real SQLite-backed ledger objects, checked against figures derived by hand
+ * from the billing rules and the schema (src/ledger/schema.ts), not read back from SQLite.
+ *
+ * The rules, from Cloudflare's Durable Objects and D1 pricing pages:
+ * - an inserted row is one row written, plus one per index entry it adds;
+ * - an updated row is one row written, plus one per index whose columns the update changes;
+ * - a deleted row is one row written;
+ * - each `setAlarm()` is one row written.
+ * And from SQLite: a table declared AUTOINCREMENT keeps its largest `seq` in the row of
+ * `sqlite_sequence`, which every statement that inserts into it writes once.
+ *
+ * What the schema gives, per table:
+ * - `_meta` (key PRIMARY KEY): a new key is its row + its primary-key index entry;
+ * - `events`: indexes on `id` (UNIQUE), `events_by_state (state, seq)`, and the partial
+ *   `events_index_work`, which holds only rows whose KV index entry is still to be written or
+ *   deleted (a dead or quarantined row not yet indexed); `seq` is the rowid, AUTOINCREMENT;
+ * - `nonces` (nonce PRIMARY KEY, `nonces_by_expiry`), `counters` (name PRIMARY KEY).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AccountLedger, ClaimResult } from "../src/ledger/AccountLedger";
+import type { LedgerStorage } from "../src/ledger/storage";
+import { uniqueAccount } from "./support/gateway";
+import { acceptInput, ledger } from "./support/ledger-faults";
+
+const DAY = 86_400_000;
+/** A new `_meta` key: its row + its primary-key index entry. */
+const META_KEY = 1 + 1;
+/** What a ledger records about itself on its first write: `source`, `account` and `role`. */
+const IDENTITY = 3 * META_KEY;
+/** A pending event: row + `id` UNIQUE entry + `events_by_state` entry + `sqlite_sequence` row (not in `events_index_work`). */
+const PENDING_EVENT = 1 + 1 + 1 + 1;
+/** Delivered: the row + its `events_by_state` entry (`state` changed); `id` unchanged, not in `events_index_work`. */
+const DELIVERED = 1 + 1;
+/** A quarantined event: as a pending one, plus its `events_index_work` entry (quarantined, not yet indexed). */
+const QUARANTINED_EVENT = PENDING_EVENT + 1;
+/** A nonce: row + primary-key entry + `nonces_by_expiry` entry. */
+const NONCE = 1 + 1 + 1;
+const SET_ALARM = 1;
+
+/** The object's storage gate, read inside the object: rows read and written since it woke. */
+const gateOf = (instance: AccountLedger) => (instance as unknown as { gate: LedgerStorage }).gate;
+
+/** Runs `steps` in the object and returns the rows each step wrote, by the gate's count. */
+function writtenBySteps(
+  stub: DurableObjectStub<AccountLedger>,
+  steps: (instance: AccountLedger, state: DurableObjectState, step: (name: string) => void) => Promise<void>,
+): Promise<Record<string, number>> {
+  return runInDurableObject(stub, async (instance: AccountLedger, state) => {
+    const written = () => gateOf(instance).totals().rowsWritten;
+    const result: Record<string, number> = {};
+    let mark = written();
+    await steps(instance, state, (name) => {
+      result[name] = written() - mark;
+      mark = written();
+    });
+    return result;
+  });
+}
+
+const writtenOf = (claim: ClaimResult) => claim.usage?.sql_rows_written;
+
+describe("the storage gate counts rows written as Cloudflare bills them", () => {
+  it("accept 3 new events, the same 3 again, deliver them, prune their bodies, then their keys", async () => {
+    const account = `gate-${uniqueAccount()}`;
+    const stub = ledger("cybavo", account);
+    const inputs = await Promise.all(["a", "b", "c"].map((key) => acceptInput("cybavo", account, key)));
+    // Woken (and migrated) before the workload: creating the schema is not part of it.
+    await stub.events({ limit: 1 });
+    const claims: ClaimResult[] = [];
+    const steps = await writtenBySteps(stub, async (instance, state, step) => {
+      for (const input of inputs) claims.push(await instance.accept(input));
+      step("accept new");
+      // The runtime's own alarm must not deliver in between: the runs below are the ones measured.
+      await state.storage.deleteAlarm();
+      for (const input of inputs) claims.push(await instance.accept(input));
+      step("accept duplicates");
+      await instance.alarm();
+      step("deliver");
+      // The test's own writes (not through the gate): age the rows past retention.
+      state.storage.sql.exec("UPDATE events SET delivered_at = delivered_at - ?", 8 * DAY);
+      await instance.alarm();
+      step("prune bodies");
+      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 401 * DAY);
+      await instance.alarm();
+      step("prune keys");
+    });
+    expect(steps).toEqual({
+      // The first claim records the identity and, the outbox being empty, sets the alarm; the
+      // others find the outbox non-empty (its alarm already at or before their due time).
+      "accept new": IDENTITY + 3 * PENDING_EVENT + SET_ALARM,
+      // `INSERT … WHERE NOT EXISTS` inserts nothing for a duplicate: no row, no sequence.
+      "accept duplicates": 0,
+      // Three rows marked delivered, then the alarm set for the first body to drop (7 days).
+      deliver: 3 * DELIVERED + SET_ALARM,
+      // Three bodies set to NULL (`body` is in no index), then the alarm set for the keys (400 days).
+      "prune bodies": 3 * 1 + SET_ALARM,
+      // Three rows deleted; nothing left to prune, so no alarm.
+      "prune keys": 3 * 1,
+    });
+    // What each claim reports to the counters (src/ingress.ts countClaim). The first also
+    // carries what the object did before it (creating its schema), so it is not a fixed figure.
+    expect(claims.slice(1).map(writtenOf)).toEqual([PENDING_EVENT, PENDING_EVENT, 0, 0, 0]);
+  });
+
+  it("quarantine a callback with a nonce, index it, and refuse its replay", async () => {
+    // A source of its own: the KV index entries this writes are seen by no other test.
+    const stub = ledger("gate-test", `~quarantine-${uniqueAccount()}`);
+    await stub.events({ limit: 1 });
+    const input = (key: string, nonce: string) => ({
+      id: `evt_${key}`,
+      source: "gate-test",
+      account: "~quarantine",
+      idempotencyKey: `raw:${key}`,
+      reason: "unmapped: test",
+      raw: new TextEncoder().encode(`{"key":"${key}"}`),
+      receivedAt: Date.now(),
+      replay: { nonce, expiresAt: Date.now() + 3_600_000 },
+    });
+    const claims: ClaimResult[] = [];
+    const steps = await writtenBySteps(stub, async (instance, state, step) => {
+      claims.push(await instance.quarantine(input("one", "n-1")));
+      step("first");
+      await state.storage.deleteAlarm();
+      claims.push(await instance.quarantine(input("two", "n-2")));
+      step("second");
+      await state.storage.deleteAlarm();
+      claims.push(await instance.quarantine(input("three", "n-2")));
+      step("replayed nonce");
+      await instance.alarm();
+      step("index");
+    });
+    expect(steps).toEqual({
+      // Nonce, identity, the event, and the alarm that writes its KV index entry.
+      first: NONCE + IDENTITY + QUARANTINED_EVENT + SET_ALARM,
+      second: NONCE + QUARANTINED_EVENT + SET_ALARM,
+      // The nonce is refused before anything is written.
+      "replayed nonce": 0,
+      // Two rows marked indexed: each leaves `events_index_work`, which deletes an entry (not
+      // billed) and adds none. Then the alarm for the nonces' expiry (retention).
+      index: 2 * 1 + SET_ALARM,
+    });
+    expect(claims.slice(1).map(writtenOf)).toEqual([NONCE + QUARANTINED_EVENT + SET_ALARM, 0]);
+    expect(claims[2]).toMatchObject({ replayed: true });
+  });
+
+  it("a counters flush writes one row per counter, two for a counter's first value", async () => {
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(`gate-stats-${uniqueAccount()}/~stats`));
+    expect(await stub.counters()).toEqual({});
+    const usage: number[] = [];
+    const steps = await writtenBySteps(stub, async (instance, _state, step) => {
+      usage.push((await instance.addCounters({ accepted: 2, delivered: 1 })).sql_rows_written);
+      step("first");
+      usage.push((await instance.addCounters({ accepted: 1, delivered: 1, dead: 1 })).sql_rows_written);
+      step("second");
+    });
+    expect(steps).toEqual({
+      // The role, then two new counters (row + primary-key entry each).
+      first: META_KEY + 2 * (1 + 1),
+      // Two updated (`value` is in no index), one new.
+      second: 2 * 1 + (1 + 1),
+    });
+    // What a flush reports for the next one (src/stats.ts): the second, exactly; the first
+    // also carries what the object did before it (creating its schema).
+    expect(usage[1]).toBe(2 * 1 + (1 + 1));
+    expect(await stub.counters()).toEqual({ accepted: 3, delivered: 2, dead: 1 });
+  });
+});
