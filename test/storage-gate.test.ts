@@ -23,7 +23,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger, ClaimResult } from "../src/ledger/AccountLedger";
 import type { LedgerStorage } from "../src/ledger/storage";
-import { uniqueAccount } from "./support/gateway";
+import { captureLogs, uniqueAccount } from "./support/gateway";
 import { acceptInput, ledger } from "./support/ledger-faults";
 
 const DAY = 86_400_000;
@@ -167,5 +167,31 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     // also carries what the object did before it (creating its schema).
     expect(usage[1]).toBe(2 * 1 + (1 + 1));
     expect(await stub.counters()).toEqual({ accepted: 3, delivered: 2, dead: 1 });
+  });
+
+  it("a statement that fails in an alarm run is logged at error, naming the object, and the run fails (the runtime retries it)", async () => {
+    const account = `gate-failing-${uniqueAccount()}`;
+    const stub = ledger("cybavo", account);
+    await stub.accept(await acceptInput("cybavo", account, "a"));
+    const { result, lines } = await captureLogs(() =>
+      runInDurableObject(stub, async (instance: AccountLedger, state) => {
+        await state.storage.deleteAlarm();
+        const gate = gateOf(instance);
+        const real = gate.rows.bind(gate);
+        // The next statement the run makes fails as a storage error would; the gate is restored after.
+        gate.rows = () => {
+          gate.rows = real;
+          throw new Error("SQLITE_IOERR: disk I/O error (test)");
+        };
+        return instance.alarm().then(
+          () => "resolved",
+          (err: unknown) => String(err),
+        );
+      }),
+    );
+    expect(result).toContain("SQLITE_IOERR");
+    expect(lines.filter((l) => l.msg === "alarm_error")).toEqual([
+      expect.objectContaining({ level: "error", source: "cybavo", account, message: expect.stringContaining("SQLITE_IOERR") }),
+    ]);
   });
 });

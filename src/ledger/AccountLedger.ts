@@ -20,6 +20,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { type GatewayConfig, loadConfig } from "../config";
 import { RETRY } from "../delivery";
+import { log } from "../log";
+import { storageFailure } from "../platform-errors";
 import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
@@ -171,6 +173,11 @@ export class AccountLedger extends DurableObject<Env> {
       await this.index.sync(stats);
       if (config !== undefined) this.nextPruneAt = prune(this.gate, config, Date.now());
       await this.flushStats({ ...stats, ...this.gate.take() }, config);
+    } catch (err) {
+      // Not swallowed: the runtime retries a failed run. The line says which object and why.
+      const failure = storageFailure(err);
+      log("alarm_error", { level: failure.level, ...this.identity.get(), ...failure.fields });
+      throw err;
     } finally {
       this.delivering = false;
       // After the last await, and also when something above threw: nothing is stranded.
