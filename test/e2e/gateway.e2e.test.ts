@@ -297,7 +297,7 @@ describe("gateway served by Miniflare on 127.0.0.1", () => {
     const [event] = await waitForEvents(String(pid), 1);
     const json = checkDelivery(event!, {
       source: "cregis",
-      // src/providers/cregis.ts: `<kind>:<pid>:<cid>:<status>`.
+      // src/providers/cregis/index.ts: `<kind>:<pid>:<cid>:<status>`.
       idempotencyKey: `payout:${pid}:${cid}:6`,
       type: "withdrawal.updated",
       subject: String(pid),

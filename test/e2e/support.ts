@@ -1,8 +1,9 @@
 /**
  * Node-side helpers for the e2e suite: build the Worker as `wrangler deploy` would and wait for
- * the origin. Callbacks are signed by scripts/lib/provider-signers.mjs, the provider-side
- * signers `npm run send` uses. test/support/gateway.ts cannot be used here: it imports
- * cloudflare:* modules, which exist only inside workerd.
+ * the origin. Callbacks are signed by the providers' test signers
+ * (src/providers/<name>/signer.mjs), the provider-side signers `npm run send` uses.
+ * test/support/gateway.ts cannot be used here: it imports cloudflare:* modules, which exist
+ * only inside workerd.
  */
 
 import { execFile } from "node:child_process";
