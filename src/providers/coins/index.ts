@@ -278,16 +278,11 @@ function normalize(cb: Callback, body: string): Normalized | { unmapped: string 
   return { event, accountKey, idempotencyKey, ...(time !== undefined && { time }) };
 }
 
-/**
- * Verifies through the verifier; when rsa-sha256 refuses for want of a key, says whether the
- * configured public key is the cause (it passed config's PEM check but does not import), so the
- * gateway logs a configuration fault at `error` instead of an ordinary refusal.
- */
+/** Verifies; a refusal caused by a public key that passed config's PEM check but does not import is a configuration fault. */
 async function verify(request: SignedRequest, keys: SourceSecrets<Options>): Promise<AdapterVerifyResult> {
-  const options = keys.options as CoinsOptions;
-  const result = await verifier.verify(request, keys.secrets, options);
-  if (result.ok || result.reason !== "no_secret" || options.scheme !== "rsa-sha256" || options.publicKey === undefined) return result;
-  const problem = await publicKeyProblem(options.publicKey);
+  const result = await verifier.verify(request, keys.secrets, keys.options as CoinsOptions);
+  if (result.ok || result.reason !== "no_secret" || keys.options.publicKey === undefined) return result;
+  const problem = await publicKeyProblem(keys.options.publicKey);
   return problem === undefined ? result : { ...result, config: `coins publicKey does not import: ${problem}` };
 }
 
