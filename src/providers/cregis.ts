@@ -130,7 +130,6 @@ const Schema = v.pipe(
   })),
   v.object({ callback: Callback, dataText: v.optional(v.string()) }),
 );
-type Callback = v.InferOutput<typeof Callback>;
 type Payload = v.InferOutput<typeof Schema>;
 
 /** Every field a documented Cregis callback has: the keys of the kinds' schemas. */
