@@ -7,10 +7,16 @@
  * Both deliver to a real Node HTTP origin on loopback (scripts/origin.mjs).
  */
 import { generateKeyPairSync } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { readFile } from "node:fs/promises";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig, type Plugin } from "vitest/config";
 import { startOrigin } from "./scripts/origin.mjs";
-import { TEST_SECRETS, testBindings } from "./test/support/test-config";
+import { TEST_SECRETS, testBindings } from "./test/support/test-config.ts";
+
+// Wrangler (read by the plugin and the e2e suite for wrangler.toml) logs at `warn` in test runs:
+// its info lines, such as "Using secrets defined in .dev.vars" once per test file, are not test
+// output. Set WRANGLER_LOG to see them.
+process.env.WRANGLER_LOG ??= "warn";
 
 // The origin the in-workerd tests deliver to. It lives as long as the vitest process; `unref`
 // lets the process exit when the run is over.
@@ -25,6 +31,19 @@ const coinsKeys = generateKeyPairSync("rsa", {
   privateKeyEncoding: { type: "pkcs8", format: "pem" },
 });
 
+// The official `standardwebhooks` package (a test oracle) ships source maps whose TypeScript
+// sources it does not publish, and Vite warns about each one it loads. Its code is loaded
+// without the dangling map reference instead; Vite still maps the tests' own sources.
+const withoutUnpublishedSourceMaps: Plugin = {
+  name: "without-unpublished-source-maps",
+  enforce: "pre",
+  async load(id) {
+    if (!/\/node_modules\/standardwebhooks\/dist\/[^/]+\.js$/.test(id)) return null;
+    const code = await readFile(id, "utf8");
+    return { code: code.replace(/^\/\/# sourceMappingURL=.*$/m, ""), map: null };
+  },
+};
+
 export default defineConfig({
   test: {
     // Log lines of passing tests are not printed: the fuzz tests alone log thousands.
@@ -32,8 +51,14 @@ export default defineConfig({
     projects: [
       {
         plugins: [
+          withoutUnpublishedSourceMaps,
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            // workerd's --verbose prints internal diagnostics with native stack traces (a
+            // Durable Object's output gate broken by a fault a test injects on purpose); the
+            // tests assert on those outcomes. Worker log lines, runtime warnings and failures
+            // still show. Set it to true to debug the runtime itself.
+            verbose: false,
             miniflare: {
               bindings: {
                 ...testBindings(origin.url, coinsKeys.publicKey),
@@ -45,7 +70,9 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/node/**"] },
+        // isolate: every test file gets fresh Worker module state (caches per isolate, batched
+        // stats), as the tests assume; stated so that vitest does not suggest dropping it.
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/node/**"], isolate: true },
       },
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },

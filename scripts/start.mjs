@@ -44,7 +44,15 @@ const wrangler = fileURLToPath(new URL("node_modules/wrangler/bin/wrangler.js", 
 const gateway = spawn(
   process.execPath,
   [wrangler, "dev", "--ip", "127.0.0.1", "--port", values.port, "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"],
-  { cwd: fileURLToPath(root), stdio: "inherit" },
+  {
+    cwd: fileURLToPath(root),
+    stdio: "inherit",
+    // Quiet when all is well (each can be overridden from the shell): no banner (wrangler's
+    // version line and its npm update check: the version is pinned in package-lock.json), no
+    // telemetry notice, and no download of the `Request.cf` sample, which the gateway never
+    // reads (offline it prints a stack trace). Wrangler's warnings and errors still show.
+    env: { WRANGLER_HIDE_BANNER: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
+  },
 );
 console.log(`gateway starting on http://127.0.0.1:${values.port}  (try: npm run send -- cregis payout-succeeded)`);
 

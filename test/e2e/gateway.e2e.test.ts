@@ -9,7 +9,7 @@ import { generateKeyPairSync } from "node:crypto";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { CloudEvent, HTTP } from "cloudevents";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import eventSchema from "../../schema/gateway-event.json" with { type: "json" };
@@ -28,7 +28,8 @@ import {
   unique,
   waitFor,
   withTmpdir,
-  wranglerCompatibilityDate,
+  wranglerBindingNames,
+  wranglerWorkerOptions,
 } from "./support";
 
 /** How long to watch for a delivery that must not happen. */
@@ -43,30 +44,35 @@ beforeAll(async () => {
   tempDir = await makeTempDir("gateway-e2e-");
   const scriptPath = await buildWorker(tempDir);
   origin = await startOrigin({ secret: TEST_SECRETS.ORIGIN_SECRET });
-  const compatibilityDate = await wranglerCompatibilityDate();
+  // Bindings, compatibility date and Durable Object classes come from wrangler.toml; the tests
+  // set only values: their sources, secrets and origin.
+  const worker = wranglerWorkerOptions();
   mf = withTmpdir(
     tempDir,
     () =>
-      new Miniflare({
-        modules: true,
-        scriptPath,
-        // Module names are paths relative to this root; the default (the cwd) would name the bundle
-        // "../../tmp/...", which workerd refuses.
-        modulesRoot: tempDir,
-        compatibilityDate,
-        kvNamespaces: ["SEEN"],
-        durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-        bindings: testBindings(
-          origin.url,
-          generateKeyPairSync("rsa", {
-            modulusLength: 2048,
-            publicKeyEncoding: { type: "spki", format: "pem" },
-            privateKeyEncoding: { type: "pkcs8", format: "pem" },
-          }).publicKey,
-        ),
-        host: "127.0.0.1",
-        port: 0,
-      }),
+      new Miniflare(
+        convertV4MiniflareOptions({
+          ...worker,
+          modules: true,
+          scriptPath,
+          // Module names are paths relative to this root; the default (the cwd) would name the
+          // bundle "../../tmp/...", which workerd refuses.
+          modulesRoot: tempDir,
+          bindings: {
+            ...worker.bindings,
+            ...testBindings(
+              origin.url,
+              generateKeyPairSync("rsa", {
+                modulusLength: 2048,
+                publicKeyEncoding: { type: "spki", format: "pem" },
+                privateKeyEncoding: { type: "pkcs8", format: "pem" },
+              }).publicKey,
+            ),
+          },
+          host: "127.0.0.1",
+          port: 0,
+        }),
+      ),
   );
   gatewayUrl = await mf.ready;
 });
@@ -204,6 +210,13 @@ describe("gateway served by Miniflare on 127.0.0.1", () => {
     expect(gatewayUrl.hostname).toBe("127.0.0.1");
     const response = await fetch(new URL("/healthz", gatewayUrl));
     expect([response.status, await response.text()]).toEqual([200, "ok"]);
+  });
+
+  it("has every binding wrangler.toml declares, OPS_INDEX included", async () => {
+    const declared = wranglerBindingNames();
+    expect(declared).toEqual(expect.arrayContaining(["LEDGER", "OPS_INDEX", "ORIGIN_URL", "SEEN", "SOURCES"]));
+    const env = await mf.getBindings();
+    expect(declared.filter((name) => !(name in env))).toEqual([]);
   });
 
   it("acks a CYBAVO deposit with OK and delivers it once; the same callback again is acked and not delivered", async () => {

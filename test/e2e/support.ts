@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { env as processEnv } from "node:process";
 import { fileURLToPath } from "node:url";
+import type { Json } from "miniflare";
+import { unstable_convertConfigBindingsToStartWorkerBindings, unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 /** The project root (where wrangler.toml is). */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -42,12 +44,31 @@ export function withTmpdir<T>(dir: string, create: () => T): T {
   }
 }
 
-/** `compatibility_date` from wrangler.toml, so the local runtime behaves as the deployed Worker. */
-export async function wranglerCompatibilityDate(): Promise<string> {
-  const toml = await fs.readFile(join(PROJECT_ROOT, "wrangler.toml"), "utf8");
-  const date = /^compatibility_date\s*=\s*"(\d{4}-\d{2}-\d{2})"/m.exec(toml)?.[1];
-  if (date === undefined) throw new Error("wrangler.toml has no compatibility_date");
-  return date;
+/**
+ * The Worker's settings as `wrangler dev` reads them from wrangler.toml, in Miniflare's options:
+ * compatibility date and flags, KV namespaces, Durable Object classes (SQLite-backed per
+ * `[[migrations]]`) and `[vars]` (plus `.dev.vars` when it exists, as `wrangler dev` and the
+ * workers test project read it). A binding added to wrangler.toml is therefore in this suite
+ * too; the tests override only the values (testBindings). This is the function Cloudflare's
+ * vitest plugin uses for the same purpose.
+ */
+export function wranglerWorkerOptions() {
+  // `modulesRules` tell Miniflare how to read unbundled sources; the suite runs wrangler's bundle.
+  const {
+    modulesRules: _unbundled,
+    bindings,
+    ...options
+  } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml")).workerOptions;
+  return { ...options, bindings: (bindings ?? {}) as Record<string, Json> };
+}
+
+/**
+ * The name of every binding wrangler.toml declares, of any kind (KV, Durable Object, var, ...),
+ * read with wrangler's own config reader: what the deployed Worker's `env` holds.
+ */
+export function wranglerBindingNames(): string[] {
+  const config = unstable_readConfig({ config: join(PROJECT_ROOT, "wrangler.toml") });
+  return Object.keys(unstable_convertConfigBindingsToStartWorkerBindings(config) ?? {}).sort();
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The portable verification suite in Node 20 (through the package export webhook-gateway/verify,
+ * The portable verification suite in Node (through the package export webhook-gateway/verify,
  * i.e. the built bundle) and in a real headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core), plus the check that the bundle imports nothing outside Web standards.
  * `npm test` builds the bundle first (npm run build:verify).
