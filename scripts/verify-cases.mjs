@@ -22,7 +22,8 @@ const cases = [];
 for (const [provider, signer] of signers) {
   for (const scheme of signer.schemes) {
     // A shared secret, unless the scheme signs with a key pair (Coins rsa-sha256).
-    const keys = scheme.keyPair?.() ?? { sign: SECRET, wrong: WRONG, verifyWith: { secrets: [SECRET], options: {} } };
+    const secret = scheme.secret?.(SECRET) ?? SECRET;
+    const keys = scheme.keyPair?.() ?? { sign: secret, wrong: WRONG, verifyWith: { secrets: [secret], options: {} } };
     const options = { ...scheme.options, ...keys.verifyWith.options };
     const sign = (callback, key, now = NOW) => {
       const signed = scheme.sign(callback, key, { url: URL_, now, options });

@@ -34,9 +34,15 @@ const Aml = v.object({
   tags: v.optional(v.unknown()),
 });
 
+const payload = v.pipe(v.unknown(), v.description("The provider's original JSON, unchanged."));
+const messageId = (description: string) => v.pipe(v.string(), v.description(description));
+
 const common = {
   providerStatus: v.pipe(v.string(), v.description("The provider's own status value, as a string.")),
-  payload: v.pipe(v.unknown(), v.description("The provider's original JSON, unchanged.")),
+  payload,
+  messageId: v.optional(
+    messageId("The sender's id of the message when its signature carries one outside the payload (Standard Webhooks `webhook-id`)."),
+  ),
 };
 
 /** Data of deposit.updated, withdrawal.updated and transfer.updated. */
@@ -102,6 +108,16 @@ const PartyData = v.object({
 });
 export type PartyData = v.InferOutput<typeof PartyData>;
 
+/**
+ * Data of webhook.received: an event of a Standard Webhooks sender that its source maps onto no
+ * gateway type. The gateway does not interpret it: no status, the sender's type and id as sent.
+ */
+const WebhookData = v.object({
+  eventType: optionalString("The sender's own event type (its payload's `type`, or the source's typePointer), when the payload has one."),
+  messageId: messageId("The sender's id of the message (`webhook-id`): the same on every retry of it."),
+  payload,
+});
+
 const envelope = {
   specversion: v.literal("1.0"),
   id: v.pipe(
@@ -133,6 +149,7 @@ export const GatewayEventSchema = v.variant("type", [
     type: v.picklist(["customer.updated", "payment_account.updated", "account_link.updated"]),
     data: PartyData,
   }),
+  v.object({ ...envelope, type: v.literal("webhook.received"), data: WebhookData }),
 ]);
 
 export type GatewayEvent = v.InferOutput<typeof GatewayEventSchema>;

@@ -12,7 +12,7 @@ import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
 import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
-import type { Normalized, Replay, SignedRequest } from "./providers/provider";
+import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
 import { type Counter, count, flushIfDue } from "./stats";
 import { eventRowProblem } from "./storage-limits";
@@ -96,7 +96,7 @@ const quarantine = (reason: string): Parsed => ({ kind: "quarantine", reason });
  * MAX_JSON_DEPTH (so no reader, recursive or not, ever meets more), a payload no schema
  * matches, a value with no mapping, and an event without an account or idempotency key.
  */
-export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
+export function parseVerified(source: SourceConfig, body: Uint8Array, signed?: SignedFields): Parsed {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
@@ -117,7 +117,7 @@ export function parseVerified(source: SourceConfig, body: Uint8Array): Parsed {
       const first = result.issues[0];
       return quarantine(`schema: ${first ? `${v.getDotPath(first) ?? "(root)"} ${first.message}` : "no match"}`);
     }
-    normalized = provider.normalize(result.output, text);
+    normalized = provider.normalize(result.output, text, signed);
   } catch (err) {
     // An adapter bug must not lose a verified event or make the provider retry forever.
     log("adapter_error", { level: "error", source: source.name, provider: provider.name, error: errorName(err) });
@@ -141,13 +141,13 @@ const errorName = (err: unknown) => (err instanceof Error ? err.name : "Error");
  * the signature ignores (the provider's `signedContent`, else the body bytes), so
  * signature-equivalent variants are one quarantine entry.
  */
-export async function quarantineKey(source: SourceConfig, body: Uint8Array): Promise<string> {
+export async function quarantineKey(source: SourceConfig, body: Uint8Array, signed?: SignedFields): Promise<string> {
   let content: Uint8Array = body;
   if (source.provider.signedContent !== undefined) {
     try {
       const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
-      const signed = source.provider.signedContent(text, source.options);
-      if (signed !== undefined) content = utf8(signed);
+      const covered = source.provider.signedContent(text, source.options, signed);
+      if (covered !== undefined) content = utf8(covered);
     } catch {
       // Not UTF-8: the provider has no signed reading of it; the bytes are the identity.
     }
@@ -190,9 +190,12 @@ export async function storeEvent(
   return { id, claim };
 }
 
+type Verified = { readonly replay?: Replay | undefined; readonly signed?: SignedFields | undefined };
+
 /** Stores a verified but unreadable callback raw, in the source's quarantine ledger. */
-async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, replay?: Replay) {
-  const key = await quarantineKey(source, body);
+async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, verified: Verified) {
+  const { replay, signed } = verified;
+  const key = await quarantineKey(source, body, signed);
   const id = await eventId(source.name, QUARANTINE_ACCOUNT, key);
   const claim = await internalLedger(env, source.name, QUARANTINE_ACCOUNT).quarantine({
     id,
@@ -255,11 +258,12 @@ export async function handleWebhook(
     return done("rejected", reply.unauthorized(), { reason: verified.reason, ...fault });
   }
 
-  const parsed = parseVerified(source, body);
+  // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.
+  const parsed = parseVerified(source, body, verified.signed);
   let stored: { id: string; claim: ClaimResult };
   try {
     if (parsed.kind === "quarantine") {
-      stored = await storeQuarantined(env, source, body, parsed.reason, now, verified.replay);
+      stored = await storeQuarantined(env, source, body, parsed.reason, now, verified);
       countClaim(source.name, stored.claim);
       if (stored.claim.replayed) return done("replayed", reply.unauthorized(), { eventId: stored.id });
       return done("quarantined", reply.ack(source.provider.ack), {

@@ -7,7 +7,12 @@ import { fixture, freshen, schemeFor, signers, signFor } from "../lib/provider-s
 const binding = (provider) => `BENCH_${provider.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_SECRET`;
 
 export const SECRETS = {
-  ...Object.fromEntries([...signers.keys()].map((provider) => [binding(provider), `bench-${provider}-secret`])),
+  ...Object.fromEntries(
+    [...signers].map(([provider, signer]) => {
+      const secret = `bench-${provider}-secret`;
+      return [binding(provider), signer.schemes[0].secret?.(secret) ?? secret];
+    }),
+  ),
   ORIGIN_SECRET: "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==",
   ADMIN_TOKEN: "bench-admin-token-0123456789",
 };

@@ -12,6 +12,7 @@ import { provider as cybavo } from "./cybavo";
 import { provider as killb } from "./killb";
 import type { Provider } from "./provider";
 import { PROVIDER_NAMES, type ProviderName } from "./registry";
+import { provider as standardWebhooks } from "./standard-webhooks";
 
 /**
  * Options and payload types are erased here: config parses each source's options with its own
@@ -26,6 +27,7 @@ const adapters: { readonly [N in ProviderName]: Provider<unknown, unknown> } = {
   cregis: erase(cregis),
   cybavo: erase(cybavo),
   killb: erase(killb),
+  "standard-webhooks": erase(standardWebhooks),
 };
 
 /** Name → adapter, in registry order. */

@@ -10,7 +10,7 @@
  */
 import type * as v from "valibot";
 import type { NormalizedEvent } from "../event";
-import type { SignedRequest, VerifyFailure, VerifyResult } from "../verify/types";
+import type { Replay, SignedRequest, VerifyFailure } from "../verify/types";
 import type { ProviderName } from "./registry";
 
 export type { Replay, SignedRequest, VerifyFailure, VerifyResult } from "../verify/types";
@@ -23,6 +23,13 @@ export interface SourceSecrets<Options> {
   readonly named: ReadonlyMap<string, string>;
   readonly options: Options;
 }
+
+/**
+ * Signed values a scheme carries outside the body, by header name (Standard Webhooks:
+ * `webhook-id`, the sender's message id), returned by an adapter's `verify` for its `normalize`
+ * and `signedContent`. Schemes that sign everything they need in the body return none.
+ */
+export type SignedFields = Readonly<Record<string, string>>;
 
 /** A verified, schema-valid callback in the gateway's vocabulary. */
 export interface Normalized {
@@ -61,7 +68,7 @@ export interface Provider<Options = unknown, Payload = unknown> {
    * callback's identity is its hash, so signature-equivalent variants are one entry.
    * Default: the body bytes.
    */
-  signedContent?(text: string, options: Options): string | undefined;
+  signedContent?(text: string, options: Options, signed?: SignedFields): string | undefined;
   /** One schema per provider event (a `v.variant`/`v.union`); loose objects, providers add fields. */
   readonly schema: v.GenericSchema<unknown, Payload>;
   /**
@@ -71,8 +78,10 @@ export interface Provider<Options = unknown, Payload = unknown> {
    * has passed `jsonProblem` (one JSON value, no duplicate key, nesting within MAX_JSON_DEPTH),
    * so a raw read of a present member never fails. Identity fields (idempotencyKey, accountKey)
    * must come from signed content only and be read exactly (raw digits, never a double).
+   * `signed`: what the adapter's `verify` returned from outside the body (absent when an operator
+   * re-processes a quarantined callback: only its body is kept).
    */
-  normalize(payload: Payload, rawText: string): Normalized | { unmapped: string };
+  normalize(payload: Payload, rawText: string, signed?: SignedFields): Normalized | { unmapped: string };
   /** The exact reply the provider expects for an accepted callback. */
   readonly ack: { readonly body: string; readonly contentType: string };
 }
@@ -83,7 +92,9 @@ export interface Provider<Options = unknown, Payload = unknown> {
  * that is a fault for a person, logged at `error` with this text, where a forged or stale
  * request is an expected outcome (`info`).
  */
-export type AdapterVerifyResult = VerifyResult | { ok: false; reason: VerifyFailure; config: string };
+export type AdapterVerifyResult =
+  | { ok: true; replay?: Replay; signed?: SignedFields }
+  | { ok: false; reason: VerifyFailure; config?: string };
 
 /** Looks a provider value up in a mapping table; undefined when the table has no entry. */
 export function lookup<T>(table: Readonly<Record<string, T>>, value: string): T | undefined {

@@ -14,6 +14,7 @@ import { verifier as coins } from "./coins/verify";
 import { verifier as cregis } from "./cregis/verify";
 import { verifier as cybavo } from "./cybavo/verify";
 import { verifier as killb } from "./killb/verify";
+import { verifier as standardWebhooks } from "./standard-webhooks/verify";
 
 /** Name → verifier. The order is the contract's (the event schema's `provider` enum). */
 export const VERIFIERS = {
@@ -22,6 +23,7 @@ export const VERIFIERS = {
   killb,
   cabital,
   coins,
+  "standard-webhooks": standardWebhooks,
 } as const;
 
 export type ProviderName = keyof typeof VERIFIERS;

@@ -49,6 +49,12 @@ export interface SigningScheme {
     readonly wrong: string;
     readonly verifyWith: { readonly secrets: readonly string[]; readonly options: Readonly<Record<string, unknown>> };
   };
+  /**
+   * The provider's form of a tools' plain-text test secret, for a scheme whose secrets have a
+   * format (Standard Webhooks: `whsec_` + base64): what the verify cases and the bench configure
+   * the gateway with. `sign` takes either form. Default: the text itself.
+   */
+  readonly secret?: (text: string) => string;
   /** Signs a callback as the provider does with `key` (a secret; for a key pair, the PEM private key). */
   sign(callback: Callback, key: string, context: SignContext): Signed;
   /**
