@@ -8,10 +8,18 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { runnerImport } from "vite";
 import { defineConfig, type Plugin } from "vitest/config";
 import { startOrigin } from "./scripts/origin.mjs";
-import { TEST_SECRETS, testBindings } from "./test/support/test-config.ts";
+
+// The test configuration is derived from the provider registry, whose sources import each other
+// without file extensions (as the Worker's bundler resolves them). It is loaded through Vite's
+// module runner, which resolves them, instead of being bundled into this file, so this file
+// stays loadable as plain ESM and Vite has no native-loader advisory to print.
+const testConfig = fileURLToPath(new URL("./test/support/test-config.ts", import.meta.url));
+const { TEST_SECRETS, testBindings } = (await runnerImport<typeof import("./test/support/test-config.ts")>(testConfig)).module;
 
 // Wrangler (read by the plugin and the e2e suite for wrangler.toml) logs at `warn` in test runs:
 // its info lines, such as "Using secrets defined in .dev.vars" once per test file, are not test
