@@ -26,7 +26,7 @@ function printEvent(event) {
   const money = data.amount ?? data.balance;
   const amount = money ? ` ${money.value} ${money.currency}` : "";
   console.log(
-    `\n${bold("origin ✔ verified")} ${event.id} ${event.json.type} ${event.json.source} subject=${event.json.subject} → ${data.status}${amount}`,
+    `\n${bold("origin ✔ verified")} ${event.id} ${event.json.type} ${event.json.source} subject=${event.json.subject} → ${data.status ?? data.eventType ?? "(no status)"}${amount}`,
   );
   console.log(dim(JSON.stringify({ ...event.json, data: { ...data, payload: "(provider's original JSON, unchanged)" } }, null, 2)));
 }
