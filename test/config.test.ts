@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
+import { PROVIDER_NAMES } from "../src/providers/registry";
 import { MAX_BODY_BYTES_LIMIT } from "../src/storage-limits";
 
 const base = {
@@ -38,7 +39,8 @@ describe("configuration", () => {
     [{ SOURCES: [] }, "SOURCES: must be an object of sources"],
     [
       { SOURCES: { a: { provider: "paypal", secrets: ["CYBAVO_KEY"] } } },
-      "SOURCES.a.provider: must be one of cybavo, cregis, killb, cabital, coins",
+      // Every registered provider, in registry order: a new provider is a new choice here.
+      `SOURCES.a.provider: must be one of ${PROVIDER_NAMES.join(", ")}`,
     ],
     [
       { SOURCES: { a: { provider: "cybavo" } } },
