@@ -37,7 +37,10 @@ type Reading = v.InferOutput<typeof Reading>;
 // RFC 3339 date-time, as the spec's payload `timestamp` is written ("2022-11-03T20:26:10.344522Z").
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** The body as this source reads it, or why it cannot (→ quarantine with that reason). */
+/**
+ * The body as this source reads it, or why it cannot (→ quarantine with that reason). Read here
+ * because `view` is where a source's options reach an adapter (`normalize` gets the reading).
+ */
 function view(text: string, options: Options): { value: Reading } | { reason: string } {
   let account = DEFAULT_ACCOUNT;
   if (options.accountPointer !== undefined) {
