@@ -3,7 +3,7 @@
  * Worker, drive the account's alarms, and read what the real origin received.
  */
 
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import worker from "../../src/index";
@@ -12,6 +12,7 @@ import type { EventRow } from "../../src/ledger/schema";
 import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded.json" with { type: "json" };
 import { type Counter, count, flushIfDue, statsLedger } from "../../src/stats";
 import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/verify/crypto";
+import { runAlarmNow } from "./alarms";
 import { TEST_SECRETS } from "./test-config";
 
 export const secrets = TEST_SECRETS;
@@ -105,7 +106,8 @@ export async function quarantinedText(source: string, id: string): Promise<strin
 
 /**
  * Runs the account's alarms until its outbox holds nothing pending, fast-forwarding retries.
- * An alarm the runtime already started is waited for rather than run twice.
+ * An alarm the runtime is already firing or running is waited for rather than taken from it or
+ * run twice (./alarms.ts).
  */
 export async function drain(source: string, account: string, maxRuns = 200): Promise<void> {
   const stub = ledger(source, account);
@@ -116,7 +118,7 @@ export async function drain(source: string, account: string, maxRuns = 200): Pro
       const now = Date.now();
       state.storage.sql.exec("UPDATE events SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?", now, now);
     });
-    await runDurableObjectAlarm(stub);
+    await runAlarmNow(stub);
     // Asked of the ledger directly: a filter over one page of rows would miss pending rows past it.
     const pending = await stub.events({ state: "pending", limit: 1 });
     if (pending.length === 0) return;
