@@ -155,12 +155,16 @@ adminRouter
     const found = quarantine && (await quarantine.event(request.params.id ?? ""));
     if (!found) return reply.notFound();
     const raw = await quarantine.raw(request.params.id ?? "");
-    return reply.json(200, { ...present(found.event), rawBase64: raw === undefined ? null : toBase64(raw) });
+    const signed = await quarantine.signed(request.params.id ?? "");
+    return reply.json(200, { ...present(found.event), rawBase64: raw === undefined ? null : toBase64(raw), signed: signed ?? null });
   })
   .post("/sources/:source/quarantine/reprocess", decodeParams, async (request, env, config) => {
-    // Runs quarantined callbacks through the current adapters (after an upgrade). Each was
-    // verified when it arrived; one that now normalizes is claimed in its account's ledger
-    // like any event (dedupe included) and leaves the quarantine.
+    // Runs quarantined callbacks through the current adapters and configuration (after an
+    // upgrade or a fix). Each was verified when it arrived, and is read with the signed fields
+    // kept from outside its body (Standard Webhooks' webhook-id), as ingress read it: one that
+    // now normalizes gets the id a fresh delivery would, is claimed in its account's ledger like
+    // any event (dedupe included: a second re-process or a provider's retry is a duplicate) and
+    // leaves the quarantine.
     const source = config.sources.get(request.params.source ?? "");
     if (source === undefined) return reply.notFound();
     const quarantine = internalLedger(env, source.name, QUARANTINE_ACCOUNT);
@@ -169,7 +173,7 @@ adminRouter
     const after = Number(request.query.after ?? 0);
     const batch = await quarantine.quarantined(Math.min(limitOf(request, 100), 500), Number.isInteger(after) ? after : 0);
     for (const item of batch) {
-      const parsed = parseVerified(source, item.raw);
+      const parsed = parseVerified(source, item.raw, item.signed);
       if (parsed.kind === "quarantine") {
         results.push({ id: item.id, outcome: "still_quarantined", reason: parsed.reason });
         continue;

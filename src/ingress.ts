@@ -192,7 +192,11 @@ export async function storeEvent(
 
 type Verified = { readonly replay?: Replay | undefined; readonly signed?: SignedFields | undefined };
 
-/** Stores a verified but unreadable callback raw, in the source's quarantine ledger. */
+/**
+ * Stores a verified but unreadable callback whole in the source's quarantine ledger: its bytes
+ * and the signed fields the verifier read outside them, which re-processing needs to rebuild
+ * the event a fresh delivery would make (src/admin.ts).
+ */
 async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, verified: Verified) {
   const { replay, signed } = verified;
   const key = await quarantineKey(source, body, signed);
@@ -206,6 +210,7 @@ async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array
     raw: body,
     receivedAt,
     ...(replay !== undefined && { replay }),
+    ...(signed !== undefined && { signed }),
   });
   return { id, claim };
 }

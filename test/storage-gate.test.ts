@@ -110,7 +110,7 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     // A source of its own: the KV index entries this writes are seen by no other test.
     const stub = ledger("gate-test", `~quarantine-${uniqueAccount()}`);
     await stub.events({ limit: 1 });
-    const input = (key: string, nonce: string) => ({
+    const input = (key: string, nonce: string, signed?: Record<string, string>) => ({
       id: `evt_${key}`,
       source: "gate-test",
       account: "~quarantine",
@@ -119,13 +119,16 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       raw: new TextEncoder().encode(`{"key":"${key}"}`),
       receivedAt: Date.now(),
       replay: { nonce, expiresAt: Date.now() + 3_600_000 },
+      ...(signed !== undefined && { signed }),
     });
     const claims: ClaimResult[] = [];
     const steps = await writtenBySteps(stub, async (instance, state, step) => {
       claims.push(await instance.quarantine(input("one", "n-1")));
       step("first");
       await state.storage.deleteAlarm();
-      claims.push(await instance.quarantine(input("two", "n-2")));
+      // With signed fields kept (Standard Webhooks' webhook-id): a value in a column of the
+      // same row, in no index, so the same rows written as without.
+      claims.push(await instance.quarantine(input("two", "n-2", { "webhook-id": "msg_two" })));
       step("second");
       await state.storage.deleteAlarm();
       claims.push(await instance.quarantine(input("three", "n-2")));
@@ -145,6 +148,8 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     });
     expect(claims.slice(1).map(writtenOf)).toEqual([NONCE + QUARANTINED_EVENT + SET_ALARM, 0]);
     expect(claims[2]).toMatchObject({ replayed: true });
+    // The second row does hold them: the figure above is that of a row with the column set.
+    expect([await stub.signed("evt_one"), await stub.signed("evt_two")]).toEqual([undefined, { "webhook-id": "msg_two" }]);
   });
 
   it("a counters flush writes one row per counter, two for a counter's first value", async () => {

@@ -22,13 +22,14 @@ import { type GatewayConfig, loadConfig } from "../config";
 import { RETRY } from "../delivery";
 import { log } from "../log";
 import { storageFailure } from "../platform-errors";
+import type { SignedFields } from "../providers/provider";
 import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { ObjectIdentity } from "./identity";
 import { IndexSync } from "./index-sync";
 import { Outbox } from "./outbox";
-import { claimQuarantined, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
+import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
 import { type EventsQuery, eventWithAttempts, listEvents } from "./reads";
 import { prune } from "./retention";
 import type { AttemptRow, EventRow } from "./schema";
@@ -114,7 +115,7 @@ export class AccountLedger extends DurableObject<Env> {
     return this.claimResult(claim.outcome);
   }
 
-  /** Quarantined callbacks with their raw bytes, oldest first, after `afterSeq` (for re-processing). */
+  /** Quarantined callbacks with their raw bytes and signed fields, oldest first, after `afterSeq` (for re-processing). */
   async quarantined(limit = 100, afterSeq = 0): Promise<QuarantinedEvent[]> {
     this.identity.check("quarantined", "quarantine");
     return listQuarantined(this.gate, limit, afterSeq);
@@ -124,6 +125,12 @@ export class AccountLedger extends DurableObject<Env> {
   async raw(id: string): Promise<Uint8Array | undefined> {
     this.identity.check("raw", "quarantine");
     return rawBytes(this.gate, id);
+  }
+
+  /** The signed fields kept with a quarantined (or re-processed) callback; undefined when none were. */
+  async signed(id: string): Promise<SignedFields | undefined> {
+    this.identity.check("signed", "quarantine");
+    return keptSigned(this.gate, id);
   }
 
   /** Marks a quarantined callback as re-processed. Storage, then the alarm that retries the index deletion, then the deletion. */

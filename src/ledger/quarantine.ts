@@ -1,8 +1,12 @@
 /**
  * The quarantine role (`{source}/~quarantine`): verified callbacks the adapters could not read,
- * kept raw and never forwarded, until an operator re-processes them through newer adapters
- * (src/admin.ts). Their KV index entries are written and deleted by the index sync.
+ * kept whole (the bytes, and the signed values the verifier read outside them, such as a
+ * Standard Webhooks `webhook-id`) and never forwarded, until an operator re-processes them
+ * through newer adapters or a fixed configuration (src/admin.ts). Their KV index entries are
+ * written and deleted by the index sync.
  */
+
+import type { SignedFields } from "../providers/provider";
 import { type Claim, recordNonce } from "./claim";
 import type { ObjectIdentity } from "./identity";
 import type { LedgerStorage } from "./storage";
@@ -14,9 +18,11 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
   if (input.replay !== undefined && !recordNonce(storage, input.replay, input.receivedAt)) return { outcome: "replayed" };
   identity.claim("quarantine", "quarantine");
   identity.remember(input.source, input.account);
+  // Verified input is kept whole: the bytes and what the signature covered outside them.
+  const signed = input.signed === undefined || Object.keys(input.signed).length === 0 ? null : JSON.stringify(input.signed);
   const inserted = storage.rows(
-    `INSERT INTO events (id, source, idempotency_key, state, raw, reason, received_at)
-     SELECT ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6
+    `INSERT INTO events (id, source, idempotency_key, state, raw, reason, received_at, signed)
+     SELECT ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?7
      WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
     input.id,
     input.source,
@@ -24,20 +30,53 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
     input.raw,
     input.reason,
     input.receivedAt,
+    signed,
   );
   // The alarm writes the operators' KV index entry (and retries it while KV fails).
   return inserted.length > 0 ? { outcome: "stored", wakeAt: Date.now() } : { outcome: "duplicate" };
 }
 
-/** Quarantined callbacks with their raw bytes, oldest first, after `afterSeq` (for re-processing). */
+/**
+ * Quarantined callbacks with their raw bytes and signed fields, oldest first, after `afterSeq`
+ * (for re-processing). A row stored before signed fields were kept has none.
+ */
 export function listQuarantined(storage: LedgerStorage, limit: number, afterSeq: number): QuarantinedEvent[] {
   return storage
-    .rows<{ seq: number; id: string; reason: string; received_at: number; raw: ArrayBuffer }>(
-      "SELECT seq, id, reason, received_at, raw FROM events WHERE state = 'quarantined' AND seq > ? ORDER BY seq LIMIT ?",
+    .rows<{ seq: number; id: string; reason: string; received_at: number; raw: ArrayBuffer; signed: string | null }>(
+      "SELECT seq, id, reason, received_at, raw, signed FROM events WHERE state = 'quarantined' AND seq > ? ORDER BY seq LIMIT ?",
       afterSeq,
       Math.min(limit, 500),
     )
-    .map((row) => ({ seq: row.seq, id: row.id, reason: row.reason, receivedAt: row.received_at, raw: new Uint8Array(row.raw) }));
+    .map((row) => {
+      const signed = signedFields(row.signed);
+      return {
+        seq: row.seq,
+        id: row.id,
+        reason: row.reason,
+        receivedAt: row.received_at,
+        raw: new Uint8Array(row.raw),
+        ...(signed !== undefined && { signed }),
+      };
+    });
+}
+
+/** The signed fields kept with a quarantined (or re-processed) callback, if any. */
+export function keptSigned(storage: LedgerStorage, id: string): SignedFields | undefined {
+  return signedFields(storage.rows<{ signed: string | null }>("SELECT signed FROM events WHERE id = ?", id)[0]?.signed ?? null);
+}
+
+/**
+ * Reads the `signed` column. Only ./quarantine.ts writes it, from a verifier's result (an object
+ * of strings); a value of another shape is a fault of the gateway, so it throws rather than
+ * re-process a callback without the identity it was verified with.
+ */
+function signedFields(text: string | null): SignedFields | undefined {
+  if (text === null) return undefined;
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === "string")) {
+    throw new TypeError("quarantine: a stored signed-fields value is not an object of strings");
+  }
+  return value as SignedFields;
 }
 
 /** The bytes received for a quarantined (or re-processed) callback. */

@@ -73,6 +73,13 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // enters it) writes nothing more.
     "CREATE INDEX IF NOT EXISTS events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
   ],
+  [
+    // Quarantined only: the signed values the verifier returned from outside the body (a JSON
+    // object, header name → value; Standard Webhooks' `webhook-id`), so re-processing rebuilds
+    // the event a fresh delivery would make. NULL when the scheme signs nothing outside the body
+    // and for rows stored before this migration. In no index: it adds no row written.
+    "ALTER TABLE events ADD COLUMN signed TEXT",
+  ],
 ];
 
 /** Applies the migrations this object has not seen, each recorded as done in `_meta.schema`. */

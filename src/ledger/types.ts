@@ -1,5 +1,5 @@
 /** What the Worker sends to a ledger object and what it answers (src/ingress.ts, src/admin.ts). */
-import type { Replay } from "../providers/provider";
+import type { Replay, SignedFields } from "../providers/provider";
 import type { RowUsage } from "./storage";
 
 export interface AcceptInput {
@@ -26,6 +26,8 @@ export interface QuarantineInput {
   readonly raw: Uint8Array;
   readonly receivedAt: number;
   readonly replay?: Replay;
+  /** What the verifier returned from outside the body (Standard Webhooks' `webhook-id`): kept with the bytes. */
+  readonly signed?: SignedFields;
 }
 
 export type ClaimResult = (
@@ -42,4 +44,6 @@ export interface QuarantinedEvent {
   readonly reason: string;
   readonly receivedAt: number;
   readonly raw: Uint8Array;
+  /** The signed fields kept with it; absent when there were none, or for a row stored before they were kept. */
+  readonly signed?: SignedFields;
 }

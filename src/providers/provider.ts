@@ -78,8 +78,9 @@ export interface Provider<Options = unknown, Payload = unknown> {
    * has passed `jsonProblem` (one JSON value, no duplicate key, nesting within MAX_JSON_DEPTH),
    * so a raw read of a present member never fails. Identity fields (idempotencyKey, accountKey)
    * must come from signed content only and be read exactly (raw digits, never a double).
-   * `signed`: what the adapter's `verify` returned from outside the body (absent when an operator
-   * re-processes a quarantined callback: only its body is kept).
+   * `signed`: what the adapter's `verify` returned from outside the body, also when an operator
+   * re-processes a quarantined callback (the quarantine keeps it with the body); absent for a
+   * callback quarantined before the gateway kept it.
    */
   normalize(payload: Payload, rawText: string, signed?: SignedFields): Normalized | { unmapped: string };
   /** The exact reply the provider expects for an accepted callback. */

@@ -348,8 +348,9 @@ describe("types", () => {
     expect(other.event).toMatchObject({ type: "webhook.received", data: { eventType: "invoice.created", messageId: other.id } });
   });
 
-  it("re-processing a quarantined callback cannot rebuild its identity (only the body is kept): it stays quarantined", () => {
-    // What the operators' re-process runs (src/admin.ts) after, say, accountPointer was fixed.
+  it("re-processing reads the webhook-id kept with the body; a callback kept without it (before it was stored) stays quarantined", () => {
+    // What the operators' re-process runs (src/admin.ts) after, say, accountPointer was fixed;
+    // end to end in test/quarantine-reprocess.test.ts.
     const loaded = parseConfig({
       ORIGIN_URL: "https://origin.example.com/hooks",
       ORIGIN_SECRET: TEST_SECRETS.ORIGIN_SECRET,
@@ -361,7 +362,7 @@ describe("types", () => {
     expect(parseVerified(source!, bytes, { "webhook-id": "msg_1" })).toMatchObject({ kind: "event", normalized: { accountKey: "a1" } });
     expect(parseVerified(source!, bytes)).toEqual({
       kind: "quarantine",
-      reason: "unmapped: no webhook-id (a quarantined callback keeps its body only; have the sender resend it)",
+      reason: "unmapped: no webhook-id (kept before the quarantine stored signed headers; have the sender resend the message)",
     });
   });
 });

@@ -66,8 +66,10 @@ function view(text: string, options: Options): { value: Reading } | { reason: st
 
 function normalize(reading: Reading, _text: string, signed?: SignedFields): Normalized | { unmapped: string } {
   const messageId = signed?.[MESSAGE_ID];
-  // Re-processing a quarantined callback has its body only: its identity is not in it.
-  if (messageId === undefined) return { unmapped: "no webhook-id (a quarantined callback keeps its body only; have the sender resend it)" };
+  // Only a callback quarantined before the quarantine kept signed headers comes without it.
+  if (messageId === undefined) {
+    return { unmapped: "no webhook-id (kept before the quarantine stored signed headers; have the sender resend the message)" };
+  }
   const { mapped, eventType } = reading;
   const event =
     mapped !== undefined && eventType !== undefined
