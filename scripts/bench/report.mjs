@@ -26,6 +26,24 @@ const fmt = (n, digits = 0) =>
     : Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pass = (ok) => (ok ? "met" : "**missed**");
 
+/**
+ * SQLite rows written per operation under Cloudflare's billing rules, as the storage gate
+ * (src/ledger/storage.ts) counts them; test/storage-gate.test.ts checks each figure against a
+ * fixed workload. Section 5 itemizes a run's rows written with them.
+ */
+const ROWS = {
+  /** The event row, its `id` and `events_by_state` index entries, the `sqlite_sequence` row. */
+  claim: 4,
+  /** The row marked delivered and its `events_by_state` entry. */
+  delivery: 2,
+  /** A new account object: its schema, */
+  schema: 27,
+  /** and its identity (`source`, `account`, `role` in `_meta`, each a row and its primary-key entry). */
+  identity: 6,
+  /** Retention, later: the body dropped, then the row deleted. */
+  retention: 2,
+};
+
 function delta(after, before, key) {
   return (after?.[key] ?? 0) - (before?.[key] ?? 0);
 }
@@ -132,7 +150,7 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
   const newCost = priced(newOps);
   const dupCost = priced(dupOps);
   p(
-    `Counted by the gateway's own counters (\`GET /admin/sources/{source}/counters\`: Durable Object requests and alarms, SQLite rows read and written as SQLite reports them per statement, KV reads and writes, delivery subrequests) around ${fmt(c.events)} new ${c.provider} events delivered to the origin, then ${fmt(c.events)} duplicates of one event. One Worker request per callback. Counter flushes (one Durable Object request per isolate per STATS_FLUSH_MS, 1 s in this run, 10 s by default) are included.`,
+    `Counted by the gateway's own counters (\`GET /admin/sources/{source}/counters\`: Durable Object requests and alarms, SQLite rows read and written as Cloudflare bills them (below), KV reads and writes, delivery subrequests) around ${fmt(c.events)} new ${c.provider} events for ${fmt(c.accounts)} accounts delivered to the origin, then ${fmt(c.events)} duplicates of one event. One Worker request per callback. Counter flushes (one Durable Object request per isolate per STATS_FLUSH_MS, 1 s in this run, 10 s by default) are included, with the rows each flush writes.`,
   );
   p();
   p(`Prices: ${PRICES.source}.`);
@@ -157,6 +175,7 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
       .join(", ")} per million accepted events.`,
   );
   p();
+  renderRowsWritten(p, c, newOps);
   if (report.forged) renderForged(p, report.forged);
   p("## Targets, and why they are met or missed");
   p();
@@ -190,10 +209,62 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
   );
   p();
   p(
-    `What the cost is made of, and what halving it would take. Per accepted event: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, plus alarm runs, which batch the events an account receives together), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written (the event row on claim and its update on delivery), one KV read (the edge cache lookup) and almost no KV writes: the edge cache is written only when a provider first retries an event, because a KV write ($5 per million) on every accepted event would alone cost more than everything else together (an earlier version did that and measured $10.32 per million). The design choice that dominates is durable per-event state in SQLite (rows written). Halving today's total would take writing each event once instead of twice (keep delivery progress out of the event row, e.g. a per-account delivered-up-to sequence number, saving up to half of the SQLite writes) and skipping the KV lookup for first deliveries where a provider marks retries (KillB's \`attempts\`, saving $0.50 per million).`,
+    `What the cost is made of, and what halving it would take. Per accepted event: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, plus alarm runs, which batch the events an account receives together), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written (section 5 itemizes them: ${ROWS.claim} for the claim, ${ROWS.delivery} for the delivery, the alarms, and the schema of each new account object), one KV read (the edge cache lookup) and almost no KV writes: the edge cache is written only when a provider first retries an event, because a KV write ($5 per million) on every accepted event would alone cost more than everything else together (an earlier version did that and measured $10.32 per million). The design choice that dominates is durable per-event state in SQLite (rows written), and within it the indexes: each of the event table's indexes costs a row written per claim, and \`events_by_state\` one more per delivery. Halving today's total would take writing each event once instead of twice (keep delivery progress out of the event row, e.g. a per-account delivered-up-to sequence number, which also takes the delivery off \`events_by_state\`), fewer indexes on the event table (\`events_by_state\` serves the outbox head and the operators' state filter; a partial index of pending rows only would cost nothing on delivery), a cheaper new account object (its ${ROWS.schema} schema rows: one \`CREATE\` per table and index, and the schema version written once rather than per migration), and skipping the KV lookup for first deliveries where a provider marks retries (KillB's \`attempts\`, saving $0.50 per million).`,
   );
   p();
   return `${out.join("\n")}\n`;
+}
+
+/** Section 5's itemized rows written and how SQLite storage is billed. */
+function renderRowsWritten(p, c, newOps) {
+  const newObject = ROWS.schema + ROWS.identity;
+  const delivered = c.delivered / c.events;
+  const objects = (newObject * c.accounts) / c.events;
+  const alarms = delta(c.afterNew, c.before, "alarms");
+  // What the counters show beyond the fixed figures: one row per setAlarm and the flushes' rows.
+  const rest = newOps.sql_rows_written - ROWS.claim - ROWS.delivery * delivered - objects;
+  const life = ROWS.claim + ROWS.delivery + rest + ROWS.retention;
+  p("The rows are what the billing rules below give for this run (test/storage-gate.test.ts checks each figure against a fixed workload):");
+  p();
+  p("| rows written | per | in this run, per accepted event |");
+  p("| --- | --- | --- |");
+  p(
+    `| ${ROWS.claim}: the event row, its \`id\` and \`events_by_state\` index entries, the \`sqlite_sequence\` row | accepted event | ${ROWS.claim} |`,
+  );
+  p(
+    `| ${ROWS.delivery}: the row marked delivered and its \`events_by_state\` entry | delivered event (${fmt(c.delivered)} here) | ${fmt(ROWS.delivery * delivered, 2)} |`,
+  );
+  p(
+    `| 1 per \`setAlarm\` (a claim into an empty outbox, the end of each alarm run: ${fmt(alarms)} runs for ${fmt(c.events)} events), and the counter flushes' rows (1 per counter updated, 2 per new counter) | setAlarm, counters flush | ≈ ${fmt(rest, 1)} (the rest of the counted total) |`,
+  );
+  p(
+    `| ${ROWS.schema} to create the schema + ${ROWS.identity} for its identity (\`source\`, \`account\`, \`role\` in \`_meta\`, each a row and its primary-key entry) | new account object (${fmt(c.accounts)} here, ${fmt(c.events / c.accounts)} events each) | ${fmt(objects, 1)} |`,
+  );
+  p(
+    `| 1 to drop the body after RETENTION_DELIVERED_SECONDS, 1 to delete the row after RETENTION_KEYS_SECONDS | delivered event, later (not in this run) | (${ROWS.retention}) |`,
+  );
+  p();
+  p(
+    `So an account that already exists pays ${ROWS.claim} rows written per accepted event and ${ROWS.delivery} per delivered one, plus a \`setAlarm\` per claim into an empty outbox and per alarm run (the runs batch what an account receives together), and ${ROWS.retention} more when retention prunes the event: about ${fmt(life)} rows, $${fmt(life)} per million events, over an event's life. The one-time ${newObject} rows of a new account object weigh as much as the account is new: ${fmt(objects, 1)} per event here, where every account had ${fmt(c.events / c.accounts)} events. A duplicate writes nothing (the claim's \`INSERT … WHERE NOT EXISTS\` inserts no row), and most never reach the object (the edge cache answers them).`,
+  );
+  p();
+  p("### How SQLite storage is billed");
+  p();
+  p(
+    'SQLite-backed Durable Objects bill rows read and rows written at D1\'s rates ([Durable Objects pricing, "SQLite storage backend"](https://developers.cloudflare.com/durable-objects/platform/pricing/#sqlite-storage-backend): the first 25 billion rows read and 50 million rows written a month included, then $0.001 per million rows read and $1.00 per million rows written). The rules the gateway counts by, from that page and from [D1 pricing, "Billing metrics"](https://developers.cloudflare.com/d1/platform/pricing/#billing-metrics), whose definitions it refers to:',
+  );
+  p();
+  p("- a row read is a row a statement scans, whatever its size: a lookup through an index reads the rows it visits;");
+  p(
+    "- rows written are the rows an `INSERT`, `UPDATE` or `DELETE` writes; an index adds a row written when a write includes its column (the row in the table and the entry in the index); deletes count as rows written;",
+  );
+  p("- each `setAlarm()` is one row written;");
+  p("- the Storage API's key-value methods (not used here) are billed as rows read and written too.");
+  p();
+  p(
+    "What SQLite reports per statement (`rowsRead`, `rowsWritten` on each cursor) follows those rules: an inserted row counts once plus once per index entry it adds, an updated row once plus once per index whose columns it changes (an entry leaving a partial index adds none), a deleted row once; the `sqlite_sequence` row an `AUTOINCREMENT` table keeps is a row like any other. `setAlarm` shows in no cursor, so the gate adds it. Every SQL statement and every `setAlarm` of the gateway goes through `src/ledger/storage.ts`, which adds both up; claims return their rows to the Worker, alarm runs and counter flushes add theirs to the counters (a flush's own, in the next flush).",
+  );
+  p();
 }
 
 /** "At most a few milliseconds" of CPU for any forged request, beyond receiving its bytes. */

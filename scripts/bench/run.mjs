@@ -278,16 +278,18 @@ try {
     const before = await counters(gateway, provider);
     origin.reset();
     const n = 1000;
-    await load(url, requests(provider, url, "new", n, 100), n);
+    const accounts = 100;
+    await load(url, requests(provider, url, "new", n, accounts), n);
     await waitFor(() => origin.received() >= n, 60_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const afterNew = await counters(gateway, provider);
+    const delivered = origin.received();
     const dups = requests(provider, url, "duplicate", n + 1);
     await post(url, dups[0]);
     const afterFirst = await counters(gateway, provider);
     await load(url, dups.slice(1), n);
     const afterDup = await counters(gateway, provider);
-    report.cost = { provider, events: n, before, afterNew, afterFirst, afterDup };
+    report.cost = { provider, events: n, accounts, delivered, before, afterNew, afterFirst, afterDup };
   }
 } finally {
   await gateway.mf.dispose();
