@@ -1,5 +1,7 @@
-// Imports a TypeScript module of this project from a Node script (Node 20 cannot run
-// TypeScript itself): esbuild bundles it in memory and the result is imported as a data URL.
+// Imports a TypeScript module of this project from a Node script: the sources import each other
+// without file extensions (as the Worker's bundler resolves them), which Node's loader does not
+// resolve, and Node 22.12 does not strip types by default. esbuild bundles the module in memory
+// and the result is imported as a data URL.
 import { build } from "esbuild";
 
 export async function importTs(path) {

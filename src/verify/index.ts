@@ -1,7 +1,7 @@
 /**
  * webhook-gateway/verify: the gateway's signature verifiers as a standalone module. It depends
  * on Web standards only (`crypto.subtle`, `TextEncoder`, `Uint8Array`): the same code runs in
- * Cloudflare Workers (where the gateway uses it), Node 20+, Deno and browsers. No runtime
+ * Cloudflare Workers (where the gateway uses it), Node 22+, Deno and browsers. No runtime
  * dependencies. Usage: docs/verify.md.
  *
  * One verb per job: `verify(provider, input)` checks a provider's callback; `signWebhook` and

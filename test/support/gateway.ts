@@ -245,7 +245,7 @@ async function flushCountersAt(clock: number): Promise<void> {
  * whenever STATS_FLUSH_MS has passed, so without the hold the number of flushes (each one a
  * Durable Object request, counted in `do_requests`) would depend on timing. With it, every count
  * the action made is in the result, and the flush adds exactly one `do_requests`.
- * The Durable Objects run in this isolate (vitest-pool-workers), so their counts are held too.
+ * The Durable Objects run in this isolate (@cloudflare/vitest-plugin), so their counts are held too.
  */
 export async function counterDeltas(
   source: string,
