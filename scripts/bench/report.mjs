@@ -36,8 +36,8 @@ const ROWS = {
   claim: 4,
   /** The row marked delivered and its `events_by_state` entry. */
   delivery: 2,
-  /** A new account object: its schema, */
-  schema: 27,
+  /** A new account object: its schema (one `CREATE` per table and index, the schema version per migration; 29 since migration 6), */
+  schema: 29,
   /** and its identity (`source`, `account`, `role` in `_meta`, each a row and its primary-key entry). */
   identity: 6,
   /** Retention, later: the body dropped, then the row deleted. */
