@@ -1,10 +1,15 @@
-// The attacker's catalogue for "CPU per forged request": for each verifier, the bodies (up to
-// the 256 KiB body cap) and headers that make a request with a wrong signature cost the most
-// before it is refused. Every body is valid JSON with distinct keys at every level, so each
-// verifier reads all of it instead of giving up early; every header has the right format, so
-// verification runs to the cryptographic check.
+// The attacker's catalogue for "CPU per forged request". Its sources are derived from the
+// provider registry (through each provider's test signer, as scripts/bench/fixtures.mjs and
+// scripts/send.mjs do): one per signing scheme of every registered provider, so a provider
+// added there is measured without an edit here. Every source gets two generic forged cases (a
+// genuine fixture with a wrong signature; the same callback well-formed but unsigned). On top,
+// keyed by provider name, the hostile bodies (up to the 256 KiB body cap) and headers that make
+// a request with a wrong signature cost each verifier the most before it is refused: valid JSON
+// with distinct keys at every level, so each verifier reads all of it instead of giving up
+// early, and headers of the right format, so verification runs to the cryptographic check.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { fixture, optionsOf, signers } from "../lib/provider-signers.mjs";
 
 /** The gateway's default MAX_BODY_BYTES: a forged body can be at most this large. */
 export const BODY_CAP = 256 * 1024;
@@ -214,55 +219,244 @@ const longHeader = (header, urlSafe = false) => ({
 const hex = (n) => "0".repeat(n);
 const now = () => Date.now();
 
+// --------------------------------------------------------------------------------------------
+// Sources: one per signing scheme of every registered provider, plus the option variants the
+// hostile bodies below need
+
+const WRONG = "not-the-secret";
+/** The URL the generic cases are signed for; a wrong signature is wrong whatever the URL. */
+const SIGNED_URL = (source) => `https://gateway.bench/webhooks/${source}`;
+const binding = (name) => `BENCH_FORGED_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_SECRET`;
+/** CYBAVO's per-wallet variant: wallet 1 has a secret of its own. */
+const CYBAVO_WALLET_BINDING = binding("cybavo-wallet");
+
 /**
- * The forged requests, one per (source, case): `{ source, provider, variant, name, stresses,
- * body, headers() }`. `headers()` makes them when called, with a fresh timestamp where the
- * scheme has one (a stale one would be refused before the MAC is computed).
+ * Each scheme of each registered provider (src/providers/registry.ts, through the signers):
+ * its source is named by the scheme's id (the provider's name, or e.g. `coins-hmac`) and has one
+ * secret, or the verifying key of a key-pair scheme.
  */
-export function forgedRequests() {
-  const out = [];
-  const add = (source, provider, variant, cases, prefix, headers) => {
-    for (const [name, c] of Object.entries(cases)) {
-      const body = c.body(prefix);
-      check(source, name, body);
-      out.push({
-        source,
+function schemeSources() {
+  const out = new Map();
+  for (const [provider, signer] of signers) {
+    for (const scheme of signer.schemes) {
+      const text = `bench-${scheme.id}-secret`;
+      const secret = scheme.secret?.(text) ?? text;
+      const keys = scheme.keyPair?.() ?? { sign: secret, wrong: WRONG, verifyWith: { secrets: [secret], options: {} } };
+      const secrets = Object.fromEntries(
+        keys.verifyWith.secrets.map((value, i) => [binding(i === 0 ? scheme.id : `${scheme.id}-${i}`), value]),
+      );
+      const options = { ...scheme.options, ...keys.verifyWith.options };
+      out.set(scheme.id, {
         provider,
-        variant,
-        name,
-        stresses: c.stresses,
-        body,
-        headers: () => ({ "content-type": "application/json", ...headers(), ...c.headers?.() }),
+        scheme,
+        keys,
+        variant: Object.values(scheme.options).join(", "),
+        secrets,
+        config: { provider, ...options, ...(Object.keys(secrets).length > 0 && { secrets: Object.keys(secrets) }) },
       });
     }
-  };
-  // Headers of the right shape with wrong values: each verifier reaches its hash, MAC or RSA check.
-  const checksum = () => ({ "x-checksum": `${"A".repeat(43)}=` });
-  add("cybavo", "cybavo", "one secret", { "max-body": PAD, "long-signature-header": longHeader("x-checksum", true) }, "", checksum);
-  add("cybavo-wallets", "cybavo", "per-wallet secrets", { ...SCALAR_CASES, ...WALLET_CASES, ...NESTED_CASES }, '"wallet_id":1,', checksum);
-  const sign = `"sign":"${hex(32)}",`;
-  // Bodies over Cregis' limits are refused after reading up to the limit; bodies right at them
-  // are read in full, sorted, written and hashed.
-  add("cregis", "cregis", "nestedValues reject", { ...SCALAR_CASES, ...CREGIS_LIMIT_CASES }, sign, () => ({}));
-  // Scalar members take the same path under both options, so they are measured once (above).
-  add("cregis-canonical", "cregis", "nestedValues canonical-json", { ...NESTED_CASES, ...CREGIS_NESTED_LIMIT_CASES }, sign, () => ({}));
-  add("killb", "killb", "", { "max-body": PAD }, "", () => ({ "x-signature-sha256": hex(64) }));
-  add("cabital", "cabital", "", { "max-body": PAD, "long-signature-header": longHeader("ACCESS-SIGN") }, "", () => ({
-    "ACCESS-KEY": "bench-partner",
-    "ACCESS-TIMESTAMP": String(Math.floor(now() / 1000)),
-    "ACCESS-NONCE": randomUUID(),
-    "ACCESS-SIGN": Buffer.alloc(32).toString("base64"),
-  }));
-  add("coins-rsa", "coins", "rsa-sha256", { "max-body": PAD, "long-signature-header": longHeader("x-signature") }, "", () => ({
-    "x-signature": Buffer.alloc(256, 1).toString("base64"),
-  }));
-  add("coins-hmac", "coins", "hmac-sha256", { "max-body": PAD }, "", () => ({
-    "X-Merchant-Key": "bench-merchant",
-    "X-Timestamp": String(now()),
-    "X-Merchant-Sign": hex(64),
-  }));
-  add("coins-token", "coins", "token", { "max-body": PAD }, "", () => ({ authorization: "Token not-the-token" }));
+  }
   return out;
+}
+
+// --------------------------------------------------------------------------------------------
+// Hostile bodies, keyed by provider name: for each, the source they go to (a scheme's own, by
+// its id, or a `variant` of a scheme with more options), the bodies, the prefix each body
+// starts with, and headers of the right shape with wrong values, so each verifier reaches its
+// hash, MAC or RSA check.
+
+const checksum = () => ({ "x-checksum": `${"A".repeat(43)}=` });
+const cregisSign = `"sign":"${hex(32)}",`;
+
+const HOSTILE = {
+  cybavo: [
+    {
+      source: "cybavo",
+      variant: "one secret",
+      cases: { "max-body": PAD, "long-signature-header": longHeader("x-checksum", true) },
+      headers: checksum,
+    },
+    {
+      source: "cybavo-wallets",
+      scheme: "cybavo",
+      variant: "per-wallet secrets",
+      options: { walletSecrets: { 1: [CYBAVO_WALLET_BINDING] } },
+      secrets: { [CYBAVO_WALLET_BINDING]: "bench-cybavo-wallet-secret" },
+      cases: { ...SCALAR_CASES, ...WALLET_CASES, ...NESTED_CASES },
+      prefix: '"wallet_id":1,',
+      headers: checksum,
+    },
+  ],
+  cregis: [
+    // Bodies over Cregis' limits are refused after reading up to the limit; bodies right at
+    // them are read in full, sorted, written and hashed.
+    {
+      source: "cregis",
+      variant: "nestedValues reject",
+      cases: { ...SCALAR_CASES, ...CREGIS_LIMIT_CASES },
+      prefix: cregisSign,
+      headers: () => ({}),
+    },
+    // Scalar members take the same path under both options, so they are measured once (above).
+    {
+      source: "cregis-canonical",
+      scheme: "cregis",
+      variant: "nestedValues canonical-json",
+      options: { nestedValues: "canonical-json" },
+      cases: { ...NESTED_CASES, ...CREGIS_NESTED_LIMIT_CASES },
+      prefix: cregisSign,
+      headers: () => ({}),
+    },
+  ],
+  killb: [{ source: "killb", cases: { "max-body": PAD }, headers: () => ({ "x-signature-sha256": hex(64) }) }],
+  cabital: [
+    {
+      source: "cabital",
+      cases: { "max-body": PAD, "long-signature-header": longHeader("ACCESS-SIGN") },
+      headers: () => ({
+        "ACCESS-KEY": "bench-partner",
+        "ACCESS-TIMESTAMP": String(Math.floor(now() / 1000)),
+        "ACCESS-NONCE": randomUUID(),
+        "ACCESS-SIGN": Buffer.alloc(32).toString("base64"),
+      }),
+    },
+  ],
+  coins: [
+    {
+      source: "coins-rsa",
+      cases: { "max-body": PAD, "long-signature-header": longHeader("x-signature") },
+      headers: () => ({ "x-signature": Buffer.alloc(256, 1).toString("base64") }),
+    },
+    {
+      source: "coins-hmac",
+      cases: { "max-body": PAD },
+      headers: () => ({ "X-Merchant-Key": "bench-merchant", "X-Timestamp": String(now()), "X-Merchant-Sign": hex(64) }),
+    },
+    { source: "coins-token", cases: { "max-body": PAD }, headers: () => ({ authorization: "Token not-the-token" }) },
+  ],
+  "standard-webhooks": [
+    {
+      source: "standard-webhooks",
+      cases: { "max-body": PAD },
+      headers: () => ({
+        "webhook-id": `msg_${randomUUID()}`,
+        "webhook-timestamp": String(Math.floor(now() / 1000)),
+        "webhook-signature": `v1,${Buffer.alloc(32).toString("base64")}`,
+      }),
+    },
+  ],
+};
+
+// --------------------------------------------------------------------------------------------
+// The catalogue
+
+const withoutHeader = (headers, name) =>
+  Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== name.toLowerCase()));
+const member = (field) => new RegExp(`,?"${field.replace(/[^\w]/g, "\\$&")}":"[^"]*"`);
+
+/**
+ * The two cases every source gets, whatever its provider: its provider's bench fixture (a
+ * genuine callback) signed with a wrong key, and the same callback signed with the right key
+ * and its signature taken out (header or body member): well-formed but unsigned. Headers are
+ * made at each send, so a timestamped scheme's time is always fresh.
+ */
+function genericCases(name, source) {
+  const { provider, scheme, keys } = source;
+  const fixtureName = signers.get(provider).benchFixture;
+  const callback = fixture(provider, fixtureName);
+  const options = optionsOf(source.config);
+  const sign = (key) => scheme.sign(callback, key, { url: SIGNED_URL(name), now: now(), options });
+  const spot = scheme.signature(options);
+  const stable = (make) => {
+    const first = make();
+    return {
+      body: first.body,
+      headers: () => {
+        const signed = make();
+        // The body is what was measured: a scheme that signed a time into it would change it.
+        if (signed.body !== first.body) throw new Error(`${name}: the signed body changes between sends`);
+        return signed.headers;
+      },
+    };
+  };
+  const unsigned = () => {
+    const signed = sign(keys.sign);
+    return "field" in spot
+      ? { body: signed.body.replace(member(spot.field), ""), headers: signed.headers }
+      : { body: signed.body, headers: withoutHeader(signed.headers, spot.header) };
+  };
+  const where = "field" in spot ? `its \`${spot.field}\` member` : `its \`${spot.header}\` header`;
+  return {
+    "wrong-signature": { stresses: `the ${fixtureName} fixture signed with a wrong key`, ...stable(() => sign(keys.wrong)) },
+    unsigned: { stresses: `the ${fixtureName} fixture signed, then ${where} taken out`, ...stable(unsigned) },
+  };
+}
+
+/**
+ * The forged-request catalogue: `{ secrets, sources, requests }`. `sources` and `secrets` are
+ * what the measured gateway runs with (`SOURCES` and its secret bindings); `requests` holds one
+ * entry per (source, case): `{ source, provider, variant, name, stresses, body, headers() }`,
+ * `headers()` made when called (a fresh timestamp where the scheme has one: a stale one would
+ * be refused before the MAC is computed). Every source gets the generic cases; the hostile
+ * bodies of its provider follow.
+ */
+export function forgedCatalogue() {
+  const schemes = schemeSources();
+  for (const provider of Object.keys(HOSTILE)) {
+    if (!signers.has(provider)) throw new Error(`forged-bodies: hostile bodies for ${provider}, which is not a registered provider`);
+  }
+  const sources = new Map();
+  for (const [provider] of signers) {
+    for (const [name, source] of schemes) if (source.provider === provider) sources.set(name, source);
+    for (const entry of HOSTILE[provider] ?? []) {
+      const base = schemes.get(entry.scheme ?? entry.source);
+      if (base === undefined || base.provider !== provider) {
+        throw new Error(`forged-bodies: ${entry.source} names no signing scheme of ${provider}`);
+      }
+      // Bodies for a scheme's own source may name what that source is (CYBAVO: "one secret").
+      if (entry.scheme === undefined) {
+        if (entry.variant !== undefined) base.variant = entry.variant;
+        continue;
+      }
+      sources.set(entry.source, {
+        ...base,
+        variant: entry.variant,
+        secrets: { ...base.secrets, ...entry.secrets },
+        config: { ...base.config, ...entry.options },
+      });
+    }
+  }
+
+  const requests = [];
+  const add = (name, caseName, stresses, body, headers) => {
+    const source = sources.get(name);
+    const { provider, variant } = source;
+    requests.push({
+      source: name,
+      provider,
+      variant,
+      name: caseName,
+      stresses,
+      body,
+      headers: () => ({ "content-type": "application/json", ...headers() }),
+    });
+  };
+  for (const [name, source] of sources) {
+    for (const [caseName, c] of Object.entries(genericCases(name, source))) add(name, caseName, c.stresses, c.body, c.headers);
+    for (const entry of HOSTILE[source.provider] ?? []) {
+      if (entry.source !== name) continue;
+      for (const [caseName, c] of Object.entries(entry.cases)) {
+        const body = c.body(entry.prefix ?? "");
+        check(name, caseName, body);
+        add(name, caseName, c.stresses, body, () => ({ ...entry.headers(), ...c.headers?.() }));
+      }
+    }
+  }
+  return {
+    secrets: Object.assign({}, ...[...sources.values()].map((s) => s.secrets)),
+    sources: Object.fromEntries([...sources].map(([name, s]) => [name, s.config])),
+    requests,
+  };
 }
 
 /** A case only measures what it claims if the whole body is read: valid JSON, no repeated key, within the cap. */

@@ -1,28 +1,30 @@
-// CPU per forged request, in workerd: for each provider's verifier (CYBAVO with and without
-// per-wallet secrets, Cregis with nestedValues reject and canonical-json, KillB, Cabital, Coins
-// rsa-sha256 / hmac-sha256 / token), the bodies in ./forged-bodies.mjs are posted with a wrong
-// signature to the gateway bundle on Miniflare, and the CPU time of the gateway's workerd
-// process is read from Linux's per-thread accounting before and after. The same body is posted
-// to the bare Worker (reads the body, answers 200) right before, the same way, as the baseline:
-// what merely receiving that body costs workerd on this machine in this run.
+// CPU per forged request, in workerd: for every signing scheme of every registered provider
+// (and the option variants the catalogue adds: CYBAVO with per-wallet secrets, Cregis with
+// canonical-json), the requests of ./forged-bodies.mjs (a genuine fixture with a wrong
+// signature, the same unsigned, and each provider's hostile bodies) are posted to the gateway
+// bundle on Miniflare, and the CPU time of the gateway's workerd process is read from Linux's
+// per-thread accounting before and after. The same request is posted to the bare Worker (reads
+// the body, answers 200) right before, the same way, as the baseline: what merely receiving
+// that body costs workerd on this machine in this run.
 //
 // workerd cannot time itself (its clock stands still during computation), so the process is
 // measured from outside: /proc/<pid>/task/*/schedstat, nanoseconds on CPU per thread.
 //
 // Used by scripts/bench/run.mjs; `node scripts/bench/forged.mjs` runs it alone (builds the
-// bundle, prints a table and the JSON). To compare two versions of the gateway within one run,
+// bundle, prints a table and the JSON). BENCH_FORGED_ONLY (a regular expression over
+// "source/case") measures some cases only, e.g. `BENCH_FORGED_ONLY=standard-webhooks node
+// scripts/bench/forged.mjs`. To compare two versions of the gateway within one run,
 // set BENCH_FORGED_PREVIOUS to the directory of another bundle (e.g. one built from an earlier
 // commit with `wrangler deploy --dry-run --outdir <dir>`): it runs in a third workerd process,
 // measured in the same alternating batches, and each case also reports `previousMs`.
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
-import { BODY_CAP, forgedRequests } from "./forged-bodies.mjs";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { BODY_CAP, forgedCatalogue } from "./forged-bodies.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 /**
@@ -38,31 +40,8 @@ const ONLY = process.env.BENCH_FORGED_ONLY ? new RegExp(process.env.BENCH_FORGED
 /** Standalone runs only: the directory of a second gateway bundle to measure alongside. */
 const PREVIOUS = process.env.BENCH_FORGED_PREVIOUS;
 
-const SECRETS = {
-  CYBAVO_API_SECRET: "bench-cybavo-secret",
-  CYBAVO_WALLET_SECRET: "bench-cybavo-wallet-secret",
-  CREGIS_API_KEY: "bench-cregis-key",
-  KILLB_WEBHOOK_SECRET: "bench-killb-secret",
-  CABITAL_SECRET: "bench-cabital-secret",
-  COINS_MERCHANT_SECRET: "bench-coins-secret",
-  ORIGIN_SECRET: "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==",
-};
-
-/** One source per verifier variant; each has exactly one secret, as in section 1. */
-function forgedSources() {
-  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  return {
-    cybavo: { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"] },
-    "cybavo-wallets": { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"], walletSecrets: { 1: ["CYBAVO_WALLET_SECRET"] } },
-    cregis: { provider: "cregis", secrets: ["CREGIS_API_KEY"] },
-    "cregis-canonical": { provider: "cregis", secrets: ["CREGIS_API_KEY"], nestedValues: "canonical-json" },
-    killb: { provider: "killb", secrets: ["KILLB_WEBHOOK_SECRET"] },
-    cabital: { provider: "cabital", secrets: ["CABITAL_SECRET"] },
-    "coins-rsa": { provider: "coins", scheme: "rsa-sha256", publicKey: publicKey.export({ type: "spki", format: "pem" }) },
-    "coins-hmac": { provider: "coins", scheme: "hmac-sha256", secrets: ["COINS_MERCHANT_SECRET"] },
-    "coins-token": { provider: "coins", scheme: "token", secrets: ["COINS_MERCHANT_SECRET"] },
-  };
-}
+/** The gateway's own secret: the measured requests never reach a delivery. */
+const ORIGIN_SECRET = "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==";
 
 // --------------------------------------------------------------------------------------------
 // The workerd process behind a Miniflare instance, and its CPU time
@@ -84,7 +63,9 @@ async function workerdChildren() {
 /** Starts Miniflare and finds the workerd process it spawned (a new child of this process). */
 async function startMeasured(options) {
   const before = await workerdChildren();
-  const mf = new Miniflare({ host: "127.0.0.1", port: 0, ...options });
+  // Miniflare 5 takes a list of workers; the one-worker options convert as they are. The
+  // gateway's log lines (one per request) are discarded, not printed by this process.
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, handleStructuredLogs: () => {}, ...options }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const pids = [...(await workerdChildren())].filter((pid) => !before.has(pid));
   if (pids.length !== 1) throw new Error(`expected one new workerd process, found ${pids.length}`);
@@ -167,11 +148,8 @@ async function measureCase(gateway, bare, request, previous) {
  * stresses, bytes, headerBytes, gatewayMs, bareMs, samples, requests, statuses }] }`.
  */
 export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, previousRoot, log = () => {} }) {
-  const quiet = (stdout, stderr) => {
-    stdout.resume();
-    stderr.resume();
-  };
-  const sources = JSON.stringify(forgedSources());
+  const catalogue = forgedCatalogue();
+  const sources = JSON.stringify(catalogue.sources);
   const startGateway = (script, dir) =>
     startMeasured({
       modules: true,
@@ -180,8 +158,7 @@ export async function measureForged({ scriptPath, modulesRoot, compatibilityDate
       compatibilityDate,
       kvNamespaces: ["SEEN", "OPS_INDEX"],
       durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-      bindings: { ...SECRETS, SOURCES: sources, ORIGIN_URL: "http://127.0.0.1:9/events" },
-      handleRuntimeStdio: quiet,
+      bindings: { ...catalogue.secrets, ORIGIN_SECRET, SOURCES: sources, ORIGIN_URL: "http://127.0.0.1:9/events" },
     });
   const gateway = await startGateway(scriptPath, modulesRoot);
   const previous = previousRoot === undefined ? undefined : await startGateway(join(previousRoot, "index.js"), previousRoot);
@@ -189,11 +166,10 @@ export async function measureForged({ scriptPath, modulesRoot, compatibilityDate
     modules: true,
     script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
     compatibilityDate,
-    handleRuntimeStdio: quiet,
   });
   const cases = [];
   try {
-    for (const request of forgedRequests()) {
+    for (const request of catalogue.requests) {
       if (ONLY !== undefined && !ONLY.test(`${request.source}/${request.name}`)) continue;
       const measured = await measureCase(gateway, bare, request, previous);
       const { body, headers, ...described } = request;
