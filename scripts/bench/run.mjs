@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
 import { measureForged } from "./forged.mjs";
 
@@ -74,40 +74,49 @@ async function buildWorker(dir) {
   return join(dir, "index.js");
 }
 
-async function startGateway(dir, scriptPath, originUrl) {
+/** The compatibility date wrangler.toml pins: every Worker of the bench runs on it. */
+async function compatibilityDateOf() {
   const toml = await readFile(join(root, "wrangler.toml"), "utf8");
-  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    modulesRoot: dir,
-    compatibilityDate,
-    kvNamespaces: ["SEEN", "OPS_INDEX"],
-    durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-    bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000" },
-    host: "127.0.0.1",
-    port: 0,
-    // The gateway's log lines (one per request) are discarded, not piped through this process,
-    // which also runs the load generator.
-    handleRuntimeStdio: (stdout, stderr) => {
-      stdout.resume();
-      if (process.env.BENCH_DEBUG) stderr.pipe(process.stderr);
-      else stderr.resume();
-    },
-  });
+  return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
+}
+
+async function startGateway(dir, scriptPath, originUrl, compatibilityDate) {
+  // Miniflare 5 takes its options in a new shape; the converter is the one wrangler uses.
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath,
+      modulesRoot: dir,
+      compatibilityDate,
+      kvNamespaces: ["SEEN", "OPS_INDEX"],
+      durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
+      bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000" },
+      host: "127.0.0.1",
+      port: 0,
+      // The gateway's log lines (one per request) are discarded, not piped through this process,
+      // which also runs the load generator.
+      handleRuntimeStdio: (stdout, stderr) => {
+        stdout.resume();
+        if (process.env.BENCH_DEBUG) stderr.pipe(process.stderr);
+        else stderr.resume();
+      },
+    }),
+  );
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 
-async function startBare() {
+async function startBare(compatibilityDate) {
   // Reads the body before answering: a Worker that answers a POST without reading it makes
   // workerd close the connection, which halves its throughput and flatters the ratio.
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
-    compatibilityDate: "2026-04-20",
-    host: "127.0.0.1",
-    port: 0,
-  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",
+      compatibilityDate,
+      host: "127.0.0.1",
+      port: 0,
+    }),
+  );
   return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
 }
 
@@ -199,8 +208,9 @@ async function waitFor(check, timeoutMs) {
 const dir = await mkdtemp(join(tmpdir(), "bench-"));
 const origin = await startOrigin();
 const scriptPath = await buildWorker(dir);
-const gateway = await startGateway(dir, scriptPath, origin.url);
-const bare = await startBare();
+const compatibilityDate = await compatibilityDateOf();
+const gateway = await startGateway(dir, scriptPath, origin.url, compatibilityDate);
+const bare = await startBare(compatibilityDate);
 const report = { throughput: [], e2e: [], scale: [], cost: {}, cpu: null, forged: null };
 
 try {
@@ -301,8 +311,6 @@ try {
 // delivery of the runs above is counted).
 try {
   log("forged requests");
-  const toml = await readFile(join(root, "wrangler.toml"), "utf8");
-  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
   report.forged = await measureForged({ scriptPath, modulesRoot: dir, compatibilityDate, log });
 } finally {
   await rm(dir, { recursive: true, force: true });
