@@ -14,37 +14,11 @@ import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
+import { readBodyCapped } from "./request-body";
 import { type Counter, count, flushIfDue } from "./stats";
 import { eventRowProblem } from "./storage-limits";
-import { digest, toHex, utf8 } from "./verify/crypto";
+import { digest, fromUtf8, toHex, utf8 } from "./verify/crypto";
 import { jsonProblem } from "./verify/json-text";
-
-/** Reads the body up to `limit` bytes; stops reading (never buffers the rest) past it. */
-export async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | "too_large"> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return "too_large";
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return "too_large";
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
 
 /**
  * `evt_` + 128 bits of SHA-256 over the JSON array [source, account, key]: the same provider
@@ -97,12 +71,8 @@ const quarantine = (reason: string): Parsed => ({ kind: "quarantine", reason });
  * matches, a value with no mapping, and an event without an account or idempotency key.
  */
 export function parseVerified(source: SourceConfig, body: Uint8Array, signed?: SignedFields): Parsed {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
-  } catch {
-    return quarantine("not UTF-8");
-  }
+  const text = fromUtf8(body);
+  if (text === undefined) return quarantine("not UTF-8");
   const problem = jsonProblem(text);
   if (problem !== undefined) return quarantine(problem);
   const provider = source.provider;
@@ -120,7 +90,7 @@ export function parseVerified(source: SourceConfig, body: Uint8Array, signed?: S
     normalized = provider.normalize(result.output, text, signed);
   } catch (err) {
     // An adapter bug must not lose a verified event or make the provider retry forever.
-    log("adapter_error", { level: "error", source: source.name, provider: provider.name, error: errorName(err) });
+    adapterError(source, "normalize", err);
     return quarantine(`normalize failed: ${errorName(err)}`);
   }
   if ("unmapped" in normalized) return quarantine(`unmapped: ${normalized.unmapped}`);
@@ -135,6 +105,9 @@ export function parseVerified(source: SourceConfig, body: Uint8Array, signed?: S
 }
 
 const errorName = (err: unknown) => (err instanceof Error ? err.name : "Error");
+/** A provider adapter threw on a verified body: a bug for a person, named; the caller keeps the body. */
+const adapterError = (source: SourceConfig, step: "normalize" | "signedContent", err: unknown) =>
+  log("adapter_error", { level: "error", source: source.name, provider: source.provider.name, step, error: errorName(err) });
 
 /**
  * A quarantined callback's identity: the hash of what its signature covers after removing what
@@ -143,14 +116,14 @@ const errorName = (err: unknown) => (err instanceof Error ? err.name : "Error");
  */
 export async function quarantineKey(source: SourceConfig, body: Uint8Array, signed?: SignedFields): Promise<string> {
   let content: Uint8Array = body;
-  if (source.provider.signedContent !== undefined) {
-    try {
-      const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
-      const covered = source.provider.signedContent(text, source.options, signed);
-      if (covered !== undefined) content = utf8(covered);
-    } catch {
-      // Not UTF-8: the provider has no signed reading of it; the bytes are the identity.
-    }
+  // Not UTF-8: the provider has no signed reading of it; the bytes are the identity.
+  const text = source.provider.signedContent === undefined ? undefined : fromUtf8(body);
+  try {
+    const covered = text === undefined ? undefined : source.provider.signedContent?.(text, source.options, signed);
+    if (covered !== undefined) content = utf8(covered);
+  } catch (err) {
+    // An adapter bug: the bytes stay the identity (nothing verified is lost); the line names it.
+    adapterError(source, "signedContent", err);
   }
   return `raw:${toHex(await digest("SHA-256", content as Uint8Array<ArrayBuffer>))}`;
 }

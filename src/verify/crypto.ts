@@ -14,6 +14,17 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text) as Uint8Array<ArrayBuffer>;
 }
 
+/** Decodes UTF-8 bytes strictly (a leading BOM dropped, as by default); undefined when they are not UTF-8. */
+export function fromUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    // Bytes that are not UTF-8 are an answer, not a failure: callers refuse or quarantine them
+    // with that reason, which their log line carries.
+    return undefined;
+  }
+}
+
 /** Concatenates byte arrays. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
