@@ -6,6 +6,7 @@ import { type IRequest, Router } from "itty-router";
 import { handleAdmin } from "./admin";
 import { loadConfig } from "./config";
 import { handleWebhook } from "./ingress";
+import { log } from "./log";
 import { reply } from "./replies";
 
 export { AccountLedger } from "./ledger/AccountLedger";
@@ -17,7 +18,7 @@ function sourceName(segment: string | undefined): string {
   try {
     return decodeURIComponent(segment ?? "");
   } catch {
-    // Not a failure to report: no configured source has such a name, so the caller gets 404.
+    // No configured source has such a name: the caller gets 404, logged with the raw segment.
     return "";
   }
 }
@@ -33,7 +34,12 @@ router
     // A broken configuration must not look like a rejected signature: 503 makes providers retry.
     if (!loaded.ok) return reply.unavailable();
     const source = loaded.config.sources.get(sourceName(request.params.source));
-    if (source === undefined) return reply.notFound();
+    if (source === undefined) {
+      // Expected (a wrong URL, a scanner), but the one trace of a provider sent to a source that
+      // does not exist: the path's segment as sent, cut short.
+      log("ingress", { source: (request.params.source ?? "").slice(0, 100), outcome: "unknown_source", status: 404 });
+      return reply.notFound();
+    }
     if (request.method !== "POST") return reply.methodNotAllowed("POST");
     return handleWebhook(request, env, ctx, loaded.config, source);
   })

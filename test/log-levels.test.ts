@@ -73,6 +73,17 @@ describe("expected outcomes are info", () => {
     expect(lines.filter((l) => l.method !== "log")).toEqual([]);
     await drain("cybavo", String(wallet));
   });
+
+  it("a callback to a source that does not exist is a 404 and an info line naming the path's source (malformed escapes too)", async () => {
+    const lines = await linesOf(async () => {
+      expect((await post("nope", "{}")).status).toBe(404);
+      expect((await post("%E0%A4%A", "{}")).status).toBe(404);
+    });
+    expect(lines).toEqual([
+      { method: "log", msg: "ingress", level: "info", source: "nope", outcome: "unknown_source", status: 404 },
+      { method: "log", msg: "ingress", level: "info", source: "%E0%A4%A", outcome: "unknown_source", status: 404 },
+    ]);
+  });
 });
 
 describe("an adapter that throws is an error line naming it, and the body is kept", () => {
