@@ -20,6 +20,6 @@ export async function purePath(
 ): Promise<void> {
   const verified = await source.provider.verify(request, source);
   if (!verified.ok) throw new Error(`${source.name}: ${verified.reason}`);
-  const parsed = parseVerified(source, request.body);
+  const parsed = parseVerified(source, request.body, verified.signed);
   if (parsed.kind !== "event") throw new Error(`${source.name}: ${parsed.reason}`);
 }
