@@ -34,9 +34,10 @@ let seed = Date.now();
  * `count` signed requests for `provider` at `url`:
  * kind "new": every one a new event; "duplicate": one event over and over (a single-use
  * signature, Cabital's nonce, signed afresh each time, as a provider retry is); "forged": signed
- * with a wrong secret. Events are spread round-robin over `accounts` accounts.
+ * with a wrong secret. Events are spread round-robin over `accounts` accounts, numbered from
+ * `firstAccount`.
  */
-export function requests(provider, url, kind, count, accounts = 100) {
+export function requests(provider, url, kind, count, accounts = 100, firstAccount = 1) {
   const signer = signers.get(provider);
   const singleUse = schemeFor(SOURCES[provider]).singleUse;
   const out = [];
@@ -45,7 +46,7 @@ export function requests(provider, url, kind, count, accounts = 100) {
     if (kind === "duplicate") {
       out.push(singleUse || i === 0 || out.length === 0 ? sign(provider, one, url) : out[0]);
     } else {
-      const callback = freshen(provider, signer.onAccount(base(provider), (i % accounts) + 1), ++seed);
+      const callback = freshen(provider, signer.onAccount(base(provider), (i % accounts) + firstAccount), ++seed);
       out.push(sign(provider, callback, url, kind === "forged" ? "not-the-secret" : undefined));
     }
   }
