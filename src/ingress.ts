@@ -19,6 +19,7 @@ import { type Counter, count, flushIfDue } from "./stats";
 import { eventRowProblem } from "./storage-limits";
 import { digest, fromUtf8, toHex, utf8 } from "./verify/crypto";
 import { jsonProblem } from "./verify/json-text";
+import { prefixed } from "./verify/types";
 
 /**
  * `evt_` + 128 bits of SHA-256 over the JSON array [source, account, key]: the same provider
@@ -115,8 +116,11 @@ const adapterError = (source: SourceConfig, step: "normalize" | "signedContent",
  * signature-equivalent variants are one quarantine entry.
  */
 export async function quarantineKey(source: SourceConfig, body: Uint8Array, signed?: SignedFields): Promise<string> {
-  let content: Uint8Array = body;
-  // Not UTF-8: the provider has no signed reading of it; the bytes are the identity.
+  // Not UTF-8: the provider has no signed reading of it; the bytes are the identity, after the
+  // signed fields from outside them if any (two Standard Webhooks messages with the same bytes
+  // are two callbacks). A JSON object's text ends where it closes, so the prefix is unambiguous.
+  const fields = signed === undefined || Object.keys(signed).length === 0 ? undefined : JSON.stringify(signed);
+  let content: Uint8Array = fields === undefined ? body : prefixed(utf8(fields), body);
   const text = source.provider.signedContent === undefined ? undefined : fromUtf8(body);
   try {
     const covered = text === undefined ? undefined : source.provider.signedContent?.(text, source.options, signed);

@@ -35,7 +35,25 @@ const Reading = v.object({
 type Reading = v.InferOutput<typeof Reading>;
 
 // RFC 3339 date-time, as the spec's payload `timestamp` is written ("2022-11-03T20:26:10.344522Z").
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * The instant (Unix ms) an RFC 3339 date-time names, or NaN. `Date.parse` rolls a date that does
+ * not exist over into one that does (30 February → 2 March, hour 24 → the next day), and an
+ * offset can carry year 0000 before year 0 (no RFC 3339 text): such a timestamp names no instant
+ * the sender meant, so the event takes its receipt time, as for any unreadable one. Before 1970
+ * is refused as the other adapters refuse it (src/time.ts).
+ */
+function instant(stamp: string): number {
+  const match = RFC3339.exec(stamp);
+  if (match === null) return Number.NaN;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const exists = date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+  const ms = exists ? Date.parse(stamp) : Number.NaN;
+  return ms > 0 ? ms : Number.NaN;
+}
 
 /**
  * The body as this source reads it, or why it cannot (→ quarantine with that reason). Read here
@@ -53,7 +71,7 @@ function view(text: string, options: Options): { value: Reading } | { reason: st
   const mapped = eventType === undefined ? undefined : lookup(options.types, eventType);
   // The spec's payload `timestamp`: when the event occurred (the header's is the attempt's).
   const stamp = readString(text, "/timestamp");
-  const ms = stamp !== undefined && RFC3339.test(stamp) ? Date.parse(stamp) : Number.NaN;
+  const ms = stamp !== undefined ? instant(stamp) : Number.NaN;
   return {
     value: {
       account,
