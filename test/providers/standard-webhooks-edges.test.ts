@@ -1,15 +1,15 @@
 /**
- * Review of issue 11's standard-webhooks provider (attacker's second look): two messages must
+ * The standard-webhooks provider's edges (found by an attacker's review): two messages must
  * never merge into one quarantine entry, and the event time is the sender's payload timestamp
  * only when it names a real instant (never a date the gateway shifted, never one outside the
  * published schema's date-time).
  */
 import { describe, expect, it } from "vitest";
-import { QUARANTINE_ACCOUNT } from "../src/ingress";
-import { hmacSha256, toBase64, utf8 } from "../src/verify/crypto";
-import { prefixed } from "../src/verify/types";
-import { captureLogs, newRows, post, storedEvents } from "./support/gateway";
-import { TEST_SECRETS } from "./support/test-config";
+import { QUARANTINE_ACCOUNT } from "../../src/ingress";
+import { hmacSha256, toBase64, utf8 } from "../../src/verify/crypto";
+import { prefixed } from "../../src/verify/types";
+import { captureLogs, newRows, post, storedEvents } from "../support/gateway";
+import { TEST_SECRETS } from "../support/test-config";
 
 const DEFAULT_SOURCE = "standard-webhooks-default";
 const SECRET = TEST_SECRETS.STANDARD_WEBHOOKS_SECRET!;
