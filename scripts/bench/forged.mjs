@@ -18,13 +18,14 @@
 // commit with `wrangler deploy --dry-run --outdir <dir>`): it runs in a third workerd process,
 // measured in the same alternating batches, and each case also reports `previousMs`.
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { BODY_CAP, forgedCatalogue } from "./forged-bodies.mjs";
+import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 /**
@@ -46,20 +47,6 @@ const ORIGIN_SECRET = "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==";
 // --------------------------------------------------------------------------------------------
 // The workerd process behind a Miniflare instance, and its CPU time
 
-async function workerdChildren() {
-  const out = new Set();
-  for (const pid of await readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-    const close = stat.lastIndexOf(")");
-    const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-    if (comm === "workerd" && ppid === process.pid) out.add(Number(pid));
-  }
-  return out;
-}
-
 /** Starts Miniflare and finds the workerd process it spawned (a new child of this process). */
 async function startMeasured(options) {
   const before = await workerdChildren();
@@ -67,19 +54,7 @@ async function startMeasured(options) {
   // gateway's log lines (one per request) are discarded, not printed by this process.
   const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, handleStructuredLogs: () => {}, ...options }));
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const pids = [...(await workerdChildren())].filter((pid) => !before.has(pid));
-  if (pids.length !== 1) throw new Error(`expected one new workerd process, found ${pids.length}`);
-  return { mf, url, pid: pids[0] };
-}
-
-/** Nanoseconds the process's threads have spent on a CPU (Linux schedstat, all threads). */
-async function cpuNs(pid) {
-  let total = 0;
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const line = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8").catch(() => undefined);
-    if (line !== undefined) total += Number(line.split(" ")[0]);
-  }
-  return total;
+  return { mf, url, pid: await newWorkerd(before) };
 }
 
 // --------------------------------------------------------------------------------------------

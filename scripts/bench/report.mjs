@@ -68,7 +68,90 @@ export function priced(ops) {
   return { lines, total: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }
 
-export function renderReport({ report, machine, connections, runSeconds, seconds }) {
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** A ratio over the rounds: the median of the per-round ratios, and their spread. */
+function roundRatio(rounds, of) {
+  const values = rounds.map(of);
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/**
+ * Section 1's ratios from the paired rounds, per provider: new events (100 accounts) over the
+ * floor's 100-account rate, duplicates and forged requests over the bare Worker's, Cabital's
+ * duplicates over the floor's one-account rate (they reach one account's object for the nonce
+ * check, so the floor is the least they could cost), and CYBAVO's new events on one account
+ * over the floor's one-account rate.
+ */
+export function floorRatios(report) {
+  const rounds = report.rounds;
+  const providers = Object.keys(rounds[0].providers);
+  const per = providers.map((provider) => {
+    const of = (kind) => (r) => r.providers[provider][kind].rps;
+    return {
+      provider,
+      newToFloor: roundRatio(rounds, (r) => of("new")(r) / r.floor100.rps),
+      duplicateToBare: roundRatio(rounds, (r) => of("duplicate")(r) / r.bare.rps),
+      duplicateToFloor: roundRatio(rounds, (r) => of("duplicate")(r) / r.floor1.rps),
+      forgedToBare: roundRatio(rounds, (r) => of("forged")(r) / r.bare.rps),
+    };
+  });
+  const worst = (list, key) => list.reduce((a, b) => (b[key].median < a[key].median ? b : a));
+  const floor100 = median(rounds.map((r) => r.floor100.rps));
+  const e2e = report.scale.find((x) => x.accounts === 100);
+  return {
+    per,
+    worstNew: worst(per, "newToFloor"),
+    worstDuplicate: worst(
+      per.filter((x) => x.provider !== "cabital"),
+      "duplicateToBare",
+    ),
+    cabitalDuplicate: per.find((x) => x.provider === "cabital"),
+    worstForged: worst(per, "forgedToBare"),
+    single: roundRatio(rounds, (r) => r.single.rps / r.floor1.rps),
+    floor100,
+    floor1: median(rounds.map((r) => r.floor1.rps)),
+    e2eRps: e2e?.e2eRps,
+    deliveredToFloor: e2e ? e2e.e2eRps / floor100 : undefined,
+  };
+}
+
+/** Section 5's measured operations per accepted event, and their price. */
+function costOf(report) {
+  const c = report.cost;
+  const ops = perEvent(c.afterNew, c.before, c.events, c.events);
+  return { ops, total: priced(ops).total };
+}
+
+const round3 = (n) => (n === undefined || Number.isNaN(n) ? null : Math.round(n * 1000) / 1000);
+
+/**
+ * docs/benchmarks.json, the shape issue 12 asks for: each ratio the worst provider's (Cabital's
+ * duplicates are held against the floor, in docs/benchmarks.md, not here), storage per event
+ * from section 5's counters (`setAlarm` counted as a row written), the cost from the same run.
+ * `rows_read_per_event_at_100k` needs an account holding 100,000 retained events, which this
+ * bench does not build yet: null, not a guess.
+ */
+export function benchmarksJson(report) {
+  const f = floorRatios(report);
+  const { ops, total } = costOf(report);
+  return {
+    ratios: {
+      new_to_floor: round3(f.worstNew.newToFloor.median),
+      duplicate_to_bare: round3(f.worstDuplicate.duplicateToBare.median),
+      forged_to_bare: round3(f.worstForged.forgedToBare.median),
+      delivered_to_floor: round3(f.deliveredToFloor),
+    },
+    storage: {
+      rows_written_per_event: round3(ops.sql_rows_written),
+      rows_read_per_event_at_100k: null,
+      do_requests_per_event: round3(ops.do_requests),
+    },
+    cost_usd_per_million: round3(total),
+  };
+}
+
+export function renderReport({ report, machine, connections, seconds }) {
   const out = [];
   const p = (line = "") => out.push(line);
   p("# Benchmarks");
@@ -83,17 +166,22 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
     "Everything ran on 127.0.0.1: the gateway (the bundle `wrangler deploy --dry-run` produces) and a bare Worker on Miniflare/workerd (started directly, not through `wrangler dev`), a local origin answering 200, and autocannon as the load generator, all on the same 2 cores.",
   );
   p(
-    `Load: ${runSeconds} s per measurement at ${connections} connections (autocannon, keep-alive); the bare Worker (reads the body, answers 200) is measured right before each provider's three runs and each ratio uses that neighbour. "New" runs send distinct, freshly signed events only.`,
+    `Load: ${connections} connections (autocannon, keep-alive). Section 1 runs ${report.floorRun.rounds} paired rounds of ${report.floorRun.seconds} s per measurement; sections 2, 3 and 5 send a fixed number of events. "New" runs send distinct, freshly signed events only.`,
   );
   p();
-  p("## 1. Throughput and latency against a bare Worker");
+  renderFloor(p, report);
+  p("### Every provider against the bare Worker");
   p();
-  p("| provider | requests | req/s | p50 ms | p99 ms | bare req/s | ratio to bare | target | replies |");
-  p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  p(
+    "The same rounds, each figure the median over them; the ratio is the median of the per-round ratios to that round's bare Worker. The targets in this table are the earlier ones, against the bare Worker for every kind; issue 12's, against the floor for new events, are above.",
+  );
+  p();
+  p("| provider | requests | req/s | p50 ms | p99 ms | workerd CPU µs/request | bare req/s | ratio to bare | target | replies |");
+  p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   const target = { new: 0.35, duplicate: 0.7, forged: 0.8 };
   for (const t of report.throughput) {
     p(
-      `| ${t.provider} | ${t.kind} | ${fmt(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.bareRps)} | ${fmt(t.ratio, 2)} | ≥ ${target[t.kind]}: ${pass(t.ratio >= target[t.kind])} | ${Object.entries(
+      `| ${t.provider} | ${t.kind} | ${fmt(t.rps)} | ${fmt(t.p50)} | ${fmt(t.p99)} | ${fmt(t.cpuUs)} | ${fmt(t.bareRps)} | ${fmt(t.ratio, 2)} | ≥ ${target[t.kind]}: ${pass(t.ratio >= target[t.kind])} | ${Object.entries(
         t.status,
       )
         .map(([code, count]) => `${code}×${count}`)
@@ -190,6 +278,25 @@ export function renderReport({ report, machine, connections, runSeconds, seconds
     const short = k.min < k.target ? ` (worst provider short by ${fmt((1 - k.min / k.target) * 100)} %)` : "";
     p(`| ${k.kind} ≥ ${k.target}× bare | ${fmt(k.min, 2)}–${fmt(k.max, 2)}× | ${pass(k.min >= k.target)}${short} |`);
   }
+  const f = floorRatios(report);
+  const json = benchmarksJson(report);
+  const spreadOf = (r) => `${fmt(r.median, 2)} (${fmt(r.min, 2)}–${fmt(r.max, 2)})`;
+  p(
+    `| new_to_floor ≥ 0.6 (worst provider, 100 accounts) | ${spreadOf(f.worstNew.newToFloor)} (${f.worstNew.provider}) | ${pass(f.worstNew.newToFloor.median >= 0.6)} |`,
+  );
+  p(
+    `| duplicate_to_bare ≥ 0.6 (worst provider but Cabital) | ${spreadOf(f.worstDuplicate.duplicateToBare)} (${f.worstDuplicate.provider}) | ${pass(f.worstDuplicate.duplicateToBare.median >= 0.6)} |`,
+  );
+  p(
+    `| forged_to_bare ≥ 0.9 (worst provider) | ${spreadOf(f.worstForged.forgedToBare)} (${f.worstForged.provider}) | ${pass(f.worstForged.forgedToBare.median >= 0.9)} |`,
+  );
+  p(`| delivered_to_floor ≥ 0.35 (100 accounts) | ${fmt(f.deliveredToFloor, 2)} | ${pass(f.deliveredToFloor >= 0.35)} |`);
+  p(
+    `| rows_written_per_event ≤ 3.5 (setAlarm counted) | ${fmt(json.storage.rows_written_per_event, 2)} | ${pass(json.storage.rows_written_per_event <= 3.5)} |`,
+  );
+  p("| rows_read_per_event_at_100k ≤ 20 | not measured (null): no account of 100,000 retained events is built yet | **not shown** |");
+  p(`| do_requests_per_event ≤ 1.2 | ${fmt(json.storage.do_requests_per_event, 2)} | ${pass(json.storage.do_requests_per_event <= 1.2)} |`);
+  p(`| cost_usd_per_million ≤ 4.00 | $${fmt(json.cost_usd_per_million, 2)} | ${pass(json.cost_usd_per_million <= 4)} |`);
   p(`| pure path ≤ 50 µs, every provider | worst ${fmt(worstCpu, 1)} µs | ${pass(worstCpu <= 50)} |`);
   p(`| ≤ $5.00 per million accepted events | $${fmt(newCost.total, 2)} | ${pass(newCost.total <= 5)} |`);
   if (report.forged) {
@@ -345,4 +452,106 @@ function verifiers(forged) {
 /** Whether every forged request of every case was answered 401. */
 function refusedAll(forged) {
   return forged.cases.every((c) => Object.keys(c.statuses).every((code) => code === "401"));
+}
+
+/** Section 1: the durable floor, the paired rounds, and the ratios docs/benchmarks.json holds. */
+function renderFloor(p, report) {
+  const rounds = report.rounds;
+  const f = floorRatios(report);
+  const json = benchmarksJson(report);
+  const spreadOf = (r) => `${fmt(r.median, 2)} (${fmt(r.min, 2)}–${fmt(r.max, 2)})`;
+  p("## 1. Against the durable floor and the bare Worker, in paired rounds");
+  p();
+  p(
+    "The **durable floor** (`scripts/bench/floor-worker.mjs`) is the least any design that makes a callback durable before acknowledging it can do: it reads the body, computes one HMAC-SHA256 of it with WebCrypto, and makes one Durable Object RPC to the account's SQLite-backed object, which runs one `INSERT OR IGNORE` of that 32-byte MAC into a `WITHOUT ROWID` table, then answers 200. No parsing, no KV, no outbox, no delivery: one row written and one Durable Object request per event. The bench names the account in a header, so the floor is measured with events spread over 100 accounts and with all of them on one. The **bare Worker** reads the body and answers 200: the least any Worker does. Each runs in its own workerd process, like the gateway.",
+  );
+  p();
+  p(
+    `Method: ${fmt(rounds.length)} rounds; in each, ${fmt(report.floorRun.seconds)} s of load per measurement at the same concurrency: the bare Worker, the floor (100 accounts, then one account), then every provider's new events (100 accounts), duplicates and forged requests, then CYBAVO's new events on one account. Odd rounds run the gateway first and the baselines last, and walk the providers in reverse, so no side always goes first. After each new-event measurement the bench waits until the origin has every event that measurement accepted (the drain) before the next starts, so no measurement pays for an earlier one's deliveries. Each ratio is the median of the ${fmt(rounds.length)} per-round ratios (a round's gateway rate over the same round's baseline), with their spread (min–max). CPU is the workerd process's time on CPU over all its threads (\`/proc/<pid>/task/*/schedstat\`, as section 6) over the measurement, per completed request; for new events also from the start of the load to the end of the drain, per accepted event: what an event costs once delivered.`,
+  );
+  p();
+  p("| server | requests | req/s | p50 ms | p99 ms | workerd CPU µs/request | CPU µs per delivered event | drain s (median, max) |");
+  p("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  const row = (name, kind, runs) => {
+    const drains = runs.map((x) => x.drainSeconds).filter((x) => x !== undefined);
+    const delivered = runs.map((x) => x.cpuUsPerDelivered).filter((x) => x !== undefined);
+    const notAll = runs.some((x) => x.allDelivered === false) ? " (not all delivered)" : "";
+    const wrapped = runs.some((x) => x.wrapped) ? " (ran out of distinct events: some repeats)" : "";
+    p(
+      `| ${name} | ${kind}${wrapped} | ${fmt(median(runs.map((x) => x.rps)))} | ${fmt(median(runs.map((x) => x.p50)))} | ${fmt(median(runs.map((x) => x.p99)))} | ${fmt(median(runs.map((x) => x.cpuUs)))} | ${delivered.length ? fmt(median(delivered)) : ""} | ${drains.length ? `${fmt(median(drains), 1)}, ${fmt(Math.max(...drains), 1)}${notAll}` : ""} |`,
+    );
+  };
+  row(
+    "bare Worker",
+    "any",
+    rounds.map((r) => r.bare),
+  );
+  row(
+    "floor",
+    "new, 100 accounts",
+    rounds.map((r) => r.floor100),
+  );
+  row(
+    "floor",
+    "new, one account",
+    rounds.map((r) => r.floor1),
+  );
+  for (const provider of Object.keys(rounds[0].providers))
+    row(
+      `gateway, ${provider}`,
+      "new, 100 accounts",
+      rounds.map((r) => r.providers[provider].new),
+    );
+  row(
+    "gateway, cybavo",
+    "new, one account",
+    rounds.map((r) => r.single),
+  );
+  p();
+  p("Ratios, median of the per-round ratios (min–max):");
+  p();
+  p("| provider | new / floor (100 accounts) | duplicate / bare | forged / bare |");
+  p("| --- | --- | --- | --- |");
+  for (const x of f.per)
+    p(
+      `| ${x.provider} | ${spreadOf(x.newToFloor)} | ${x.provider === "cabital" ? `(held against the floor: ${spreadOf(x.duplicateToFloor)})` : spreadOf(x.duplicateToBare)} | ${spreadOf(x.forgedToBare)} |`,
+    );
+  p();
+  p(
+    `Cabital's duplicates carry a fresh nonce each (as a provider's retry does) and must reach the account's object, where the nonce is checked, so they are held against the floor on one account (a single event's retries all go to one object) instead of the bare Worker, and reported apart: ${spreadOf(f.cabitalDuplicate.duplicateToFloor)} of the floor's one-account rate. On one account, CYBAVO's new events ran at ${spreadOf(f.single)} of the floor's one-account rate (${fmt(f.floor1)} req/s).`,
+  );
+  p();
+  p(
+    `Sustained end to end at 100 accounts (section 2: accepted and delivered), ${fmt(f.e2eRps)} events/s over the floor's 100-account rate of ${fmt(f.floor100)} req/s (median of the rounds): \`delivered_to_floor\` ${fmt(f.deliveredToFloor, 2)}. The floor delivers nothing; the gateway's figure includes every delivery, on the same two cores.`,
+  );
+  p();
+  p("Per round (req/s):");
+  p();
+  p("| round | bare | floor, 100 accounts | floor, one account | worst new / floor | worst duplicate / bare | worst forged / bare |");
+  p("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of rounds) {
+    const providers = Object.keys(r.providers);
+    const worst = (of) => Math.min(...providers.map(of));
+    p(
+      `| ${r.round + 1} | ${fmt(r.bare.rps)} | ${fmt(r.floor100.rps)} | ${fmt(r.floor1.rps)} | ${fmt(
+        worst((x) => r.providers[x].new.rps / r.floor100.rps),
+        2,
+      )} | ${fmt(
+        worst((x) => (x === "cabital" ? Number.POSITIVE_INFINITY : r.providers[x].duplicate.rps / r.bare.rps)),
+        2,
+      )} | ${fmt(
+        worst((x) => r.providers[x].forged.rps / r.bare.rps),
+        2,
+      )} |`,
+    );
+  }
+  p();
+  p(
+    "`docs/benchmarks.json` holds this run's headline figures: each ratio the worst provider's median (Cabital's duplicates excepted, above), and from section 5's counters the SQLite rows written per accepted event (each `setAlarm` counted as a row written, as Cloudflare bills it) and the Durable Object requests per accepted event (RPC calls and alarm runs), and the cost per million accepted events at list price. Section 5's run creates a new object per account (10 events each), so its rows include the new objects' schema, and it ends before retention, so they do not include pruning. `rows_read_per_event_at_100k` is `null`: it needs an account already holding 100,000 retained events, which this bench does not build yet; no figure is written in its place.",
+  );
+  p();
+  p("```json");
+  p(JSON.stringify(json, null, 2));
+  p("```");
+  p();
 }

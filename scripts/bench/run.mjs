@@ -1,8 +1,12 @@
 // `npm run bench`: what the gateway costs per event and how close it runs to the platform.
 // Everything runs on this machine over 127.0.0.1, bounded in time (a few minutes):
-//   1. the gateway (the Worker bundle wrangler deploy would upload) and a bare Worker that reads
-//      the body and answers 200, both on Miniflare/workerd, both loaded by autocannon at the same
-//      concurrency, in the same run: new events, duplicates and forged requests per provider;
+//   1. the gateway (the Worker bundle wrangler deploy would upload), a bare Worker that reads
+//      the body and answers 200, and the durable floor (scripts/bench/floor-worker.mjs: one HMAC,
+//      one Durable Object RPC, one INSERT OR IGNORE), all on Miniflare/workerd, loaded by
+//      autocannon at the same concurrency in ROUNDS interleaved rounds: new events per provider
+//      against the floor (100 accounts, and one account), duplicates and forged requests against
+//      the bare Worker, each with the workerd process's CPU per request; every accepted event is
+//      delivered before the next measurement starts;
 //   2. the sustained end-to-end rate (accepted *and* delivered to a local origin);
 //   3. one account versus 100 accounts;
 //   4. CPU per event of the pure path (scripts/bench/cpu.mjs);
@@ -10,7 +14,7 @@
 //      counters, priced at Cloudflare's list prices;
 //   6. CPU per forged request: each verifier's costliest forged bodies (scripts/bench/forged.mjs),
 //      as the workerd process's CPU time against the bare Worker's for the same request.
-// Writes docs/benchmarks.md and prints the same numbers.
+// Writes docs/benchmarks.md and docs/benchmarks.json and prints the same numbers.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -22,12 +26,18 @@ import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
 import { measureForged } from "./forged.mjs";
+import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 /** Distinct signed requests prepared per "new events" run: more than a run can send. */
 const POOL = Number(process.env.BENCH_POOL ?? 20000);
+/** Paired rounds (section 1): how many, and the seconds of each measurement in a round. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 2);
+/** Distinct bodies prepared per floor pool (one account, 100 accounts): more than 5 rounds send. */
+const FLOOR_POOL = Number(process.env.BENCH_FLOOR_POOL ?? 40000);
 const started = Date.now();
 const log = (...args) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...args);
 
@@ -81,6 +91,7 @@ async function compatibilityDateOf() {
 }
 
 async function startGateway(dir, scriptPath, originUrl, compatibilityDate) {
+  const before = await workerdChildren();
   // Miniflare 5 takes its options in a new shape; the converter is the one wrangler uses.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -102,12 +113,14 @@ async function startGateway(dir, scriptPath, originUrl, compatibilityDate) {
       },
     }),
   );
-  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { mf, url, pid: await newWorkerd(before) };
 }
 
 async function startBare(compatibilityDate) {
   // Reads the body before answering: a Worker that answers a POST without reading it makes
   // workerd close the connection, which halves its throughput and flatters the ratio.
+  const before = await workerdChildren();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
@@ -117,7 +130,25 @@ async function startBare(compatibilityDate) {
       port: 0,
     }),
   );
-  return { mf, url: (await mf.ready).toString().replace(/\/$/, "") };
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { mf, url, pid: await newWorkerd(before) };
+}
+
+/** The durable floor (scripts/bench/floor-worker.mjs), served as a module as it is. */
+async function startFloor(compatibilityDate) {
+  const before = await workerdChildren();
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: fileURLToPath(new URL("./floor-worker.mjs", import.meta.url)),
+      compatibilityDate,
+      durableObjects: { FLOOR: { className: "FloorAccount", useSQLite: true } },
+      host: "127.0.0.1",
+      port: 0,
+    }),
+  );
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  return { mf, url, pid: await newWorkerd(before) };
 }
 
 // --------------------------------------------------------------------------------------------
@@ -128,14 +159,14 @@ async function startBare(compatibilityDate) {
  * (with `amount`: exactly that many instead). `wrapped` says whether the run needed more
  * distinct requests than were prepared (then some "new" events were repeats).
  */
-async function load(url, prepared, amount) {
+async function load(url, prepared, amount, seconds = SECONDS) {
   let next = 0;
   let lastResponseAt = 0;
   const t0 = performance.now();
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    ...(amount === undefined ? { duration: SECONDS } : { amount }),
+    ...(amount === undefined ? { duration: seconds } : { amount }),
     timeout: 30,
     requests: [
       {
@@ -152,14 +183,16 @@ async function load(url, prepared, amount) {
     ],
   });
   // Up to the last response: autocannon itself only stops on whole-second ticks.
-  const seconds = ((amount === undefined ? performance.now() : lastResponseAt) - t0) / 1000;
+  const elapsed = ((amount === undefined ? performance.now() : lastResponseAt) - t0) / 1000;
   return {
     // Completed requests over the run's wall time (autocannon rounds its own duration to whole
     // seconds, too coarse for runs of a few seconds).
-    rps: result.requests.total / seconds,
+    rps: result.requests.total / elapsed,
     p50: result.latency.p50,
     p99: result.latency.p99,
     sent: result.requests.total,
+    /** Prepared requests taken (a few more than completed: those in flight when the run ended). */
+    used: next,
     wrapped: next > prepared.length && prepared.length > 2,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
@@ -223,6 +256,91 @@ async function waitFor(check, timeoutMs) {
 }
 
 // --------------------------------------------------------------------------------------------
+// Paired rounds
+
+/**
+ * A pool of prepared requests. `fresh` pools hand each request out once (new events: a repeat
+ * would be a duplicate), across every round; the others repeat theirs.
+ */
+const pool = (items, fresh) => ({ items, fresh, cursor: 0 });
+
+/**
+ * Bodies for the floor: the CYBAVO bench callback made unique by a sequence number (so every
+ * request is a new key for the floor's table), spread round-robin over `accounts` accounts,
+ * which the floor takes from the `x-bench-account` header.
+ */
+function floorRequests(count, accounts, first) {
+  const template = requests("cybavo", "http://127.0.0.1/", "new", 1)[0].body;
+  const out = new Array(count);
+  for (let i = 0; i < count; i++)
+    out[i] = {
+      headers: { "content-type": "application/json", "x-bench-account": `floor-${accounts}-${i % accounts}` },
+      body: `{"bench_seq":${first + i},${template.slice(1)}`,
+    };
+  return out;
+}
+
+/**
+ * One measurement of a round: ROUND_SECONDS of load on `server` from `source`, with the workerd
+ * process's CPU per completed request. With `origin`: waits until every event the run accepted
+ * (a 2xx reply) is delivered, and reports that drain time and the CPU per delivered event
+ * (load and delivery together).
+ */
+async function measure(server, url, source, origin) {
+  const items = source.fresh ? source.items.slice(source.cursor) : source.items;
+  const deliveredBefore = origin?.received();
+  const cpu0 = await cpuNs(server.pid);
+  const r = await load(url, items, undefined, ROUND_SECONDS);
+  const cpu1 = await cpuNs(server.pid);
+  if (source.fresh) {
+    r.wrapped = source.cursor + r.used > source.items.length;
+    source.cursor = Math.min(source.items.length, source.cursor + r.used);
+  } else r.wrapped = false;
+  r.cpuUs = (cpu1 - cpu0) / 1000 / r.sent;
+  if (origin) {
+    const accepted = Object.entries(r.status)
+      .filter(([code]) => code.startsWith("2"))
+      .reduce((n, [, count]) => n + count, 0);
+    const loadEnd = Date.now();
+    // A wrapped pool repeated events (2xx duplicates, no delivery): then wait for quiet instead.
+    r.allDelivered = r.wrapped ? await drained(origin) : await waitFor(() => origin.received() >= deliveredBefore + accepted, 120_000);
+    r.drainSeconds = (Date.now() - loadEnd) / 1000;
+    r.accepted = accepted;
+    r.cpuUsPerDelivered = ((await cpuNs(server.pid)) - cpu0) / 1000 / Math.max(1, accepted);
+  }
+  return r;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Section 1's per-provider rows from the rounds: medians of each figure, ratios per round. */
+function throughputRows(rounds) {
+  const rows = [];
+  for (const provider of PROVIDERS)
+    for (const kind of ["new", "duplicate", "forged"]) {
+      const runs = rounds.map((r) => r.providers[provider][kind]);
+      const status = {};
+      for (const run of runs) for (const [code, count] of Object.entries(run.status)) status[code] = (status[code] ?? 0) + count;
+      rows.push({
+        provider,
+        kind,
+        rps: median(runs.map((x) => x.rps)),
+        p50: median(runs.map((x) => x.p50)),
+        p99: median(runs.map((x) => x.p99)),
+        cpuUs: median(runs.map((x) => x.cpuUs)),
+        sent: runs.reduce((n, x) => n + x.sent, 0),
+        wrapped: runs.some((x) => x.wrapped),
+        status,
+        bareRps: median(rounds.map((r) => r.bare.rps)),
+        bareP50: median(rounds.map((r) => r.bare.p50)),
+        bareP99: median(rounds.map((r) => r.bare.p99)),
+        ratio: median(rounds.map((r) => r.providers[provider][kind].rps / r.bare.rps)),
+      });
+    }
+  return rows;
+}
+
+// --------------------------------------------------------------------------------------------
 // Run
 
 const dir = await mkdtemp(join(tmpdir(), "bench-"));
@@ -231,46 +349,75 @@ const scriptPath = await buildWorker(dir);
 const compatibilityDate = await compatibilityDateOf();
 const gateway = await startGateway(dir, scriptPath, origin.url, compatibilityDate);
 const bare = await startBare(compatibilityDate);
-const report = { throughput: [], e2e: [], scale: [], cost: {}, cpu: null, forged: null };
+const floor = await startFloor(compatibilityDate);
+const report = { throughput: [], rounds: [], floorRun: null, e2e: [], scale: [], cost: {}, cpu: null, forged: null };
 
 try {
   const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
-  const bareRun = async () => load(bare.url, [bareBody]);
   log("warm-up");
   await load(bare.url, [bareBody], 2000);
   await load(`${gateway.url}/webhooks/cybavo`, requests("cybavo", `${gateway.url}/webhooks/cybavo`, "new", 2000), 2000);
 
-  // 1. Throughput: bare before each provider's three runs, so every ratio has a neighbour.
+  const floorPools = { 100: pool(floorRequests(FLOOR_POOL, 100, 0), true), 1: pool(floorRequests(FLOOR_POOL, 1, FLOOR_POOL), true) };
+  await load(floor.url, floorPools[100].items.slice(0, 2000), 2000);
+  floorPools[100].cursor = 2000;
+  log(`backlog of the warm-up delivered: ${await drained(origin)}`);
+
+  // 1. Paired rounds: in each, the bare Worker, the floor (100 accounts, one account), and every
+  // provider's new events (100 accounts), duplicates and forged requests, then CYBAVO's new
+  // events on one account. Odd rounds measure the gateway first and the baselines last, and walk
+  // the providers backwards, so no side always runs first. Ratios are taken within a round.
+  const pools = {};
   for (const provider of PROVIDERS) {
     const url = `${gateway.url}/webhooks/${provider}`;
-    const baseline = await bareRun();
-    log(provider, "bare", Math.round(baseline.rps));
-    const fresh = requests(provider, url, "new", POOL);
     // Duplicates of one event (Cabital: each with its own nonce, as a provider's retry is).
     const dup = requests(provider, url, "duplicate", provider === "cabital" ? POOL : 2);
-    const forged = requests(provider, url, "forged", 200);
-    // The duplicate's first copy is accepted first, so the run measures duplicates only.
+    // The duplicate's first copy is accepted first, so the runs measure duplicates only.
     await post(url, dup[0]);
-    for (const [kind, prepared] of [
-      ["new", fresh],
-      ["duplicate", dup.slice(1)],
-      ["forged", forged],
-    ]) {
-      const r = await load(url, prepared);
-      // Only "new" runs need distinct requests; duplicates and forgeries may repeat.
-      if (kind !== "new") r.wrapped = false;
-      report.throughput.push({
-        provider,
-        kind,
-        ...r,
-        bareRps: baseline.rps,
-        bareP50: baseline.p50,
-        bareP99: baseline.p99,
-        ratio: r.rps / baseline.rps,
-      });
-      log(provider, kind, Math.round(r.rps), `ratio ${(r.rps / baseline.rps).toFixed(2)}`, JSON.stringify(r.status));
-    }
+    pools[provider] = {
+      url,
+      new: pool(requests(provider, url, "new", POOL), true),
+      duplicate: pool(dup.slice(1), provider === "cabital"),
+      forged: pool(requests(provider, url, "forged", 200), false),
+    };
   }
+  const singleUrl = `${gateway.url}/webhooks/cybavo`;
+  const singlePool = pool(requests("cybavo", singleUrl, "new", POOL / 2, 1, 5_000_001), true);
+  const barePool = pool([bareBody], false);
+  log(`backlog of the duplicates' first copies delivered: ${await drained(origin, 2000)}`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const entry = { round, providers: {} };
+    const baselines = async () => {
+      entry.bare = await measure(bare, bare.url, barePool);
+      entry.floor100 = await measure(floor, floor.url, floorPools[100]);
+      entry.floor1 = await measure(floor, floor.url, floorPools[1]);
+    };
+    const gatewayRuns = async () => {
+      for (const provider of round % 2 === 0 ? PROVIDERS : [...PROVIDERS].reverse()) {
+        const p = pools[provider];
+        entry.providers[provider] = {
+          new: await measure(gateway, p.url, p.new, origin),
+          duplicate: await measure(gateway, p.url, p.duplicate),
+          forged: await measure(gateway, p.url, p.forged),
+        };
+      }
+      entry.single = await measure(gateway, singleUrl, singlePool, origin);
+    };
+    if (round % 2 === 0) {
+      await baselines();
+      await gatewayRuns();
+    } else {
+      await gatewayRuns();
+      await baselines();
+    }
+    report.rounds.push(entry);
+    const worstNew = Math.min(...PROVIDERS.map((p) => entry.providers[p].new.rps / entry.floor100.rps));
+    log(
+      `round ${round + 1}/${ROUNDS}: bare ${Math.round(entry.bare.rps)}/s, floor ${Math.round(entry.floor100.rps)}/s (1 account ${Math.round(entry.floor1.rps)}/s), worst new/floor ${worstNew.toFixed(2)}`,
+    );
+  }
+  report.floorRun = { rounds: ROUNDS, seconds: ROUND_SECONDS, pool: FLOOR_POOL };
+  report.throughput = throughputRows(report.rounds);
 
   // 2 + 3. Sustained end to end, and one account versus 100: accepted and delivered.
   for (const accounts of [100, 1]) {
@@ -330,6 +477,7 @@ try {
 } finally {
   await gateway.mf.dispose();
   await bare.mf.dispose();
+  await floor.mf.dispose();
   await origin.close();
 }
 
@@ -356,10 +504,8 @@ const machine = {
   node: process.version,
 };
 const outfile = join(root, "docs/benchmarks.md");
-const { renderReport } = await import("./report.mjs");
-await writeFile(
-  outfile,
-  renderReport({ report, machine, connections: CONNECTIONS, runSeconds: SECONDS, seconds: (Date.now() - started) / 1000 }),
-);
+const { renderReport, benchmarksJson } = await import("./report.mjs");
+await writeFile(outfile, renderReport({ report, machine, connections: CONNECTIONS, seconds: (Date.now() - started) / 1000 }));
+await writeFile(join(root, "docs/benchmarks.json"), `${JSON.stringify(benchmarksJson(report), null, 2)}\n`);
 console.log(JSON.stringify(report, null, 2));
-log(`wrote docs/benchmarks.md`);
+log(`wrote docs/benchmarks.md and docs/benchmarks.json`);
