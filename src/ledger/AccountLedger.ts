@@ -13,7 +13,8 @@
  *
  * Scheduling rule (docs/architecture.md "Outbox scheduling"): storage state first, then the
  * alarm, then best-effort KV. The alarm is never later than the outbox head's due time: every
- * change to the outbox sets it in the same synchronous block as the write, and an alarm run
+ * change to the outbox sets it in the same synchronous block as the write (or leaves one already
+ * due no later: `wakeBy` in ./storage.ts), and an alarm run
  * derives its next wake-up from the stored state after its last await. KV is never on that
  * path: a failed KV call leaves the row marked for the next run and sets a retry wake-up.
  */
@@ -65,8 +66,9 @@ export class AccountLedger extends DurableObject<Env> {
   /** Claims and stores a verified, normalized event; schedules its delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
     const claim = claimEvent(this.gate, this.identity, input);
-    // In the claim's synchronous block: nothing runs between the insert and this call.
-    if (claim.wakeAt !== undefined) await this.gate.setAlarm(claim.wakeAt);
+    // In the claim's synchronous block: nothing runs between the insert and this call (a fresh
+    // isolate's one `getAlarm` in `wakeBy` is a storage read: the input gate holds other events).
+    if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
     return this.claimResult(claim.outcome);
   }
 
@@ -90,7 +92,7 @@ export class AccountLedger extends DurableObject<Env> {
     const now = Date.now();
     const result = this.outbox.redeliver(id, now);
     if (result !== "queued" && result !== "queued_dead") return result;
-    await this.gate.setAlarm(now);
+    await this.gate.wakeBy(now);
     // Best effort: a failure leaves the row marked, and the alarm retries it.
     if (result === "queued_dead") await this.index.sync({});
     return "queued";
@@ -101,7 +103,7 @@ export class AccountLedger extends DurableObject<Env> {
     this.identity.check("replay", "account");
     const now = Date.now();
     const changed = this.outbox.replay(since, now);
-    if (changed > 0) await this.gate.setAlarm(now);
+    if (changed > 0) await this.gate.wakeBy(now);
     return changed;
   }
 
@@ -111,7 +113,7 @@ export class AccountLedger extends DurableObject<Env> {
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
     const claim = claimQuarantined(this.gate, this.identity, input);
-    if (claim.wakeAt !== undefined) await this.gate.setAlarm(claim.wakeAt);
+    if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
     return this.claimResult(claim.outcome);
   }
 
@@ -137,7 +139,7 @@ export class AccountLedger extends DurableObject<Env> {
   async markReprocessed(id: string, outcome: string): Promise<void> {
     this.identity.claim("markReprocessed", "quarantine");
     if (!markReprocessed(this.gate, id, outcome)) return;
-    await this.gate.setAlarm(Date.now());
+    await this.gate.wakeBy(Date.now());
     await this.index.sync({});
   }
 
@@ -170,6 +172,8 @@ export class AccountLedger extends DurableObject<Env> {
     // One delivery loop per object: the running loop re-reads the head after every event and
     // schedules from the stored state when it ends, so a second entry (a test's forced alarm,
     // or a retried alarm) has nothing to add, and two loops would send the same head twice.
+    // The runtime cleared the alarm that fired (a forced run: the harness deleted it).
+    this.gate.alarmFired();
     if (this.delivering) return;
     this.delivering = true;
     const loaded = loadConfig(this.env);
@@ -205,7 +209,7 @@ export class AccountLedger extends DurableObject<Env> {
     const index = this.index.wakeAt(now);
     if (index !== undefined) wakes.push(index);
     if (this.nextPruneAt !== undefined) wakes.push(this.nextPruneAt);
-    if (wakes.length > 0) await this.gate.setAlarm(Math.min(...wakes));
+    if (wakes.length > 0) await this.gate.wakeBy(Math.min(...wakes));
   }
 
   /** Adds this run's counts to the isolate's counters; they reach the stats object in batches. */

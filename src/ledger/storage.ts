@@ -24,6 +24,8 @@ export class LedgerStorage {
   private rowsWritten = 0;
   /** The counts at the last `take()`. */
   private taken: RowCounts = { rowsRead: 0, rowsWritten: 0 };
+  /** The alarm's time as this instance last set or read it: null when none is set, undefined until known. */
+  private alarmAt: number | null | undefined;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -42,12 +44,25 @@ export class LedgerStorage {
   }
 
   /**
-   * Sets the object's alarm: one row written. The storage call is made before this returns its
-   * promise, so a caller's write and its alarm stay in one synchronous block.
+   * Makes sure the object's alarm fires no later than `at`: sets it (one row written) only when
+   * none is set or the one set is later. An alarm already set at or before `at` is left alone,
+   * which saves a row written per call (docs/architecture.md "Outbox scheduling"): an early
+   * wake-up finds nothing due and the run re-arms from the stored state. The alarm's time is
+   * kept in memory; a fresh isolate reads it once with `getAlarm` (a storage read: the input
+   * gate holds other events until it returns, so the caller's write and its alarm still see no
+   * other request in between). The storage call is made before the promise is returned.
    */
-  async setAlarm(at: number): Promise<void> {
+  async wakeBy(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
     await this.storage.setAlarm(at);
     this.rowsWritten += 1;
+  }
+
+  /** The alarm fired: the runtime has cleared it, so the next `wakeBy` sets one. Called first thing in `alarm()`. */
+  alarmFired(): void {
+    this.alarmAt = null;
   }
 
   /**
