@@ -28,6 +28,7 @@ import {
 } from "../src/verify/json-text";
 import { md5 } from "../src/verify/md5";
 import { captureLogs, cybavoChecksum, post, secrets, storedEvents, uniqueAccount } from "./support/gateway";
+import { escapedString } from "./support/json-arbitraries";
 
 const cregisFixtures = import.meta.glob<Record<string, unknown>>("../src/providers/cregis/fixtures/*.json", {
   eager: true,
@@ -168,16 +169,7 @@ const unit = fc.oneof(
   fc.constantFrom("a", "b", "~", "\u007f", "\u0080", "\u07ff", "\ud7ff", "\ud800", "\udc00", "\ue000", "\uffff", "\u{1f600}"),
   fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
 );
-const escaped = fc
-  .array(fc.tuple(fc.oneof(unit, fc.constantFrom('"', "\\", "/", "\u0000", "\u001f", "\b", "x")), fc.boolean()), { maxLength: 5 })
-  .map((chars): Written => {
-    const value = chars.map(([c]) => c).join("");
-    const body = chars
-      .flatMap(([c, esc]) => c.split("").map((u) => [u, esc] as const))
-      .map(([u, esc]) => (esc ? `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}` : JSON.stringify(u).slice(1, -1)))
-      .join("");
-    return { value, text: `"${body}"` };
-  });
+const escaped = escapedString(unit, ['"', "\\", "/", "\u0000", "\u001f", "\b", "x"], 5);
 /** Keys from a small set, so objects often repeat one; `__proto__` and index-like keys included. */
 const smallKey = fc.oneof(
   escaped,

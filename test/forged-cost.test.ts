@@ -14,6 +14,7 @@ import { CREGIS_MAX_MEMBERS, compareUtf8, cregisSigningText, verifyCregis } from
 import { toHex, utf8 } from "../src/verify/crypto";
 import { canonicalJson, jsonProblem, stringValue, topLevelMembers } from "../src/verify/json-text";
 import { md5 } from "../src/verify/md5";
+import { escapedString } from "./support/json-arbitraries";
 
 /** The reference: compare the UTF-8 bytes TextEncoder writes. */
 function compareBytes(a: string, b: string): number {
@@ -117,17 +118,7 @@ describe("Cregis signing text over many non-ASCII keys", () => {
 /** A JSON value and text that spells it; an object also lists its members as written. */
 type Written = { value: unknown; text: string; members?: { key: string; text: string; value: unknown }[] };
 const ws = fc.constantFrom("", "", " ", "\n", "\t", "\r\n  ");
-const escaped = fc
-  .array(fc.tuple(fc.oneof(unit, fc.constantFrom('"', "\\", "/", "\u0000", "\u001f", "\b")), fc.boolean()), { maxLength: 6 })
-  .map((chars) => {
-    const value = chars.map(([c]) => c).join("");
-    // Each code unit either as \u escape or as JSON.stringify writes it.
-    const body = chars
-      .flatMap(([c, esc]) => c.split("").map((u) => [u, esc] as const))
-      .map(([u, esc]) => (esc ? `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}` : JSON.stringify(u).slice(1, -1)))
-      .join("");
-    return { value, text: `"${body}"` };
-  });
+const escaped = escapedString(unit, ['"', "\\", "/", "\u0000", "\u001f", "\b"], 6);
 const number = fc.oneof(
   fc.integer().map((n) => ({ value: n, text: String(n) })),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => ({ value: n, text: JSON.stringify(n) })),
