@@ -8,6 +8,7 @@ import * as v from "valibot";
 import type { GatewayConfig, SourceConfig } from "./config";
 import { rememberAtEdge, seenAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
+import { kvWorthReading, noteRetry, rememberHere, seenHere } from "./isolate-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
 import { accountLedger, internalLedger } from "./object-names";
@@ -255,13 +256,26 @@ export async function handleWebhook(
       });
     }
     const id = await eventId(source.name, parsed.normalized.accountKey, parsed.normalized.idempotencyKey);
-    // A signed nonce must reach the Durable Object to be checked, so such requests skip the cache.
+    // A signed nonce must reach the Durable Object to be checked, so such requests skip the
+    // caches. Otherwise this isolate's memory first, then KV only while the source is being
+    // retried (src/isolate-cache.ts: a KV read costs more than the DO request it saves).
     if (verified.replay === undefined) {
-      count(source.name, "kv_reads");
-      if (await seenAtEdge(env.SEEN, id)) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+      if (seenHere(id, now)) {
+        noteRetry(source.name, now);
+        return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "isolate" });
+      }
+      if (kvWorthReading(source.name, now)) {
+        count(source.name, "kv_reads");
+        if (await seenAtEdge(env.SEEN, id)) {
+          rememberHere(id, now, config.edgeCacheTtlSeconds * 1000);
+          return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
+        }
+      }
     }
     stored = await storeEvent(env, source, id, parsed.normalized, parsed.text, now, verified.replay);
     countClaim(source.name, stored.claim);
+    // The Durable Object has it durably (stored now or before): a retry here needs neither KV nor the DO.
+    if (verified.replay === undefined && !stored.claim.replayed) rememberHere(id, now, config.edgeCacheTtlSeconds * 1000);
   } catch (err) {
     // The Durable Object could not confirm the write: nothing is acked, the provider retries.
     // Its `overloaded` / `retryable` flags pick the Retry-After and the log level.
@@ -273,6 +287,7 @@ export async function handleWebhook(
   // The edge cache learns an event when a provider first retries it: most events are never
   // retried, so writing every accepted one (KV writes cost 10× reads) would mostly be waste.
   if (claim.duplicate && verified.replay === undefined) {
+    noteRetry(source.name, now);
     count(source.name, "kv_writes");
     ctx.waitUntil(rememberAtEdge(env.SEEN, id, config.edgeCacheTtlSeconds));
   }

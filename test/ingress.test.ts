@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventId, QUARANTINE_ACCOUNT } from "../src/ingress";
+import { forgetIsolateCache, noteRetry } from "../src/isolate-cache";
 import {
   call,
   captureLogs,
@@ -190,10 +191,20 @@ describe("dedupe and order", () => {
     expect(received[0]?.id).toBe(await eventId("cybavo", String(wallet), String(wallet)));
     expect(await storedEvents("cybavo", String(wallet))).toHaveLength(1);
 
-    // The retries taught the edge cache the event; a later retry is answered from it, with the
+    // A later retry is answered by this isolate's memory of what the ledger confirmed, with the
     // same success body: with the ledgers unreachable, it is still acked as a duplicate...
-    expect(await env.SEEN.get(`seen:v1:${received[0]!.id}`)).not.toBeNull();
     const noLedger = unreachableLedgers();
+    const fromIsolate = await captureLogs(() => post("cybavo", body, { "X-CHECKSUM": checksum }, noLedger));
+    expect(fromIsolate.result.status).toBe(200);
+    expect(await fromIsolate.result.text()).toBe("OK");
+    expect(fromIsolate.lines.filter((l) => l.msg === "ingress")).toEqual([
+      expect.objectContaining({ outcome: "duplicate", cache: "isolate", eventId: received[0]!.id }),
+    ]);
+    // ...and the retries taught the edge cache the event, which another isolate (here: this one,
+    // its memory emptied) reads while the source is being retried.
+    expect(await env.SEEN.get(`seen:v1:${received[0]!.id}`)).not.toBeNull();
+    forgetIsolateCache();
+    noteRetry("cybavo", Date.now());
     const { result: retry, lines } = await captureLogs(() => post("cybavo", body, { "X-CHECKSUM": checksum }, noLedger));
     expect(retry.status).toBe(200);
     expect(await retry.text()).toBe("OK");
