@@ -144,23 +144,30 @@ describe("delivery policy", () => {
     expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([...ids, ...ids]);
   });
 
-  it("prunes bodies after the delivered retention and rows after the key retention", async () => {
+  it("prunes bodies after the delivered retention and rows after the key retention, keeping the newest row", async () => {
     const wallet = uniqueAccount();
-    const id = await send(wallet, wallet);
+    const first = await send(wallet, wallet);
+    const newest = await send(wallet, wallet + 1);
     await drain("cybavo", String(wallet));
     const stub = ledger("cybavo", String(wallet));
     const { runInDurableObject, runDurableObjectAlarm } = await import("cloudflare:test");
     const day = 86_400_000;
-    await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE events SET delivered_at = delivered_at - ?", 8 * day);
-    });
+    // The rows are aged, not the clock: the ledger's in-memory prune schedule (hourly) is moved with them.
+    const age = (statement: string, by: number) =>
+      runInDurableObject(stub, (instance, state) => {
+        state.storage.sql.exec(statement, by, by);
+        (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+      });
+    await age("UPDATE events SET delivered_at = delivered_at - ?, received_at = received_at - ?", 8 * day);
     await runDurableObjectAlarm(stub);
-    expect((await stub.events())[0]).toMatchObject({ id, state: "delivered", body: null });
-    await runInDurableObject(stub, (_instance, state) => {
-      // Past RETENTION_KEYS_SECONDS (default 400 days).
-      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 401 * day);
-    });
+    expect((await stub.events()).map((e) => [e.id, e.state, e.body])).toEqual([
+      [first, "delivered", null],
+      [newest, "delivered", null],
+    ]);
+    // Past RETENTION_KEYS_SECONDS (default 400 days). The newest row stays: its number is the
+    // account's last, and SQLite numbers the next row after it.
+    await age("UPDATE events SET received_at = received_at - ? - ?", 200 * day);
     await runDurableObjectAlarm(stub);
-    expect(await stub.events()).toEqual([]);
+    expect((await stub.events()).map((e) => e.id)).toEqual([newest]);
   });
 });

@@ -28,18 +28,20 @@ import { captureLogs, uniqueAccount } from "./support/gateway";
 import { acceptInput, ledger } from "./support/ledger-faults";
 
 const DAY = 86_400_000;
-/** A new `_meta` key: its row + its primary-key index entry. */
-const META_KEY = 1 + 1;
+/** A new `_meta` key: its row (`WITHOUT ROWID`: the row is the primary-key entry). */
+const META_KEY = 1;
 /** What a ledger records about itself on its first write: `source`, `account` and `role`. */
 const IDENTITY = 3 * META_KEY;
-/** A pending event: row + `id` UNIQUE entry + `events_by_state` entry + `sqlite_sequence` row (not in `events_index_work`). */
-const PENDING_EVENT = 1 + 1 + 1 + 1;
-/** Delivered: the row + its `events_by_state` entry (`state` changed); `id` unchanged, not in `events_index_work`. */
-const DELIVERED = 1 + 1;
-/** A quarantined event: as a pending one, plus its `events_index_work` entry (quarantined, not yet indexed). */
-const QUARANTINED_EVENT = PENDING_EVENT + 1;
-/** A nonce: row + primary-key entry + `nonces_by_expiry` entry. */
-const NONCE = 1 + 1 + 1;
+/** A pending event: row + `id` UNIQUE entry (in none of the partial indexes; no `sqlite_sequence`). */
+const PENDING_EVENT = 1 + 1;
+/** Delivered: the row; `state` is in no index a delivered row enters or leaves. */
+const DELIVERED = 1;
+/** A quarantined event: as a pending one, plus its `events_index_work` and `events_held` entries. */
+const QUARANTINED_EVENT = PENDING_EVENT + 1 + 1;
+/** A nonce: row (`WITHOUT ROWID`) + `nonces_by_expiry` entry. */
+const NONCE = 1 + 1;
+/** A retention cursor moved (src/ledger/cursors.ts): one `_meta` row. */
+const CURSOR = 1;
 const SET_ALARM = 1;
 
 /** The object's storage gate, read inside the object: rows read and written since it woke. */
@@ -64,6 +66,11 @@ function writtenBySteps(
 
 const writtenOf = (claim: ClaimResult) => claim.usage?.sql_rows_written;
 
+/** The ledger prunes at most once an hour (src/ledger/retention.ts): this stands for the hour passing. */
+const pruneDue = (instance: AccountLedger) => {
+  (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+};
+
 describe("the storage gate counts rows written as Cloudflare bills them", () => {
   it("accept 3 new events, the same 3 again, deliver them, prune their bodies, then their keys", async () => {
     const account = `gate-${uniqueAccount()}`;
@@ -81,11 +88,14 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       step("accept duplicates");
       await instance.alarm();
       step("deliver");
-      // The test's own writes (not through the gate): age the rows past retention.
-      state.storage.sql.exec("UPDATE events SET delivered_at = delivered_at - ?", 8 * DAY);
+      // The test's own writes (not through the gate): age the rows past retention, and move the
+      // ledger's in-memory prune schedule with them (the clock is not moved).
+      state.storage.sql.exec("UPDATE events SET delivered_at = delivered_at - ?, received_at = received_at - ?", 8 * DAY, 8 * DAY);
+      pruneDue(instance);
       await instance.alarm();
       step("prune bodies");
       state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 401 * DAY);
+      pruneDue(instance);
       await instance.alarm();
       step("prune keys");
     });
@@ -97,10 +107,13 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       "accept duplicates": 0,
       // Three rows marked delivered, then the alarm set for the first body to drop (7 days).
       deliver: 3 * DELIVERED + SET_ALARM,
-      // Three bodies set to NULL (`body` is in no index), then the alarm set for the keys (400 days).
-      "prune bodies": 3 * 1 + SET_ALARM,
-      // Three rows deleted; nothing left to prune, so no alarm.
-      "prune keys": 3 * 1,
+      // Three bodies set to NULL (`body` is in no index), the bodies cursor, then the alarm set
+      // for the keys (400 days).
+      "prune bodies": 3 * 1 + CURSOR + SET_ALARM,
+      // Two rows deleted (a delete is one row written; the entries it removes are not billed),
+      // the keys cursor; the newest row is kept (its number is the account's last), so nothing
+      // is left to prune and no alarm is set.
+      "prune keys": 2 * 1 + CURSOR,
     });
     // What each claim reports to the counters (src/ingress.ts countClaim). The first also
     // carries what the object did before it (creating its schema), so it is not a fixed figure.
@@ -182,7 +195,7 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     expect([await stub.signed("evt_one"), await stub.signed("evt_two")]).toEqual([undefined, { "webhook-id": "msg_two" }]);
   });
 
-  it("a counters flush writes one row per counter, two for a counter's first value", async () => {
+  it("a counters flush writes one row per counter", async () => {
     const stub = env.LEDGER.get(env.LEDGER.idFromName(`gate-stats-${uniqueAccount()}/~stats`));
     expect(await stub.counters()).toEqual({});
     const usage: number[] = [];
@@ -193,14 +206,14 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       step("second");
     });
     expect(steps).toEqual({
-      // The role, then two new counters (row + primary-key entry each).
-      first: META_KEY + 2 * (1 + 1),
+      // The role, then two new counters (one row each: `WITHOUT ROWID`).
+      first: META_KEY + 2 * 1,
       // Two updated (`value` is in no index), one new.
-      second: 2 * 1 + (1 + 1),
+      second: 2 * 1 + 1,
     });
     // What a flush reports for the next one (src/stats.ts): the second, exactly; the first
     // also carries what the object did before it (creating its schema).
-    expect(usage[1]).toBe(2 * 1 + (1 + 1));
+    expect(usage[1]).toBe(2 * 1 + 1);
     expect(await stub.counters()).toEqual({ accepted: 3, delivered: 2, dead: 1 });
   });
 

@@ -27,12 +27,13 @@ import type { SignedFields } from "../providers/provider";
 import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
+import { Cursors } from "./cursors";
 import { ObjectIdentity } from "./identity";
 import { IndexSync } from "./index-sync";
 import { Outbox } from "./outbox";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
 import { type EventsQuery, eventWithAttempts, listEvents } from "./reads";
-import { prune } from "./retention";
+import { PRUNE_EVERY_MS, prune } from "./retention";
 import type { AttemptRow, EventRow } from "./schema";
 import { migrate } from "./schema";
 import { LedgerStorage, type RowUsage } from "./storage";
@@ -45,17 +46,25 @@ export class AccountLedger extends DurableObject<Env> {
   private readonly identity: ObjectIdentity;
   private readonly outbox: Outbox;
   private readonly index: IndexSync;
+  private readonly cursors: Cursors;
   /** One delivery loop per object (see `alarm`). */
   private delivering = false;
-  /** When the last prune said the next one is due (in memory; recomputed by every run). */
+  /**
+   * When the next prune is due (in memory): set by each prune from what is retained, never
+   * sooner than PRUNE_EVERY_MS after it (unless a full batch says more has expired). Undefined
+   * in a fresh isolate, so the first alarm run after a wake prunes.
+   */
   private nextPruneAt: number | undefined;
+  /** When this isolate last pruned; undefined until its first alarm run. */
+  private lastPruneAt: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.gate = new LedgerStorage(ctx.storage);
     migrate(this.gate);
     this.identity = new ObjectIdentity(this.gate);
-    this.outbox = new Outbox(this.gate, this.identity);
+    this.cursors = new Cursors(this.gate);
+    this.outbox = new Outbox(this.gate, this.identity, this.cursors);
     // Read at each use: tests swap the instance's bindings to inject KV failures.
     this.index = new IndexSync(this.gate, this.identity, () => this.env);
   }
@@ -65,7 +74,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Claims and stores a verified, normalized event; schedules its delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
-    const claim = claimEvent(this.gate, this.identity, input);
+    const claim = claimEvent(this.gate, this.identity, input, () => this.outbox.empty(), this.cursors.get("seq_floor"));
     // In the claim's synchronous block: nothing runs between the insert and this call (a fresh
     // isolate's one `getAlarm` in `wakeBy` is a storage read: the input gate holds other events).
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
@@ -112,7 +121,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
-    const claim = claimQuarantined(this.gate, this.identity, input);
+    const claim = claimQuarantined(this.gate, this.identity, input, this.cursors.get("seq_floor"));
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
     return this.claimResult(claim.outcome);
   }
@@ -138,7 +147,9 @@ export class AccountLedger extends DurableObject<Env> {
   /** Marks a quarantined callback as re-processed. Storage, then the alarm that retries the index deletion, then the deletion. */
   async markReprocessed(id: string, outcome: string): Promise<void> {
     this.identity.claim("markReprocessed", "quarantine");
-    if (!markReprocessed(this.gate, id, outcome)) return;
+    const seq = markReprocessed(this.gate, id, outcome);
+    if (seq === undefined) return;
+    this.cursors.revisit(seq);
     await this.gate.wakeBy(Date.now());
     await this.index.sync({});
   }
@@ -182,7 +193,7 @@ export class AccountLedger extends DurableObject<Env> {
       const stats: Counts = { alarms: 1 };
       if (config !== undefined) await this.outbox.deliver(config, stats);
       await this.index.sync(stats);
-      if (config !== undefined) this.nextPruneAt = prune(this.gate, config, Date.now());
+      if (config !== undefined) this.pruneIfDue(config, Date.now());
       await this.flushStats({ ...stats, ...this.gate.take() }, config);
     } catch (err) {
       // Not swallowed: the runtime retries a failed run. The line says which object and why.
@@ -193,6 +204,21 @@ export class AccountLedger extends DurableObject<Env> {
       this.delivering = false;
       // After the last await, and also when something above threw: nothing is stranded.
       await this.schedule(config !== undefined);
+    }
+  }
+
+  /**
+   * Prunes on a coarse schedule, not on every run (./retention.ts): on the first run of an
+   * isolate, then when the last prune said the next is due. A run that skips it while nothing
+   * was retained at the last prune (this run may have delivered the first event since) schedules
+   * a look PRUNE_EVERY_MS after that prune, so a new body or key always has a prune ahead of it.
+   */
+  private pruneIfDue(config: GatewayConfig, now: number): void {
+    if (this.lastPruneAt === undefined || (this.nextPruneAt !== undefined && now >= this.nextPruneAt)) {
+      this.nextPruneAt = prune(this.gate, this.cursors, config, now);
+      this.lastPruneAt = now;
+    } else if (this.nextPruneAt === undefined) {
+      this.nextPruneAt = this.lastPruneAt + PRUNE_EVERY_MS;
     }
   }
 

@@ -24,10 +24,12 @@ export function recordNonce(storage: LedgerStorage, replay: Replay, now: number)
   return fresh.length > 0;
 }
 
-/** Whether anything is pending: one index probe, not a count that grows with the outbox. */
-function hasPending(storage: LedgerStorage): boolean {
-  return storage.rows("SELECT 1 FROM events WHERE state = 'pending' LIMIT 1").length > 0;
-}
+/**
+ * The `seq` a new row takes: one more than the highest held, and above `seq_floor` (the
+ * highest number AUTOINCREMENT gave before migration 7). Retention never deletes the newest
+ * row, so the number only grows. `MAX(seq)` on the primary key reads one row.
+ */
+export const NEXT_SEQ = "MAX(IFNULL((SELECT MAX(seq) FROM events), 0), ?7) + 1";
 
 export interface Claim {
   readonly outcome: "stored" | "duplicate" | "replayed";
@@ -35,8 +37,17 @@ export interface Claim {
   readonly wakeAt?: number;
 }
 
-/** Claims a verified, normalized event in its account's outbox. */
-export function claimEvent(storage: LedgerStorage, identity: ObjectIdentity, input: AcceptInput): Claim {
+/**
+ * Claims a verified, normalized event in its account's outbox. `outboxEmpty` answers whether
+ * nothing is pending (./outbox.ts, from its cursor); `seqFloor` is the `seq_floor` cursor.
+ */
+export function claimEvent(
+  storage: LedgerStorage,
+  identity: ObjectIdentity,
+  input: AcceptInput,
+  outboxEmpty: () => boolean,
+  seqFloor: number,
+): Claim {
   identity.check("accept", "account");
   if (input.replay !== undefined && !recordNonce(storage, input.replay, input.receivedAt)) return { outcome: "replayed" };
   identity.claim("accept", "account");
@@ -44,13 +55,13 @@ export function claimEvent(storage: LedgerStorage, identity: ObjectIdentity, inp
   if (input.legacyId !== undefined && identity.holdsLegacyIds()) {
     if (storage.rows("SELECT 1 FROM events WHERE id = ?", input.legacyId).length > 0) return { outcome: "duplicate" };
   }
-  const outboxWasEmpty = !hasPending(storage);
-  // Inserted only if the id is new. Not `ON CONFLICT DO NOTHING`: SQLite's AUTOINCREMENT
-  // would spend a `seq` on the refused duplicate, and `seq` is the account's `sequence`,
-  // where a gap must mean a dead-lettered event, never a provider's retry.
+  const outboxWasEmpty = outboxEmpty();
+  // Inserted only if the id is new, with the next `seq` (the account's `sequence`, where a gap
+  // must mean a dead-lettered event, never a provider's retry). Rows written: the row and its
+  // `id` entry; no other index holds a pending row (./cursors.ts).
   const inserted = storage.rows(
-    `INSERT INTO events (id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
-     SELECT ?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6
+    `INSERT INTO events (seq, id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
+     SELECT ${NEXT_SEQ}, ?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6
      WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
     input.id,
     input.source,
@@ -58,6 +69,7 @@ export function claimEvent(storage: LedgerStorage, identity: ObjectIdentity, inp
     input.type,
     input.body,
     input.receivedAt,
+    seqFloor,
   );
   if (inserted.length === 0) return { outcome: "duplicate" };
   // A non-empty outbox already has its alarm at or before the head's due time (or a run in

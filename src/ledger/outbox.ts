@@ -8,6 +8,7 @@ import type { GatewayConfig } from "../config";
 import { type AttemptOutcome, deliverOnce, nextAttemptAt, RETRY, withSequence } from "../delivery";
 import { log } from "../log";
 import type { Counts } from "../stats";
+import { type Cursors, OUTBOX_STORE_EVERY } from "./cursors";
 import type { ObjectIdentity } from "./identity";
 import type { LedgerStorage } from "./storage";
 
@@ -21,28 +22,52 @@ interface Head {
   body: string;
   attempts: number;
   next_attempt_at: number | null;
+  requeued: number;
 }
+
+const HEAD_COLUMNS = "seq, id, source, body, attempts, next_attempt_at, requeued";
 
 export class Outbox {
   constructor(
     private readonly storage: LedgerStorage,
     private readonly identity: ObjectIdentity,
+    private readonly cursors: Cursors,
   ) {}
+
+  /**
+   * The oldest pending event: the first pending row after the `outbox_after` cursor, or an
+   * older one an operator put back (`events_requeued`, empty otherwise), whichever comes first
+   * (./cursors.ts). Reads the rows between the cursor and the head: none in steady state, at
+   * most OUTBOX_STORE_EVERY more in a fresh isolate.
+   */
+  private head(): Head | undefined {
+    const next = this.storage.rows<Head & Record<string, SqlStorageValue>>(
+      `SELECT ${HEAD_COLUMNS} FROM events WHERE seq > ? AND state = 'pending' ORDER BY seq LIMIT 1`,
+      this.cursors.get("outbox_after"),
+    )[0];
+    const requeued = this.storage.rows<Head & Record<string, SqlStorageValue>>(
+      `SELECT ${HEAD_COLUMNS} FROM events WHERE requeued = 1 AND state = 'pending' ORDER BY seq LIMIT 1`,
+    )[0];
+    if (next === undefined) return requeued;
+    return requeued !== undefined && requeued.seq < next.seq ? requeued : next;
+  }
+
+  /** Whether nothing is pending. */
+  empty(): boolean {
+    return this.head() === undefined;
+  }
 
   /** The oldest pending event's due time (null: due now), or undefined when nothing is pending. */
   headDueAt(): number | null | undefined {
-    return this.storage.rows<{ next_attempt_at: number | null }>(
-      "SELECT next_attempt_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
-    )[0]?.next_attempt_at;
+    const head = this.head();
+    return head === undefined ? undefined : head.next_attempt_at;
   }
 
   /** Delivers due events in order, until the head is not due, the outbox is empty or the run's time is up. */
   async deliver(config: GatewayConfig, stats: Counts): Promise<void> {
     const started = Date.now();
     for (;;) {
-      const head = this.storage.rows<Head & Record<string, SqlStorageValue>>(
-        "SELECT seq, id, source, body, attempts, next_attempt_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
-      )[0];
+      const head = this.head();
       if (head === undefined) return;
       const attemptStarted = Date.now();
       // Not due (an early wake-up: the index retry, a prune): the schedule wakes at its time.
@@ -90,6 +115,7 @@ export class Outbox {
       );
       this.logAttempt(head, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
+      this.done(head);
       return true;
     }
     const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
@@ -103,6 +129,7 @@ export class Outbox {
       );
       this.logAttempt(head, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
+      this.done(head);
       return true;
     }
     this.storage.run(
@@ -115,6 +142,15 @@ export class Outbox {
     );
     this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
     return false;
+  }
+
+  /**
+   * The head is done (delivered or dead). If it was the first pending row after the cursor, every
+   * row up to it is done too: the cursor moves to it (stored every OUTBOX_STORE_EVERY events).
+   * A requeued head sits behind the cursor, which stays.
+   */
+  private done(head: Head): void {
+    if (head.seq > this.cursors.get("outbox_after")) this.cursors.set("outbox_after", head.seq, OUTBOX_STORE_EVERY);
   }
 
   /**
@@ -181,16 +217,24 @@ export class Outbox {
     )[0];
     if (row === undefined) return "not_found";
     if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
+    // `requeued`: the outbox finds it behind its cursor; retention looks at it again once delivered.
     this.storage.run(
-      "UPDATE events SET state = 'pending', next_attempt_at = ?, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
+      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
+      now,
+      row.seq,
+    );
+    this.cursors.revisit(row.seq);
+    // Older pending rows: requeued ones, and those after the cursor (each statement reads only those).
+    this.storage.run(
+      "UPDATE events SET next_attempt_at = ?1 WHERE requeued = 1 AND state = 'pending' AND seq < ?2 AND next_attempt_at > ?1",
       now,
       row.seq,
     );
     this.storage.run(
-      "UPDATE events SET next_attempt_at = ? WHERE state = 'pending' AND seq < ? AND next_attempt_at > ?",
+      "UPDATE events SET next_attempt_at = ?1 WHERE seq > ?3 AND seq < ?2 AND state = 'pending' AND next_attempt_at > ?1",
       now,
       row.seq,
-      now,
+      this.cursors.get("outbox_after"),
     );
     return row.state === "dead" ? "queued_dead" : "queued";
   }
@@ -198,12 +242,15 @@ export class Outbox {
   /**
    * Puts every delivered event received since `since` (Unix ms) back in the outbox, due `now`,
    * with its original id: origins that dedupe on webhook-id should clear their record first.
+   * Reads every row of the account received since then (an operator's action, not the hot path).
    */
   replay(since: number, now: number): number {
-    return this.storage.rows(
-      "UPDATE events SET state = 'pending', next_attempt_at = ? WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
+    const seqs = this.storage.rows<{ seq: number }>(
+      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ? WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
       now,
       since,
-    ).length;
+    );
+    if (seqs.length > 0) this.cursors.revisit(seqs.reduce((low, r) => Math.min(low, r.seq), Number.POSITIVE_INFINITY));
+    return seqs.length;
   }
 }

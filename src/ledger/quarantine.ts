@@ -7,13 +7,13 @@
  */
 
 import type { SignedFields } from "../providers/provider";
-import { type Claim, recordNonce } from "./claim";
+import { type Claim, NEXT_SEQ, recordNonce } from "./claim";
 import type { ObjectIdentity } from "./identity";
 import type { LedgerStorage } from "./storage";
 import type { QuarantinedEvent, QuarantineInput } from "./types";
 
 /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
-export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentity, input: QuarantineInput): Claim {
+export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentity, input: QuarantineInput, seqFloor: number): Claim {
   identity.check("quarantine", "quarantine");
   if (input.replay !== undefined && !recordNonce(storage, input.replay, input.receivedAt)) return { outcome: "replayed" };
   identity.claim("quarantine", "quarantine");
@@ -21,8 +21,8 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
   // Verified input is kept whole: the bytes and what the signature covered outside them.
   const signed = input.signed === undefined || Object.keys(input.signed).length === 0 ? null : JSON.stringify(input.signed);
   const inserted = storage.rows(
-    `INSERT INTO events (id, source, idempotency_key, state, raw, reason, received_at, signed)
-     SELECT ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?7
+    `INSERT INTO events (seq, id, source, idempotency_key, state, raw, reason, received_at, signed)
+     SELECT ${NEXT_SEQ}, ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?8
      WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
     input.id,
     input.source,
@@ -30,6 +30,7 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
     input.raw,
     input.reason,
     input.receivedAt,
+    seqFloor,
     signed,
   );
   // The alarm writes the operators' KV index entry (and retries it while KV fails).
@@ -87,14 +88,13 @@ export function rawBytes(storage: LedgerStorage, id: string): Uint8Array | undef
 
 /**
  * Marks a quarantined callback as re-processed (its event now lives in its account's ledger);
- * its KV index entry is to be deleted (indexed = 2). Returns whether a row changed.
+ * its KV index entry is to be deleted (indexed = 2). Returns the row's `seq` if it changed (its
+ * key is now retention's to prune: the caller moves retention's cursor back to it).
  */
-export function markReprocessed(storage: LedgerStorage, id: string, outcome: string): boolean {
-  return (
-    storage.rows(
-      "UPDATE events SET state = 'reprocessed', reason = ?, indexed = 2 WHERE id = ? AND state = 'quarantined' RETURNING seq",
-      outcome,
-      id,
-    ).length > 0
-  );
+export function markReprocessed(storage: LedgerStorage, id: string, outcome: string): number | undefined {
+  return storage.rows<{ seq: number }>(
+    "UPDATE events SET state = 'reprocessed', reason = ?, indexed = 2 WHERE id = ? AND state = 'quarantined' RETURNING seq",
+    outcome,
+    id,
+  )[0]?.seq;
 }

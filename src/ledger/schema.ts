@@ -7,6 +7,89 @@
  */
 import type { LedgerStorage } from "./storage";
 
+/** The event table as migration 7 leaves it (and as a new object creates it). */
+const EVENTS_TABLE = `CREATE TABLE events (
+  seq             INTEGER PRIMARY KEY,  -- arrival order = delivery order = CloudEvents sequence; never reused (migration 7)
+  id              TEXT    NOT NULL UNIQUE, -- evt_...: the claim; a duplicate conflicts here
+  source          TEXT    NOT NULL,
+  idempotency_key TEXT    NOT NULL,
+  type            TEXT,                 -- normalized type; null when quarantined
+  state           TEXT    NOT NULL,     -- pending | delivered | dead | quarantined | reprocessed
+  body            TEXT,                 -- CloudEvent JSON as sent; dropped after retention
+  raw             BLOB,                 -- quarantined only: the bytes received
+  reason          TEXT,                 -- quarantine reason or last delivery error
+  received_at     INTEGER NOT NULL,     -- Unix ms
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,              -- Unix ms, while pending
+  last_status     INTEGER,              -- origin's last HTTP status
+  delivered_at    INTEGER,
+  indexed         INTEGER NOT NULL DEFAULT 0, -- the operators' KV index: 0 to write, 1 written, 2 to delete
+  signed          TEXT,                 -- quarantined only: signed values from outside the body (JSON)
+  requeued        INTEGER NOT NULL DEFAULT 0  -- 1 once an operator put it back in the outbox (redeliver, replay)
+)`;
+
+const EVENT_TABLE_COLUMNS =
+  "seq, id, source, idempotency_key, type, state, body, raw, reason, received_at, attempts, next_attempt_at, last_status, delivered_at, indexed, signed";
+
+const EVENT_INDEXES = [
+  // Rows whose operators' KV index entry is to be written or deleted (src/ledger/index-sync.ts):
+  // partial, so delivering an event (which never enters it) writes nothing more.
+  "CREATE INDEX events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
+  // Pending rows an operator put back behind the outbox cursor: empty unless someone redelivers.
+  "CREATE INDEX events_requeued ON events (seq) WHERE requeued = 1 AND state = 'pending'",
+  // Dead letters and quarantined callbacks, for the quarantine's list and retention's skips.
+  "CREATE INDEX events_held ON events (state, seq) WHERE state IN ('dead', 'quarantined')",
+];
+
+const NONCES_TABLE = `CREATE TABLE nonces (
+  nonce      TEXT    PRIMARY KEY,
+  expires_at INTEGER NOT NULL           -- Unix ms
+) WITHOUT ROWID`;
+const NONCES_INDEX = "CREATE INDEX nonces_by_expiry ON nonces (expires_at)";
+const ATTEMPTS_TABLE = `CREATE TABLE attempts (
+  event_seq INTEGER NOT NULL,
+  attempt   INTEGER NOT NULL,
+  at        INTEGER NOT NULL,           -- Unix ms
+  outcome   TEXT    NOT NULL,           -- retry | rejected (the successful one is the event row)
+  status    INTEGER,
+  error     TEXT,
+  ms        INTEGER NOT NULL,
+  PRIMARY KEY (event_seq, attempt)
+) WITHOUT ROWID`;
+const COUNTERS_TABLE = `CREATE TABLE counters (
+  name  TEXT    PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID`;
+const META_TABLE = `CREATE TABLE _meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID`;
+
+/** Copies a table into a `WITHOUT ROWID` twin and puts the twin in its place. */
+function rebuildWithoutRowid(table: string, create: string, columns: string): string[] {
+  return [
+    create.replace(`CREATE TABLE ${table} (`, `CREATE TABLE ${table}_next (`),
+    `INSERT INTO ${table}_next (${columns}) SELECT ${columns} FROM ${table}`,
+    `DROP TABLE ${table}`,
+    `ALTER TABLE ${table}_next RENAME TO ${table}`,
+  ];
+}
+
+/**
+ * What a new object creates: the schema every migration together leaves, in one step. It writes
+ * 12 rows where replaying the migrations wrote 29 (one `sqlite_master` row per table and index,
+ * and one per statement that changes one); test/schema.test.ts checks both end the same.
+ */
+export const FRESH_SCHEMA: readonly string[] = [
+  META_TABLE,
+  EVENTS_TABLE,
+  ...EVENT_INDEXES,
+  NONCES_TABLE,
+  NONCES_INDEX,
+  ATTEMPTS_TABLE,
+  COUNTERS_TABLE,
+];
+
 export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE IF NOT EXISTS events (
@@ -80,10 +163,42 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // and for rows stored before this migration. In no index: it adds no row written.
     "ALTER TABLE events ADD COLUMN signed TEXT",
   ],
+  [
+    // Fewer rows written per event (docs/benchmarks.md "Rows written per event"). `events` is
+    // rebuilt without AUTOINCREMENT (its `sqlite_sequence` row was one more row written per
+    // claim) and without `events_by_state` (one more per claim and per delivery): the outbox
+    // finds its head from a cursor instead (src/ledger/outbox-cursor.ts). `seq` stays unique and
+    // growing: the highest number AUTOINCREMENT ever gave is kept as `seq_floor`, and retention
+    // never deletes an account's newest row, so SQLite's max(seq) + 1 never goes back.
+    "INSERT OR REPLACE INTO _meta (key, value) SELECT 'seq_floor', CAST(seq AS TEXT) FROM sqlite_sequence WHERE name = 'events'",
+    EVENTS_TABLE.replace("CREATE TABLE events (", "CREATE TABLE events_next ("),
+    `INSERT INTO events_next (${EVENT_TABLE_COLUMNS}, requeued)
+     SELECT ${EVENT_TABLE_COLUMNS}, 0 FROM events`,
+    // Every pending row is after the outbox cursor: the outbox starts its scans there.
+    `INSERT OR REPLACE INTO _meta (key, value) SELECT 'outbox_after',
+       CAST(COALESCE((SELECT MIN(seq) - 1 FROM events WHERE state = 'pending'), (SELECT MAX(seq) FROM events), 0) AS TEXT)`,
+    "DROP TABLE events",
+    "ALTER TABLE events_next RENAME TO events",
+    ...EVENT_INDEXES,
+    // Keyed tables without a rowid: a row is then one b-tree entry, so a write is one row
+    // written, not two (the row and its primary-key index).
+    ...rebuildWithoutRowid("nonces", NONCES_TABLE, "nonce, expires_at"),
+    NONCES_INDEX,
+    ...rebuildWithoutRowid("attempts", ATTEMPTS_TABLE, "event_seq, attempt, at, outcome, status, error, ms"),
+    ...rebuildWithoutRowid("counters", COUNTERS_TABLE, "name, value"),
+    ...rebuildWithoutRowid("_meta", META_TABLE, "key, value"),
+  ],
 ];
 
 /** Applies the migrations this object has not seen, each recorded as done in `_meta.schema`. */
 export function migrate(storage: LedgerStorage): void {
+  const tables = storage.rows<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_meta', 'events')");
+  if (tables.length === 0) {
+    // A new object: the final schema at once, recorded as every migration done.
+    for (const statement of FRESH_SCHEMA) storage.run(statement);
+    storage.run("INSERT INTO _meta (key, value) VALUES ('schema', ?)", String(MIGRATIONS.length));
+    return;
+  }
   storage.run("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const done = Number(storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'")[0]?.value ?? 0);
   for (let version = done; version < MIGRATIONS.length; version++) {

@@ -6,7 +6,8 @@
  *   an inserted row and each index entry it adds, an updated row and each index it changes,
  *   a deleted row);
  * - one row written per `setAlarm()`, which no cursor shows.
- * Statements run to completion here (every row read), so a count is final when it is added.
+ * A statement's counts are added once it is done with (run to completion, or stopped early by
+ * `rowsWhile`, which reads only the rows it steps through), so a count is final when it is added.
  */
 export interface RowCounts {
   readonly rowsRead: number;
@@ -36,6 +37,26 @@ export class LedgerStorage {
     this.rowsRead += cursor.rowsRead;
     this.rowsWritten += cursor.rowsWritten;
     return rows;
+  }
+
+  /**
+   * Reads a statement's rows in its order while `keep` holds, at most `max`: rows past the first
+   * that fails are never stepped, so they are neither read nor counted (retention reads only
+   * what has expired this way).
+   */
+  rowsWhile<T extends Record<string, SqlStorageValue>>(keep: (row: T) => boolean, max: number, query: string, ...bindings: unknown[]): T[] {
+    const cursor = this.storage.sql.exec<T>(query, ...bindings);
+    const kept: T[] = [];
+    try {
+      for (const row of cursor) {
+        if (kept.length >= max || !keep(row)) break;
+        kept.push(row);
+      }
+    } finally {
+      this.rowsRead += cursor.rowsRead;
+      this.rowsWritten += cursor.rowsWritten;
+    }
+    return kept;
   }
 
   /** Runs a statement that returns nothing (or whose rows are not needed). */

@@ -1,0 +1,188 @@
+/**
+ * The ledger's cursors (src/ledger/cursors.ts) replace indexes every event paid for, so their
+ * invariants carry the promise: the outbox never skips a pending event, retention never keeps
+ * an expired body or key behind its cursor, and `seq` is never reused. Checked as a property
+ * over random interleavings of claims, delivery runs, origin failures, redeliveries, replays,
+ * restarts (a fresh isolate reads the cursors back from storage) and prunes over aged rows, in
+ * real SQLite-backed objects with the real origin on loopback.
+ */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AccountLedger } from "../src/ledger/AccountLedger";
+import { runAlarmNow } from "./support/alarms";
+import { drain, originEvents, scriptOrigin, uniqueAccount } from "./support/gateway";
+import { acceptInput, expectScheduled, ledger, makeDue } from "./support/ledger-faults";
+
+const SOURCE = "cybavo";
+const DAY = 86_400_000;
+
+interface Snapshot {
+  cursors: Record<string, number>;
+  rows: { seq: number; state: string; requeued: number; hasBody: number }[];
+}
+
+/** The stored cursors and the in-memory ones, with every row. */
+function snapshot(stub: DurableObjectStub<AccountLedger>): Promise<Snapshot> {
+  return runInDurableObject(stub, (instance, state) => {
+    const sql = state.storage.sql;
+    const stored = Object.fromEntries(
+      sql
+        .exec<{ key: string; value: string }>("SELECT key, value FROM _meta WHERE key IN ('outbox_after', 'bodies_after', 'keys_after')")
+        .toArray()
+        .map((r) => [r.key, Number(r.value)]),
+    );
+    const memory = (instance as unknown as { cursors: { value: Map<string, number> } }).cursors.value;
+    const cursors: Record<string, number> = {};
+    for (const name of ["outbox_after", "bodies_after", "keys_after"]) {
+      // The stronger of the two: the in-memory value is at or ahead of the stored one.
+      cursors[name] = Math.max(stored[name] ?? 0, memory.get(name) ?? 0);
+      cursors[`stored_${name}`] = stored[name] ?? 0;
+    }
+    const rows = sql
+      .exec<Snapshot["rows"][number]>("SELECT seq, state, requeued, body IS NOT NULL AS hasBody FROM events ORDER BY seq")
+      .toArray();
+    return { cursors, rows };
+  });
+}
+
+/** The invariants of src/ledger/cursors.ts, for both the in-memory and the stored cursors. */
+function expectInvariants({ cursors, rows }: Snapshot, context: string): void {
+  for (const outbox of [cursors.outbox_after!, cursors.stored_outbox_after!]) {
+    const skipped = rows.filter((r) => r.seq <= outbox && r.state === "pending" && r.requeued !== 1);
+    expect(skipped, `pending behind the outbox cursor ${outbox}: ${context}`).toEqual([]);
+  }
+  for (const bodies of [cursors.bodies_after!, cursors.stored_bodies_after!]) {
+    const kept = rows.filter((r) => r.seq <= bodies && r.hasBody && !["dead", "quarantined", "reprocessed"].includes(r.state));
+    expect(kept, `a body behind the bodies cursor ${bodies}: ${context}`).toEqual([]);
+  }
+  for (const keys of [cursors.keys_after!, cursors.stored_keys_after!]) {
+    const kept = rows.filter((r) => r.seq <= keys && !["dead", "quarantined"].includes(r.state));
+    expect(kept, `a key behind the keys cursor ${keys}: ${context}`).toEqual([]);
+  }
+}
+
+describe("cursors", () => {
+  it("property: claims, runs, failures, redeliveries, replays, restarts and prunes keep every cursor's invariant; nothing is skipped, lost or renumbered", async () => {
+    type Op =
+      | { kind: "accept"; n: number }
+      | { kind: "run" }
+      | { kind: "origin"; reply: 503 | 410 }
+      | { kind: "redeliver"; of: number }
+      | { kind: "replay" }
+      | { kind: "restart" }
+      | { kind: "prune"; days: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 3 }).map<Op>((n) => ({ kind: "accept", n })) },
+      { weight: 4, arbitrary: fc.constant<Op>({ kind: "run" }) },
+      { weight: 2, arbitrary: fc.constantFrom<503 | 410>(503, 410).map<Op>((reply) => ({ kind: "origin", reply })) },
+      { weight: 1, arbitrary: fc.nat({ max: 20 }).map<Op>((of) => ({ kind: "redeliver", of })) },
+      { weight: 1, arbitrary: fc.constant<Op>({ kind: "replay" }) },
+      { weight: 1, arbitrary: fc.constant<Op>({ kind: "restart" }) },
+      { weight: 2, arbitrary: fc.constantFrom(8, 200, 401).map<Op>((days) => ({ kind: "prune", days })) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 14 }), async (ops) => {
+        const account = `cursor-${uniqueAccount()}`;
+        const stub = ledger(SOURCE, account);
+        const ids: string[] = [];
+        const seqs = new Map<string, number>();
+        let highest = 0;
+        for (const [step, o] of ops.entries()) {
+          if (o.kind === "accept") {
+            for (let i = 0; i < o.n; i++) {
+              const input = await acceptInput(SOURCE, account, `k${ids.length}`);
+              expect((await stub.accept(input)).duplicate).toBe(false);
+              ids.push(input.id);
+            }
+          } else if (o.kind === "run") {
+            await makeDue(stub);
+            await runAlarmNow(stub);
+          } else if (o.kind === "origin") {
+            await scriptOrigin(account, [o.reply]);
+          } else if (o.kind === "redeliver" && ids.length > 0) {
+            await stub.redeliver(ids[o.of % ids.length]!);
+          } else if (o.kind === "replay") {
+            await stub.replay(0);
+          } else if (o.kind === "restart") {
+            await stub.events({ limit: 1 }); // running, so it can be evicted
+            await evictDurableObject(stub);
+          } else if (o.kind === "prune") {
+            // Age every row (the clock cannot move) and make the hourly prune due; then a run prunes.
+            await runInDurableObject(stub, (instance, state) => {
+              const by = o.days * DAY;
+              state.storage.sql.exec(
+                "UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1, next_attempt_at = next_attempt_at - ?1",
+                by,
+              );
+              (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+            });
+            await runAlarmNow(stub);
+          }
+          const context = `step ${step} ${JSON.stringify(o)} of ${JSON.stringify(ops)}`;
+          const snap = await snapshot(stub);
+          expectInvariants(snap, context);
+          // `seq`: each event keeps its number; a new one is above every number ever given.
+          for (const row of snap.rows) {
+            const id = (await stub.events({ afterSeq: row.seq - 1, limit: 1 }))[0]!.id;
+            const known = seqs.get(id);
+            if (known === undefined) {
+              expect(row.seq, context).toBeGreaterThan(highest);
+              seqs.set(id, row.seq);
+              highest = row.seq;
+            } else expect(row.seq, context).toBe(known);
+          }
+          await expectScheduled(stub, context);
+        }
+        // Whatever happened, the outbox then delivers everything still pending, in order.
+        await scriptOrigin(account, []);
+        await drain(SOURCE, account);
+        const rows = await stub.events(1000);
+        expect(rows.filter((r) => r.state === "pending")).toEqual([]);
+        const delivered = new Set((await originEvents(account)).map((e) => e.id));
+        for (const row of rows) if (row.state === "delivered") expect(delivered.has(row.id), row.id).toBe(true);
+        // Every event not dead-lettered reached the origin, pruned or not.
+        const dead = new Set(rows.filter((r) => r.state === "dead").map((r) => r.id));
+        for (const id of ids) if (!dead.has(id)) expect(delivered.has(id), id).toBe(true);
+      }),
+      { numRuns: 15 },
+    );
+  }, 180_000);
+
+  it("a dead letter retention stepped over, redelivered later: its body and then its key are still pruned", async () => {
+    const account = `cursor-dead-${uniqueAccount()}`;
+    const stub = ledger(SOURCE, account);
+    const inputs = await Promise.all(["a", "b", "c"].map((key) => acceptInput(SOURCE, account, key)));
+    await scriptOrigin(account, [200, 410, 200]);
+    for (const input of inputs) await stub.accept(input);
+    await drain(SOURCE, account);
+    const age = (days: number) =>
+      runInDurableObject(stub, (instance, state) => {
+        state.storage.sql.exec("UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1", days * DAY);
+        (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+      });
+    await age(8);
+    await runAlarmNow(stub);
+    // Past the dead letter: its body is kept (an operator may redeliver it), the others' dropped.
+    expect((await snapshot(stub)).cursors.stored_bodies_after).toBe(3);
+    expect((await stub.events()).map((e) => [e.state, e.body === null])).toEqual([
+      ["delivered", true],
+      ["dead", false],
+      ["delivered", true],
+    ]);
+    expect(await stub.redeliver(inputs[1]!.id)).toBe("queued");
+    await drain(SOURCE, account);
+    await age(8);
+    await runAlarmNow(stub);
+    expect((await stub.events()).map((e) => [e.state, e.body === null])).toEqual([
+      ["delivered", true],
+      ["delivered", true],
+      ["delivered", true],
+    ]);
+    await age(401);
+    await runAlarmNow(stub);
+    // Every key expired; the newest row stays (its number is the account's last).
+    expect((await stub.events()).map((e) => e.id)).toEqual([inputs[2]!.id]);
+    expectInvariants(await snapshot(stub), "after the last prune");
+  });
+});
