@@ -80,7 +80,13 @@ export default defineConfig({
         ],
         // isolate: every test file gets fresh Worker module state (caches per isolate, batched
         // stats), as the tests assume; stated so that vitest does not suggest dropping it.
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/node/**"], isolate: true },
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/e2e/**", "test/node/**"],
+          isolate: true,
+          setupFiles: ["test/support/setup.ts"],
+        },
       },
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },

@@ -6,11 +6,12 @@
  */
 import * as v from "valibot";
 import type { GatewayConfig, SourceConfig } from "./config";
-import { rememberAtEdge, seenAtEdge } from "./edge-cache";
+import { rememberAtEdge } from "./edge-cache";
 import { ipAllowed } from "./ip";
-import { kvWorthReading, noteRetry, rememberHere, seenHere } from "./isolate-cache";
+import { knownStored, noteRetry, rememberHere } from "./isolate-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
+import { rejectionLine } from "./log-throttle";
 import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
@@ -208,10 +209,12 @@ export async function handleWebhook(
   source: SourceConfig,
 ): Promise<Response> {
   const now = Date.now();
-  const done = (outcome: Counter, response: Response, extra: LogFields = {}) => {
+  /** Counts the outcome and logs its line (`extra` null: counted, no line: src/log-throttle.ts). */
+  const done = (outcome: Counter, response: Response, extra: LogFields | null = {}) => {
     count(source.name, outcome);
     const flush = flushIfDue(env, Date.now(), config.statsFlushMs);
     if (flush !== undefined) ctx.waitUntil(flush);
+    if (extra === null) return response;
     log("ingress", {
       // A quarantined callback was verified but not delivered: someone should look at it.
       level: outcome === "quarantined" ? "warn" : "info",
@@ -235,10 +238,18 @@ export async function handleWebhook(
   const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
   if (!verified.ok) {
-    // A forged or stale request is an expected outcome (info); a source whose configuration
-    // cannot verify anything is a fault for a person (error), named in the line.
-    const fault = "config" in verified ? { level: "error" as const, error: verified.config } : {};
-    return done("rejected", reply.unauthorized(), { reason: verified.reason, ...fault });
+    // A source whose configuration cannot verify anything is a fault for a person (error),
+    // named in the line, every time. A forged or stale request is an expected outcome (info)
+    // whose volume an attacker picks: one line per source and reason per 10 s, with a count.
+    if ("config" in verified) {
+      return done("rejected", reply.unauthorized(), { reason: verified.reason, level: "error", error: verified.config });
+    }
+    const line = rejectionLine(source.name, verified.reason, now);
+    return done(
+      "rejected",
+      reply.unauthorized(),
+      line === undefined ? null : { reason: verified.reason, ...(line.suppressed > 0 && { suppressed: line.suppressed }) },
+    );
   }
 
   // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.
@@ -257,20 +268,12 @@ export async function handleWebhook(
     }
     const id = await eventId(source.name, parsed.normalized.accountKey, parsed.normalized.idempotencyKey);
     // A signed nonce must reach the Durable Object to be checked, so such requests skip the
-    // caches. Otherwise this isolate's memory first, then KV only while the source is being
-    // retried (src/isolate-cache.ts: a KV read costs more than the DO request it saves).
+    // caches: this isolate's memory, then KV while the source is being retried (src/isolate-cache.ts).
     if (verified.replay === undefined) {
-      if (seenHere(id, now)) {
-        noteRetry(source.name, now);
-        return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "isolate" });
-      }
-      if (kvWorthReading(source.name, now)) {
-        count(source.name, "kv_reads");
-        if (await seenAtEdge(env.SEEN, id)) {
-          rememberHere(id, now, config.edgeCacheTtlSeconds * 1000);
-          return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache: "kv" });
-        }
-      }
+      const cache = await knownStored(env.SEEN, source.name, id, now, config.edgeCacheTtlSeconds * 1000, () =>
+        count(source.name, "kv_reads"),
+      );
+      if (cache !== undefined) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache });
     }
     stored = await storeEvent(env, source, id, parsed.normalized, parsed.text, now, verified.replay);
     countClaim(source.name, stored.claim);

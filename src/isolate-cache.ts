@@ -15,6 +15,8 @@
  * Object decides. Trade-offs and numbers: docs/architecture.md "Edge cache".
  */
 
+import { seenAtEdge } from "./edge-cache";
+
 /** Ids kept per isolate: about 60 bytes each with the map's overhead, so under 1 MB. */
 export const ISOLATE_CACHE_IDS = 10_000;
 
@@ -54,6 +56,30 @@ export function noteRetry(source: string, now: number): void {
 /** Whether a KV read is worth its price for this source now: it was retried here in the last minute. */
 export function kvWorthReading(source: string, now: number): boolean {
   return (retried.get(source) ?? 0) > now;
+}
+
+/**
+ * Which cache knows `id` is stored: "isolate", "kv", or undefined (the ledger decides). Reads KV
+ * only while the source is being retried (`onKvRead` counts each read); a hit in either notes a
+ * retry, and a KV hit is remembered here.
+ */
+export async function knownStored(
+  kv: KVNamespace,
+  source: string,
+  id: string,
+  now: number,
+  ttlMs: number,
+  onKvRead: () => void,
+): Promise<"isolate" | "kv" | undefined> {
+  if (seenHere(id, now)) {
+    noteRetry(source, now);
+    return "isolate";
+  }
+  if (!kvWorthReading(source, now)) return undefined;
+  onKvRead();
+  if (!(await seenAtEdge(kv, id))) return undefined;
+  rememberHere(id, now, ttlMs);
+  return "kv";
 }
 
 /** Empties this isolate's memory (tests, which share one isolate, reach the KV path with it). */

@@ -8,8 +8,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig, type SourceConfig } from "../src/config";
 import { parseVerified, quarantineKey } from "../src/ingress";
+import { REJECTION_LOG_WINDOW_MS, rejectionLine } from "../src/log-throttle";
 import { toHex, utf8 } from "../src/verify/crypto";
-import { cybavoCallback, cybavoChecksum, drain, post, uniqueAccount } from "./support/gateway";
+import { counterDeltas, cybavoCallback, cybavoChecksum, drain, post, uniqueAccount } from "./support/gateway";
 
 interface Line {
   method: "log" | "warn" | "error";
@@ -72,6 +73,40 @@ describe("expected outcomes are info", () => {
     ]);
     expect(lines.filter((l) => l.method !== "log")).toEqual([]);
     await drain("cybavo", String(wallet));
+  });
+
+  it("a flood of forged callbacks: one line per source and reason per window, every one counted", async () => {
+    const body = JSON.stringify(cybavoCallback({ wallet_id: uniqueAccount() }));
+    const checksum = await cybavoChecksum(body);
+    let lines: Line[] = [];
+    const deltas = await counterDeltas("cybavo", async () => {
+      lines = await linesOf(async () => {
+        for (let i = 0; i < 5; i++) {
+          // Well-formed (base64, right length) and wrong: bad_signature each time.
+          const first = "ABCDE"[i] === checksum[0] ? "F" : "ABCDE"[i];
+          const forged = `${first}${checksum.slice(1)}`;
+          expect((await post("cybavo", body, { "X-CHECKSUM": forged })).status).toBe(401);
+        }
+        expect((await post("cybavo", body)).status).toBe(401);
+      });
+    });
+    expect(lines.filter((l) => l.msg === "ingress").map((l) => [l.level, l.outcome, l.reason, l.suppressed])).toEqual([
+      ["info", "rejected", "bad_signature", undefined],
+      ["info", "rejected", "missing_signature", undefined],
+    ]);
+    expect(deltas.rejected).toBe(6);
+  });
+
+  it("the window: the first rejection of a source and reason is written, the rest of the window counted, the next line says how many", () => {
+    const t = 1_000_000;
+    expect(rejectionLine("s", "bad_signature", t)).toEqual({ suppressed: 0 });
+    expect(rejectionLine("s", "bad_signature", t + 1)).toBeUndefined();
+    expect(rejectionLine("s", "bad_signature", t + REJECTION_LOG_WINDOW_MS - 1)).toBeUndefined();
+    // Another source or reason has its own window.
+    expect(rejectionLine("t", "bad_signature", t + 1)).toEqual({ suppressed: 0 });
+    expect(rejectionLine("s", "stale_timestamp", t + 1)).toEqual({ suppressed: 0 });
+    expect(rejectionLine("s", "bad_signature", t + REJECTION_LOG_WINDOW_MS)).toEqual({ suppressed: 2 });
+    expect(rejectionLine("s", "bad_signature", t + 2 * REJECTION_LOG_WINDOW_MS)).toEqual({ suppressed: 0 });
   });
 
   it("a callback to a source that does not exist is a 404 and an info line naming the path's source (malformed escapes too)", async () => {
