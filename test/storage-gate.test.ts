@@ -243,3 +243,35 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     ]);
   });
 });
+
+describe("what the platform counts when rows are retired in bulk (for time-partitioned retention)", () => {
+  it("DROP TABLE writes no row, however many it held; DELETE writes one per row", async () => {
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(`gate-drop-${uniqueAccount()}/~stats`));
+    const counts = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const run = (query: string) => {
+        const cursor = sql.exec(query);
+        cursor.toArray();
+        return { read: cursor.rowsRead, written: cursor.rowsWritten };
+      };
+      const fill = (table: string) => {
+        run(`CREATE TABLE ${table} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, body TEXT)`);
+        return run(
+          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) INSERT INTO ${table} SELECT i, 'evt_' || i, 'body' FROM n`,
+        );
+      };
+      const inserted = fill("bulk_a");
+      const dropped = run("DROP TABLE bulk_a");
+      fill("bulk_b");
+      const deleted = run("DELETE FROM bulk_b");
+      return { inserted, dropped, deleted };
+    });
+    // 1,000 rows and their 1,000 `id` entries.
+    expect(counts.inserted.written).toBe(2000);
+    // The table's pages are freed without visiting its rows: nothing written, a few pages read.
+    expect(counts.dropped.written).toBe(0);
+    expect(counts.dropped.read).toBeLessThan(100);
+    // A DELETE of every row is billed per row (the entries it removes are not).
+    expect(counts.deleted.written).toBe(1000);
+  });
+});
