@@ -41,10 +41,17 @@ export class Outbox {
    * most OUTBOX_STORE_EVERY more in a fresh isolate.
    */
   private head(): Head | undefined {
+    const after = this.cursors.get("outbox_after");
     const next = this.storage.rows<Head & Record<string, SqlStorageValue>>(
       `SELECT ${HEAD_COLUMNS} FROM events WHERE seq > ? AND state = 'pending' ORDER BY seq LIMIT 1`,
-      this.cursors.get("outbox_after"),
+      after,
     )[0];
+    // Every row between the cursor and `next` (or the last row) is not pending, as this read just
+    // showed: the cursor moves over them, so each is read once, whatever the object holds (a
+    // quarantine's rows, dead letters, rows delivered before a restart).
+    const done =
+      next !== undefined ? next.seq - 1 : (this.storage.rows<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events")[0]?.seq ?? 0);
+    if (done > after) this.cursors.set("outbox_after", done, OUTBOX_STORE_EVERY);
     const requeued = this.storage.rows<Head & Record<string, SqlStorageValue>>(
       `SELECT ${HEAD_COLUMNS} FROM events WHERE requeued = 1 AND state = 'pending' ORDER BY seq LIMIT 1`,
     )[0];
