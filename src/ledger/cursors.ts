@@ -5,10 +5,10 @@
  *
  * - `outbox_after`: every row at or before it is not pending, or has `requeued = 1` (an
  *   operator put it back; the partial index `events_requeued` finds those). So the outbox head
- *   is the first pending row after it, or a requeued one. Stored lazily (every OUTBOX_STORE_EVERY
- *   events, not every run): any older stored value keeps the invariant, since the outbox only
- *   moves it forward over rows that are done, so a fresh isolate reads at most that many rows
- *   more once.
+ *   is the first pending row after it, or a requeued one. Moved forward over rows that are done
+ *   (delivered, dead, or shown not pending by a look for the head). Stored lazily (every
+ *   OUTBOX_STORE_EVERY rows, not every run): any older stored value keeps the invariant, so a
+ *   fresh isolate reads at most that many rows more once.
  * - `bodies_after`: retention has dropped every expired body at or before it (dead letters
  *   keep theirs until an operator acts, and that action moves it back before them).
  * - `keys_after`: likewise for deleted rows (keys).
