@@ -11,6 +11,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../src/ledger/schema";
+import { LedgerStorage } from "../src/ledger/storage";
 import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json" };
 import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
 import v03 from "./fixtures/ledger-upgrade/v0.3-a17511a.json" with { type: "json" };
@@ -230,5 +231,47 @@ describe("sequence numbers across migration 7 (AUTOINCREMENT dropped)", () => {
     const input = await acceptInput("cybavo", "upgrade-floor", "after-upgrade");
     expect(await stub(name).accept(input)).toMatchObject({ stored: true, duplicate: false });
     expect((await stub(name).events()).map((e) => e.seq)).toEqual([1, 2, 3, 4, 6]);
+  });
+});
+
+describe("a migration that fails halfway", () => {
+  it("leaves the object as it was, and the next wake migrates it whole (migration 7 copies tables: a full disk can stop it)", async () => {
+    const fixture = v03 as Fixture;
+    const account = structuredClone(fixture.objects[0]!) as FixtureObject;
+    const name = "cybavo/upgrade-interrupted";
+    // The gate's statement runner fails once, at the copy of `attempts` (after `events` was
+    // rebuilt), as SQLITE_FULL would. The first wake after the fixture is written (inside `load`)
+    // is the one that migrates.
+    const real = LedgerStorage.prototype.rows;
+    let failed = 0;
+    LedgerStorage.prototype.rows = function (this: LedgerStorage, query: string, ...bindings: unknown[]) {
+      if (failed === 0 && query.startsWith("INSERT INTO attempts_next")) {
+        failed++;
+        throw new Error("injected: database or disk is full");
+      }
+      return real.call(this, query, ...bindings);
+    } as typeof real;
+    let error: unknown;
+    try {
+      error = await load(account, name, Date.now() - fixture.capturedAt).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    } finally {
+      LedgerStorage.prototype.rows = real;
+    }
+    expect(String(error)).toContain("injected: database or disk is full");
+    expect(failed).toBe(1);
+    // Nothing of the failed migration was kept: still at 6, no half-built table.
+    const after = await runInDurableObject(stub(name), (_instance, state) => ({
+      schema: state.storage.sql.exec<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'").toArray()[0]?.value,
+      tables: state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_next'")
+        .toArray()
+        .map((t) => t.name),
+    }));
+    expect(after).toEqual({ schema: String(MIGRATIONS.length), tables: [] });
+    const stored = rows(account, "events");
+    expect((await stub(name).events()).map((e) => [e.seq, e.id, e.state])).toEqual(stored.map((e) => [e.seq, e.id, e.state]));
   });
 });

@@ -37,7 +37,7 @@ const EVENT_INDEXES = [
   "CREATE INDEX events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
   // Pending rows an operator put back behind the outbox cursor: empty unless someone redelivers.
   "CREATE INDEX events_requeued ON events (seq) WHERE requeued = 1 AND state = 'pending'",
-  // Dead letters and quarantined callbacks, for the quarantine's list and retention's skips.
+  // Dead letters and quarantined callbacks, for the quarantine's list (`state = 'quarantined'`).
   "CREATE INDEX events_held ON events (state, seq) WHERE state IN ('dead', 'quarantined')",
 ];
 
@@ -77,8 +77,8 @@ function rebuildWithoutRowid(table: string, create: string, columns: string): st
 
 /**
  * What a new object creates: the schema every migration together leaves, in one step. It writes
- * 12 rows where replaying the migrations wrote 29 (one `sqlite_master` row per table and index,
- * and one per statement that changes one); test/schema.test.ts checks both end the same.
+ * 11 rows where replaying the migrations wrote 29 (one `sqlite_master` row per table and index,
+ * and one per statement that changes one); test/ledger-upgrade.test.ts checks both end the same.
  */
 export const FRESH_SCHEMA: readonly string[] = [
   META_TABLE,
@@ -164,12 +164,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "ALTER TABLE events ADD COLUMN signed TEXT",
   ],
   [
-    // Fewer rows written per event (docs/benchmarks.md "Rows written per event"). `events` is
+    // Fewer rows written per event (docs/benchmarks.md, section 5). `events` is
     // rebuilt without AUTOINCREMENT (its `sqlite_sequence` row was one more row written per
     // claim) and without `events_by_state` (one more per claim and per delivery): the outbox
-    // finds its head from a cursor instead (src/ledger/outbox-cursor.ts). `seq` stays unique and
+    // finds its head from a cursor instead (src/ledger/cursors.ts). `seq` stays unique and
     // growing: the highest number AUTOINCREMENT ever gave is kept as `seq_floor`, and retention
-    // never deletes an account's newest row, so SQLite's max(seq) + 1 never goes back.
+    // never deletes an account's newest row, so a claim's max(seq, seq_floor) + 1 never goes back.
     "INSERT OR REPLACE INTO _meta (key, value) SELECT 'seq_floor', CAST(seq AS TEXT) FROM sqlite_sequence WHERE name = 'events'",
     EVENTS_TABLE.replace("CREATE TABLE events (", "CREATE TABLE events_next ("),
     `INSERT INTO events_next (${EVENT_TABLE_COLUMNS}, requeued)
@@ -195,18 +195,24 @@ export function migrate(storage: LedgerStorage): void {
   const tables = storage.rows<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_meta', 'events')");
   if (tables.length === 0) {
     // A new object: the final schema at once, recorded as every migration done.
-    for (const statement of FRESH_SCHEMA) storage.run(statement);
-    storage.run("INSERT INTO _meta (key, value) VALUES ('schema', ?)", String(MIGRATIONS.length));
+    storage.transaction(() => {
+      for (const statement of FRESH_SCHEMA) storage.run(statement);
+      storage.run("INSERT INTO _meta (key, value) VALUES ('schema', ?)", String(MIGRATIONS.length));
+    });
     return;
   }
   storage.run("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const done = Number(storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'")[0]?.value ?? 0);
   for (let version = done; version < MIGRATIONS.length; version++) {
-    for (const statement of MIGRATIONS[version] ?? []) storage.run(statement);
-    storage.run(
-      "INSERT INTO _meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      String(version + 1),
-    );
+    // Each migration with its `schema` mark in one transaction: a statement that fails (a full
+    // disk while a table is copied) leaves the object as it was, and the next wake tries again.
+    storage.transaction(() => {
+      for (const statement of MIGRATIONS[version] ?? []) storage.run(statement);
+      storage.run(
+        "INSERT INTO _meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        String(version + 1),
+      );
+    });
   }
 }
 

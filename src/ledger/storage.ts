@@ -30,6 +30,14 @@ export class LedgerStorage {
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
+  /**
+   * Runs `work` as one SQLite transaction: if it throws, none of its writes are kept (schema
+   * migrations: an object is wholly before or wholly after one, never halfway).
+   */
+  transaction<T>(work: () => T): T {
+    return this.storage.transactionSync(work);
+  }
+
   /** Runs a statement and returns its rows. */
   rows<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
     const cursor = this.storage.sql.exec<T>(query, ...bindings);
