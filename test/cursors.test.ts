@@ -218,3 +218,29 @@ describe("the outbox cursor moves over whatever is not pending", () => {
     expect(reads[1]).toBeLessThanOrEqual(3);
   });
 });
+
+describe("the prune schedule", () => {
+  it("a body delivered after a prune that planned the next one months ahead (keys only) is still dropped on time", async () => {
+    const account = `cursor-plan-${uniqueAccount()}`;
+    const stub = ledger(SOURCE, account);
+    for (const key of ["a", "b"]) await stub.accept(await acceptInput(SOURCE, account, key));
+    await drain(SOURCE, account);
+    const plan = () =>
+      runInDurableObject(stub, (instance) => (instance as unknown as { nextPruneAt: number | undefined }).nextPruneAt ?? null);
+    // Both bodies expired and dropped: what is left to prune is keys, 400 days out.
+    await runInDurableObject(stub, (instance, state) => {
+      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1", 8 * DAY);
+      (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+    });
+    await runAlarmNow(stub);
+    expect((await stub.events()).map((e) => e.body)).toEqual([null, null]);
+    expect(await plan()).toBeGreaterThan(Date.now() + 300 * DAY);
+    // A new event delivered by this isolate: its body expires in 7 days, so must the plan.
+    await stub.accept(await acceptInput(SOURCE, account, "c"));
+    await drain(SOURCE, account);
+    const after = await plan();
+    expect(after).not.toBeNull();
+    expect(after!).toBeLessThanOrEqual(Date.now() + 7 * DAY + 1000);
+    expect(after!).toBeGreaterThan(Date.now() + 7 * DAY - 60_000);
+  });
+});

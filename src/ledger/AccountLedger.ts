@@ -193,7 +193,7 @@ export class AccountLedger extends DurableObject<Env> {
       const stats: Counts = { alarms: 1 };
       if (config !== undefined) await this.outbox.deliver(config, stats);
       await this.index.sync(stats);
-      if (config !== undefined) this.pruneIfDue(config, Date.now());
+      if (config !== undefined) this.pruneIfDue(config, Date.now(), (stats.delivered ?? 0) > 0);
       await this.flushStats({ ...stats, ...this.gate.take() }, config);
     } catch (err) {
       // Not swallowed: the runtime retries a failed run. The line says which object and why.
@@ -209,17 +209,20 @@ export class AccountLedger extends DurableObject<Env> {
 
   /**
    * Prunes on a coarse schedule, not on every run (./retention.ts): on the first run of an
-   * isolate, then when the last prune said the next is due. A run that skips it while nothing
-   * was retained at the last prune (this run may have delivered the first event since) schedules
-   * a look PRUNE_EVERY_MS after that prune, so a new body or key always has a prune ahead of it.
+   * isolate, then when the last prune said the next is due. Between prunes, a new body or key
+   * always has one ahead of it: a run after a prune that found nothing retained plans a look
+   * PRUNE_EVERY_MS after that prune, and a run that delivered (a body that expires
+   * RETENTION_DELIVERED_SECONDS from now) brings a later plan forward to then.
    */
-  private pruneIfDue(config: GatewayConfig, now: number): void {
+  private pruneIfDue(config: GatewayConfig, now: number, delivered: boolean): void {
     if (this.lastPruneAt === undefined || (this.nextPruneAt !== undefined && now >= this.nextPruneAt)) {
       this.nextPruneAt = prune(this.gate, this.cursors, config, now);
       this.lastPruneAt = now;
-    } else if (this.nextPruneAt === undefined) {
-      this.nextPruneAt = this.lastPruneAt + PRUNE_EVERY_MS;
+      return;
     }
+    const look = this.lastPruneAt + PRUNE_EVERY_MS;
+    if (this.nextPruneAt === undefined) this.nextPruneAt = look;
+    if (delivered) this.nextPruneAt = Math.min(this.nextPruneAt, Math.max(now + config.retentionDeliveredSeconds * 1000, look));
   }
 
   /**
