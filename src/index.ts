@@ -7,6 +7,7 @@ import { handleAdmin } from "./admin";
 import { loadConfig } from "./config";
 import { handleWebhook } from "./ingress";
 import { log } from "./log";
+import { suppressedField, throttledLine } from "./log-throttle";
 import { reply } from "./replies";
 
 export { AccountLedger } from "./ledger/AccountLedger";
@@ -37,7 +38,16 @@ router
     if (source === undefined) {
       // Expected (a wrong URL, a scanner), but the one trace of a provider sent to a source that
       // does not exist: the path's segment as sent, cut short.
-      log("ingress", { source: (request.params.source ?? "").slice(0, 100), outcome: "unknown_source", status: 404 });
+      // At most one line per 10 s per isolate for all unknown sources (a scanner picks the volume).
+      const line = throttledLine("", "unknown_source", Date.now());
+      if (line !== undefined) {
+        log("ingress", {
+          source: (request.params.source ?? "").slice(0, 100),
+          outcome: "unknown_source",
+          status: 404,
+          ...suppressedField(line),
+        });
+      }
       return reply.notFound();
     }
     if (request.method !== "POST") return reply.methodNotAllowed("POST");

@@ -11,7 +11,7 @@ import { ipAllowed } from "./ip";
 import { knownStored, noteRetry, rememberHere } from "./isolate-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
-import { rejectionLine } from "./log-throttle";
+import { suppressedField, throttledLine } from "./log-throttle";
 import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
@@ -229,11 +229,15 @@ export async function handleWebhook(
   };
 
   if (source.ipAllowList !== undefined && !ipAllowed(source.ipAllowList, request.headers.get("cf-connecting-ip"))) {
-    return done("forbidden", reply.forbidden());
+    const line = throttledLine(source.name, "forbidden", now);
+    return done("forbidden", reply.forbidden(), line ? suppressedField(line) : null);
   }
 
   const body = await readBodyCapped(request, config.maxBodyBytes);
-  if (body === "too_large") return done("too_large", reply.tooLarge());
+  if (body === "too_large") {
+    const line = throttledLine(source.name, "too_large", now);
+    return done("too_large", reply.tooLarge(), line ? suppressedField(line) : null);
+  }
 
   const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
@@ -244,12 +248,8 @@ export async function handleWebhook(
     if ("config" in verified) {
       return done("rejected", reply.unauthorized(), { reason: verified.reason, level: "error", error: verified.config });
     }
-    const line = rejectionLine(source.name, verified.reason, now);
-    return done(
-      "rejected",
-      reply.unauthorized(),
-      line === undefined ? null : { reason: verified.reason, ...(line.suppressed > 0 && { suppressed: line.suppressed }) },
-    );
+    const line = throttledLine(source.name, verified.reason, now);
+    return done("rejected", reply.unauthorized(), line ? { reason: verified.reason, ...suppressedField(line) } : null);
   }
 
   // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../src/ingress";
 import { forgetIsolateCache } from "../src/isolate-cache";
-import { forgetRejectionWindows } from "../src/log-throttle";
+import { forgetLogWindows } from "../src/log-throttle";
 import { provider as cybavo } from "../src/providers/cybavo";
 import type { Provider } from "../src/providers/provider";
 import {
@@ -159,7 +159,7 @@ describe("secrets stay secret", () => {
         await keep(await post(kit.source, signed.body, signed.headers));
         const wrong = await kit.sign({ event: "X" }, { wrongSecret: true });
         // Its line is written (the first rejection of its source and reason in a window: src/log-throttle.ts).
-        forgetRejectionWindows();
+        forgetLogWindows();
         await keep(await post(kit.source, wrong.body, wrong.headers));
       }
       await drain("cybavo", String(wallet));

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig, type SourceConfig } from "../src/config";
 import { parseVerified, quarantineKey } from "../src/ingress";
-import { REJECTION_LOG_WINDOW_MS, rejectionLine } from "../src/log-throttle";
+import { forgetLogWindows, LOG_WINDOW_MS, throttledLine } from "../src/log-throttle";
 import { toHex, utf8 } from "../src/verify/crypto";
 import { counterDeltas, cybavoCallback, cybavoChecksum, drain, post, uniqueAccount } from "./support/gateway";
 
@@ -97,21 +97,29 @@ describe("expected outcomes are info", () => {
     expect(deltas.rejected).toBe(6);
   });
 
+  it("404s, 403s and 413s are held back the same way: one line per window, whatever the path names", async () => {
+    const lines = await linesOf(async () => {
+      for (const path of ["nope", "scan-1", "scan-2"]) expect((await post(path, "{}")).status).toBe(404);
+    });
+    expect(lines).toEqual([{ method: "log", msg: "ingress", level: "info", source: "nope", outcome: "unknown_source", status: 404 }]);
+  });
+
   it("the window: the first rejection of a source and reason is written, the rest of the window counted, the next line says how many", () => {
     const t = 1_000_000;
-    expect(rejectionLine("s", "bad_signature", t)).toEqual({ suppressed: 0 });
-    expect(rejectionLine("s", "bad_signature", t + 1)).toBeUndefined();
-    expect(rejectionLine("s", "bad_signature", t + REJECTION_LOG_WINDOW_MS - 1)).toBeUndefined();
+    expect(throttledLine("s", "bad_signature", t)).toEqual({ suppressed: 0 });
+    expect(throttledLine("s", "bad_signature", t + 1)).toBeUndefined();
+    expect(throttledLine("s", "bad_signature", t + LOG_WINDOW_MS - 1)).toBeUndefined();
     // Another source or reason has its own window.
-    expect(rejectionLine("t", "bad_signature", t + 1)).toEqual({ suppressed: 0 });
-    expect(rejectionLine("s", "stale_timestamp", t + 1)).toEqual({ suppressed: 0 });
-    expect(rejectionLine("s", "bad_signature", t + REJECTION_LOG_WINDOW_MS)).toEqual({ suppressed: 2 });
-    expect(rejectionLine("s", "bad_signature", t + 2 * REJECTION_LOG_WINDOW_MS)).toEqual({ suppressed: 0 });
+    expect(throttledLine("t", "bad_signature", t + 1)).toEqual({ suppressed: 0 });
+    expect(throttledLine("s", "stale_timestamp", t + 1)).toEqual({ suppressed: 0 });
+    expect(throttledLine("s", "bad_signature", t + LOG_WINDOW_MS)).toEqual({ suppressed: 2 });
+    expect(throttledLine("s", "bad_signature", t + 2 * LOG_WINDOW_MS)).toEqual({ suppressed: 0 });
   });
 
   it("a callback to a source that does not exist is a 404 and an info line naming the path's source (malformed escapes too)", async () => {
     const lines = await linesOf(async () => {
       expect((await post("nope", "{}")).status).toBe(404);
+      forgetLogWindows(); // as a fresh isolate: both lines written
       expect((await post("%E0%A4%A", "{}")).status).toBe(404);
     });
     expect(lines).toEqual([

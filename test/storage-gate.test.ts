@@ -9,15 +9,13 @@
  * - a deleted row is one row written;
  * - each `setAlarm()` is one row written (the gate sets none when the alarm is already due no
  *   later than wanted: `wakeBy`).
- * And from SQLite: a table declared AUTOINCREMENT keeps its largest `seq` in the row of
- * `sqlite_sequence`, which every statement that inserts into it writes once.
- *
- * What the schema gives, per table:
- * - `_meta` (key PRIMARY KEY): a new key is its row + its primary-key index entry;
- * - `events`: indexes on `id` (UNIQUE), `events_by_state (state, seq)`, and the partial
- *   `events_index_work`, which holds only rows whose KV index entry is still to be written or
- *   deleted (a dead or quarantined row not yet indexed); `seq` is the rowid, AUTOINCREMENT;
- * - `nonces` (nonce PRIMARY KEY, `nonces_by_expiry`), `counters` (name PRIMARY KEY).
+ * What the schema gives, per table (src/ledger/schema.ts, since migration 7):
+ * - `_meta`, `nonces`, `attempts`, `counters` are `WITHOUT ROWID`: a row is its primary-key
+ *   entry, one row written; `nonces` adds its `nonces_by_expiry` entry;
+ * - `events`: `seq` is the rowid (no AUTOINCREMENT, so no `sqlite_sequence` row), one index on
+ *   `id` (UNIQUE), and partial indexes an ordinary event never enters: `events_index_work` (a
+ *   dead or quarantined row whose KV index entry is still to be written or deleted),
+ *   `events_requeued` (a pending row an operator put back), `events_held` (dead or quarantined).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";

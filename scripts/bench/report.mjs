@@ -195,7 +195,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   }
   p();
   p(
-    'New events verify, parse, normalize, read KV and make one Durable Object call (the claim). Duplicates are retries of one event: the first goes to the Durable Object, which answers "duplicate", and the gateway then writes the event into the KV edge cache, so the rest stop at the KV read (Cabital\'s carry nonces and always go to the Durable Object, where the nonce is checked). Forged requests stop at the signature check.',
+    "New events verify, parse, normalize and make one Durable Object call (the claim); no KV read, as nobody is retrying them. Duplicates are retries of one event: the first goes to the Durable Object (or is already known to the isolate that stored it), and the rest are answered from the isolate's memory of what the Durable Object confirmed (Cabital's carry nonces and always go to the Durable Object, where the nonce is checked). Forged requests stop at the signature check; their log lines are written once per source and reason per 10 s.",
   );
   p();
   p("## 2. Sustained end-to-end rate, and 3. one account versus 100");

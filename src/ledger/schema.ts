@@ -195,7 +195,7 @@ export function migrate(storage: LedgerStorage): void {
   const tables = storage.rows<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_meta', 'events')");
   if (tables.length === 0) {
     // A new object: the final schema at once, recorded as every migration done.
-    storage.transaction(() => {
+    storage.atomically(() => {
       for (const statement of FRESH_SCHEMA) storage.run(statement);
       storage.run("INSERT INTO _meta (key, value) VALUES ('schema', ?)", String(MIGRATIONS.length));
     });
@@ -206,7 +206,7 @@ export function migrate(storage: LedgerStorage): void {
   for (let version = done; version < MIGRATIONS.length; version++) {
     // Each migration with its `schema` mark in one transaction: a statement that fails (a full
     // disk while a table is copied) leaves the object as it was, and the next wake tries again.
-    storage.transaction(() => {
+    storage.atomically(() => {
       for (const statement of MIGRATIONS[version] ?? []) storage.run(statement);
       storage.run(
         "INSERT INTO _meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -34,7 +34,7 @@ export class LedgerStorage {
    * Runs `work` as one SQLite transaction: if it throws, none of its writes are kept (schema
    * migrations: an object is wholly before or wholly after one, never halfway).
    */
-  transaction<T>(work: () => T): T {
+  atomically<T>(work: () => T): T {
     return this.storage.transactionSync(work);
   }
 

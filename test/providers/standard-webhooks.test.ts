@@ -13,7 +13,7 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { eventId, parseVerified, QUARANTINE_ACCOUNT } from "../../src/ingress";
-import { forgetRejectionWindows } from "../../src/log-throttle";
+import { forgetLogWindows } from "../../src/log-throttle";
 import { DEFAULT_ACCOUNT, provider } from "../../src/providers/standard-webhooks";
 import vectors from "../../src/providers/standard-webhooks/fixtures/vectors/official-library.json" with { type: "json" };
 import { utf8 } from "../../src/verify/crypto";
@@ -44,7 +44,7 @@ const invoice = (customerId: string | number, type = "invoice.paid") =>
 /** Posts and returns the status, the reply text and the ingress log line. */
 async function send(source: string, body: string, headers: Record<string, string>) {
   // Each request as the first rejection of its window, so its line is written (src/log-throttle.ts).
-  forgetRejectionWindows();
+  forgetLogWindows();
   const { result, lines } = await captureLogs(async () => {
     const response = await post(source, body, headers);
     return { status: response.status, text: await response.text(), contentType: response.headers.get("content-type") };
