@@ -5,8 +5,8 @@
  *
  * - `outbox_after`: every row at or before it is not pending, or has `requeued = 1` (an
  *   operator put it back; the partial index `events_requeued` finds those). So the outbox head
- *   is the first pending row after it, or a requeued one. Moved forward over rows that are done
- *   (delivered, dead, or shown not pending by a look for the head). Stored lazily (every
+ *   is the first pending row after it, or a requeued one. Each look for the head moves it over
+ *   the rows that look showed are not pending. Stored lazily (every
  *   OUTBOX_STORE_EVERY rows, not every run): any older stored value keeps the invariant, so a
  *   fresh isolate reads at most that many rows more once.
  * - `bodies_after`: retention has dropped every expired body at or before it (dead letters

@@ -38,7 +38,8 @@ export class Outbox {
    * The oldest pending event: the first pending row after the `outbox_after` cursor, or an
    * older one an operator put back (`events_requeued`, empty otherwise), whichever comes first
    * (./cursors.ts). Reads the rows between the cursor and the head: none in steady state, at
-   * most OUTBOX_STORE_EVERY more in a fresh isolate.
+   * most OUTBOX_STORE_EVERY more in a fresh isolate. This is also what moves the cursor: a head
+   * delivered or dead-lettered is passed over by the next look.
    */
   private head(): Head | undefined {
     const after = this.cursors.get("outbox_after");
@@ -122,7 +123,6 @@ export class Outbox {
       );
       this.logAttempt(head, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
-      this.done(head);
       return true;
     }
     const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
@@ -136,7 +136,6 @@ export class Outbox {
       );
       this.logAttempt(head, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
-      this.done(head);
       return true;
     }
     this.storage.run(
@@ -149,15 +148,6 @@ export class Outbox {
     );
     this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
     return false;
-  }
-
-  /**
-   * The head is done (delivered or dead). If it was the first pending row after the cursor, every
-   * row up to it is done too: the cursor moves to it (stored every OUTBOX_STORE_EVERY events).
-   * A requeued head sits behind the cursor, which stays.
-   */
-  private done(head: Head): void {
-    if (head.seq > this.cursors.get("outbox_after")) this.cursors.set("outbox_after", head.seq, OUTBOX_STORE_EVERY);
   }
 
   /**
