@@ -278,6 +278,10 @@ export function renderReport({ report, machine, connections, seconds }) {
     "The trickle pays two `setAlarm` per event (one to wake for it, one to wake for the next prune when its run ends) where a burst shares them; a new account's first event pays its object's schema and identity once.",
   );
   p();
+  p(
+    "What the features beside the happy path add, per event that uses them (none of it is in the figures above, where every event is delivered at its first attempt): a failed attempt writes its attempt row (1, `attempts` is `WITHOUT ROWID`) and updates the event row (1); a dead letter adds its `events_held` and `events_index_work` entries (2), one KV write for the operators' index and 1 row when that write is recorded, and deleting the index entry after a redelivery costs 1 KV delete and 1 row; an operator's redelivery or replay writes the row (1) and its `events_requeued` entry (1), for a dead letter also its `events_index_work` entry (1), and moves retention's cursors back (1 row each); a Cabital nonce is 2 rows (the row and its `nonces_by_expiry` entry) and 1 when it expires; a quarantined callback is 4 rows (row, `id`, `events_held`, `events_index_work`) plus its KV index entry.",
+  );
+  p();
   const top = [...newCost.lines].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
   p(`Target ≤ $5.00 per million accepted events: ${pass(newCost.total <= 5)} ($${fmt(newCost.total, 2)}). ${PRICES.notes}`);
   p();
