@@ -7,7 +7,7 @@ import { handleAdmin } from "./admin";
 import { loadConfig } from "./config";
 import { handleWebhook } from "./ingress";
 import { log } from "./log";
-import { suppressedField, throttledLine } from "./log-throttle";
+import { throttled } from "./log-throttle";
 import { reply } from "./replies";
 
 export { AccountLedger } from "./ledger/AccountLedger";
@@ -39,15 +39,12 @@ router
       // Expected (a wrong URL, a scanner), but the one trace of a provider sent to a source that
       // does not exist: the path's segment as sent, cut short.
       // At most one line per 10 s per isolate for all unknown sources (a scanner picks the volume).
-      const line = throttledLine("", "unknown_source", Date.now());
-      if (line !== undefined) {
-        log("ingress", {
-          source: (request.params.source ?? "").slice(0, 100),
-          outcome: "unknown_source",
-          status: 404,
-          ...suppressedField(line),
-        });
-      }
+      const fields = throttled("", "unknown_source", Date.now(), {
+        source: (request.params.source ?? "").slice(0, 100),
+        outcome: "unknown_source",
+        status: 404,
+      });
+      if (fields !== null) log("ingress", fields);
       return reply.notFound();
     }
     if (request.method !== "POST") return reply.methodNotAllowed("POST");

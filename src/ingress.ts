@@ -11,7 +11,7 @@ import { ipAllowed } from "./ip";
 import { knownStored, noteRetry, rememberHere } from "./isolate-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
-import { suppressedField, throttledLine } from "./log-throttle";
+import { throttled } from "./log-throttle";
 import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
@@ -229,15 +229,11 @@ export async function handleWebhook(
   };
 
   if (source.ipAllowList !== undefined && !ipAllowed(source.ipAllowList, request.headers.get("cf-connecting-ip"))) {
-    const line = throttledLine(source.name, "forbidden", now);
-    return done("forbidden", reply.forbidden(), line ? suppressedField(line) : null);
+    return done("forbidden", reply.forbidden(), throttled(source.name, "forbidden", now, {}));
   }
 
   const body = await readBodyCapped(request, config.maxBodyBytes);
-  if (body === "too_large") {
-    const line = throttledLine(source.name, "too_large", now);
-    return done("too_large", reply.tooLarge(), line ? suppressedField(line) : null);
-  }
+  if (body === "too_large") return done("too_large", reply.tooLarge(), throttled(source.name, "too_large", now, {}));
 
   const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
@@ -248,8 +244,7 @@ export async function handleWebhook(
     if ("config" in verified) {
       return done("rejected", reply.unauthorized(), { reason: verified.reason, level: "error", error: verified.config });
     }
-    const line = throttledLine(source.name, verified.reason, now);
-    return done("rejected", reply.unauthorized(), line ? { reason: verified.reason, ...suppressedField(line) } : null);
+    return done("rejected", reply.unauthorized(), throttled(source.name, verified.reason, now, { reason: verified.reason }));
   }
 
   // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.

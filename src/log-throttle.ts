@@ -31,9 +31,14 @@ export function throttledLine(source: string, kind: string, now: number): { supp
   return { suppressed: open?.suppressed ?? 0 };
 }
 
-/** The fields a written line adds: `suppressed` when some were left out. */
-export function suppressedField(line: { suppressed: number }): { suppressed?: number } {
-  return line.suppressed > 0 ? { suppressed: line.suppressed } : {};
+/**
+ * The fields of this request's line, with `suppressed` when some were left out before it, or
+ * null when the line is left out (`throttledLine`).
+ */
+export function throttled<T extends object>(source: string, kind: string, now: number, fields: T): (T & { suppressed?: number }) | null {
+  const line = throttledLine(source, kind, now);
+  if (line === undefined) return null;
+  return line.suppressed > 0 ? { ...fields, suppressed: line.suppressed } : fields;
 }
 
 /** Forgets every window (tests, which share one isolate, each expect their first line). */

@@ -103,19 +103,12 @@ function pruneKeys(storage: LedgerStorage, cursors: Cursors, cutoff: number, bod
  */
 function earliestExpiry(storage: LedgerStorage, cursors: Cursors, config: GatewayConfig): number | undefined {
   const times: number[] = [];
-  // The newest row is kept (its number is the account's last), so it is never waited for.
-  const first = (after: number) =>
-    storage.rows<{ at: number }>(
-      "SELECT received_at AS at FROM events WHERE seq > ? AND seq < (SELECT MAX(seq) FROM events) ORDER BY seq LIMIT 1",
-      after,
-    )[0]?.at;
-  const newestBody = storage.rows<{ at: number }>(
-    "SELECT received_at AS at FROM events WHERE seq = (SELECT MAX(seq) FROM events) AND seq > ? AND state IN ('pending', 'delivered') AND body IS NOT NULL",
-    cursors.get("bodies_after"),
-  )[0]?.at;
-  const body = first(cursors.get("bodies_after")) ?? newestBody;
+  const first = (after: number, below = "") =>
+    storage.rows<{ at: number }>(`SELECT received_at AS at FROM events WHERE seq > ? ${below} ORDER BY seq LIMIT 1`, after)[0]?.at;
+  const body = first(cursors.get("bodies_after"));
   if (body !== undefined) times.push(body + config.retentionDeliveredSeconds * 1000);
-  const key = first(cursors.get("keys_after"));
+  // The newest row keeps its key (its number is the account's last), so it is never waited for.
+  const key = first(cursors.get("keys_after"), "AND seq < (SELECT MAX(seq) FROM events)");
   if (key !== undefined) times.push(key + config.retentionKeysSeconds * 1000);
   const nonce = storage.rows<{ at: number }>("SELECT expires_at AS at FROM nonces ORDER BY expires_at LIMIT 1")[0];
   if (nonce !== undefined) times.push(nonce.at);
