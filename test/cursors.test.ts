@@ -13,13 +13,18 @@ import type { AccountLedger } from "../src/ledger/AccountLedger";
 import { runAlarmNow } from "./support/alarms";
 import { drain, originEvents, scriptOrigin, uniqueAccount } from "./support/gateway";
 import { acceptInput, expectScheduled, ledger, makeDue } from "./support/ledger-faults";
+import { type AnyRow, ageRows, allRows, bodiesTables } from "./support/ledger-sql";
 
 const SOURCE = "cybavo";
 const DAY = 86_400_000;
 
 interface Snapshot {
   cursors: Record<string, number>;
-  rows: { seq: number; state: string; requeued: number; hasBody: number }[];
+  rows: AnyRow[];
+  /** Each bodies partition's `seq`s, oldest partition first. */
+  partitionSeqs: number[][];
+  /** Body rows whose key is not in their keys partition. */
+  orphanBodies: number;
 }
 
 /** The stored cursors and the in-memory ones, with every row. */
@@ -39,19 +44,39 @@ function snapshot(stub: DurableObjectStub<AccountLedger>): Promise<Snapshot> {
       cursors[name] = Math.max(stored[name] ?? 0, memory.get(name) ?? 0);
       cursors[`stored_${name}`] = stored[name] ?? 0;
     }
-    const rows = sql
-      .exec<Snapshot["rows"][number]>("SELECT seq, state, requeued, body IS NOT NULL AS hasBody FROM events ORDER BY seq")
-      .toArray();
-    return { cursors, rows };
+    const partitionSeqs = bodiesTables(sql).map((b) =>
+      sql
+        .exec<{ seq: number }>(`SELECT seq FROM ${b.name} ORDER BY seq`)
+        .toArray()
+        .map((r) => r.seq),
+    );
+    const orphanBodies = bodiesTables(sql).reduce(
+      (n, b) => n + sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${b.name} WHERE id NOT IN (SELECT id FROM ${b.keys})`).one().n,
+      0,
+    );
+    return { cursors, rows: allRows(sql), partitionSeqs, orphanBodies };
   });
 }
 
-/** The invariants of src/ledger/cursors.ts, for both the in-memory and the stored cursors. */
-function expectInvariants({ cursors, rows }: Snapshot, context: string): void {
+/**
+ * The invariants of src/ledger/cursors.ts, for both the in-memory and the stored cursors, and
+ * those of src/ledger/partitions.ts: an id is in one place; a partition row is pending or
+ * delivered; partitions hold `seq`s in order; a body's key is in its keys partition.
+ */
+function expectInvariants({ cursors, rows: all, partitionSeqs, orphanBodies }: Snapshot, context: string): void {
   for (const outbox of [cursors.outbox_after!, cursors.stored_outbox_after!]) {
-    const skipped = rows.filter((r) => r.seq <= outbox && r.state === "pending" && r.requeued !== 1);
+    const skipped = all.filter((r) => r.seq <= outbox && r.state === "pending" && r.requeued !== 1);
     expect(skipped, `pending behind the outbox cursor ${outbox}: ${context}`).toEqual([]);
   }
+  expect(new Set(all.map((r) => r.id)).size, `an id in two places: ${context}`).toBe(all.length);
+  expect(new Set(all.map((r) => r.seq)).size, `a seq given twice: ${context}`).toBe(all.length);
+  const offPath = all.filter((r) => r.table !== "events" && r.state !== "pending" && r.state !== "delivered");
+  expect(offPath, `a partition row neither pending nor delivered: ${context}`).toEqual([]);
+  const flat = partitionSeqs.flat();
+  expect(flat, `bodies partitions out of seq order: ${context}`).toEqual([...flat].sort((a, b) => a - b));
+  expect(orphanBodies, `a body without its key: ${context}`).toBe(0);
+  // The retention cursors are positions in `events` (partitions go whole).
+  const rows = all.filter((r) => r.table === "events");
   for (const bodies of [cursors.bodies_after!, cursors.stored_bodies_after!]) {
     const kept = rows.filter((r) => r.seq <= bodies && r.hasBody && !["dead", "quarantined", "reprocessed"].includes(r.state));
     expect(kept, `a body behind the bodies cursor ${bodies}: ${context}`).toEqual([]);
@@ -79,7 +104,7 @@ describe("cursors", () => {
       { weight: 1, arbitrary: fc.nat({ max: 20 }).map<Op>((of) => ({ kind: "redeliver", of })) },
       { weight: 1, arbitrary: fc.constant<Op>({ kind: "replay" }) },
       { weight: 1, arbitrary: fc.constant<Op>({ kind: "restart" }) },
-      { weight: 2, arbitrary: fc.constantFrom(8, 200, 401).map<Op>((days) => ({ kind: "prune", days })) },
+      { weight: 2, arbitrary: fc.constantFrom(8, 200, 433).map<Op>((days) => ({ kind: "prune", days })) },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 14 }), async (ops) => {
@@ -110,11 +135,7 @@ describe("cursors", () => {
           } else if (o.kind === "prune") {
             // Age every row (the clock cannot move) and make the hourly prune due; then a run prunes.
             await runInDurableObject(stub, (instance, state) => {
-              const by = o.days * DAY;
-              state.storage.sql.exec(
-                "UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1, next_attempt_at = next_attempt_at - ?1",
-                by,
-              );
+              ageRows(instance, state.storage.sql, o.days * DAY);
               (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
             });
             await runAlarmNow(stub);
@@ -158,13 +179,14 @@ describe("cursors", () => {
     await drain(SOURCE, account);
     const age = (days: number) =>
       runInDurableObject(stub, (instance, state) => {
-        state.storage.sql.exec("UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1", days * DAY);
+        ageRows(instance, state.storage.sql, days * DAY);
         (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
       });
     await age(8);
     await runAlarmNow(stub);
-    // Past the dead letter: its body is kept (an operator may redeliver it), the others' dropped.
-    expect((await snapshot(stub)).cursors.stored_bodies_after).toBe(3);
+    // The dead letter moved to `events`, and the bodies cursor past it: its body is kept (an
+    // operator may redeliver it); the others went with their bodies partition.
+    expect((await snapshot(stub)).cursors.stored_bodies_after).toBe(2);
     expect((await stub.events()).map((e) => [e.state, e.body === null])).toEqual([
       ["delivered", true],
       ["dead", false],
@@ -179,10 +201,11 @@ describe("cursors", () => {
       ["delivered", true],
       ["delivered", true],
     ]);
-    await age(401);
+    await age(433);
     await runAlarmNow(stub);
-    // Every key expired; the newest row stays (its number is the account's last).
-    expect((await stub.events()).map((e) => e.id)).toEqual([inputs[2]!.id]);
+    // Every key expired: the keys partition went whole; in `events` the newest row stays (its
+    // number is the highest there).
+    expect((await stub.events()).map((e) => e.id)).toEqual([inputs[1]!.id]);
     expectInvariants(await snapshot(stub), "after the last prune");
   });
 });
@@ -229,7 +252,7 @@ describe("the prune schedule", () => {
       runInDurableObject(stub, (instance) => (instance as unknown as { nextPruneAt: number | undefined }).nextPruneAt ?? null);
     // Both bodies expired and dropped: what is left to prune is keys, 400 days out.
     await runInDurableObject(stub, (instance, state) => {
-      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?1, delivered_at = delivered_at - ?1", 8 * DAY);
+      ageRows(instance, state.storage.sql, 8 * DAY);
       (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
     });
     await runAlarmNow(stub);

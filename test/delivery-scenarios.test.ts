@@ -18,6 +18,7 @@ import {
   storedEvents,
   uniqueAccount,
 } from "./support/gateway";
+import { ageRows } from "./support/ledger-sql";
 
 async function send(wallet: number, serial: number) {
   const response = await postCybavo("cybavo", cybavoCallback({ wallet_id: wallet, serial }));
@@ -144,7 +145,7 @@ describe("delivery policy", () => {
     expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([...ids, ...ids]);
   });
 
-  it("prunes bodies after the delivered retention and rows after the key retention, keeping the newest row", async () => {
+  it("drops bodies after the delivered retention and keys after the key retention; numbering goes on after them", async () => {
     const wallet = uniqueAccount();
     const first = await send(wallet, wallet);
     const newest = await send(wallet, wallet + 1);
@@ -153,21 +154,25 @@ describe("delivery policy", () => {
     const { runInDurableObject, runDurableObjectAlarm } = await import("cloudflare:test");
     const day = 86_400_000;
     // The rows are aged, not the clock: the ledger's in-memory prune schedule (hourly) is moved with them.
-    const age = (statement: string, by: number) =>
+    const age = (by: number, what?: "received") =>
       runInDurableObject(stub, (instance, state) => {
-        state.storage.sql.exec(statement, by, by);
+        ageRows(instance, state.storage.sql, by, what);
         (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
       });
-    await age("UPDATE events SET delivered_at = delivered_at - ?, received_at = received_at - ?", 8 * day);
+    await age(8 * day);
     await runDurableObjectAlarm(stub);
     expect((await stub.events()).map((e) => [e.id, e.state, e.body])).toEqual([
       [first, "delivered", null],
       [newest, "delivered", null],
     ]);
-    // Past RETENTION_KEYS_SECONDS (default 400 days). The newest row stays: its number is the
-    // account's last, and SQLite numbers the next row after it.
-    await age("UPDATE events SET received_at = received_at - ? - ?", 200 * day);
+    // Past RETENTION_KEYS_SECONDS (default 400 days) after the keys partition's end (it takes
+    // keys for 32 days): it goes whole; the account's last number was kept when its bodies
+    // partition went, so numbering goes on.
+    await age(432 * day, "received");
     await runDurableObjectAlarm(stub);
-    expect((await stub.events()).map((e) => e.id)).toEqual([newest]);
+    expect((await stub.events()).map((e) => e.id)).toEqual([]);
+    const after = await send(wallet, wallet + 2);
+    await drain("cybavo", String(wallet));
+    expect((await stub.events()).map((e) => [e.id, e.seq])).toEqual([[after, 3]]);
   });
 });

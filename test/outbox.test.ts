@@ -12,6 +12,7 @@ import { listIndex } from "../src/ops-index";
 import { runAlarmNow } from "./support/alarms";
 import { admin, drain, originAttempts, originEvents, scriptOrigin, uniqueAccount } from "./support/gateway";
 import { acceptInput, eventually, expectScheduled, failKvIn, hookedEnv, ledger, ledgerState, makeDue } from "./support/ledger-faults";
+import { ageRows, allRows } from "./support/ledger-sql";
 
 const SOURCE = "cybavo";
 
@@ -59,9 +60,8 @@ async function alarmWithAcceptAt(inject: number): Promise<{
       globalThis.fetch = realFetch;
     }
     // Read as the run left it, before any alarm the runtime may have queued meanwhile runs.
-    const head = state.storage.sql
-      .exec<{ id: string; due: number }>("SELECT id, next_attempt_at AS due FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1")
-      .toArray()[0];
+    const pending = allRows(state.storage.sql).find((r) => r.state === "pending");
+    const head = pending && { id: pending.id, due: pending.next_attempt_at ?? 0 };
     return { alarm: await state.storage.getAlarm(), readAt: Date.now(), ...(head && { head }) };
   });
   return { points, account, lateId: late.id, after };
@@ -327,24 +327,17 @@ describe("sequence numbers", () => {
     await stub.accept(await acceptInput(SOURCE, account, "old-2"));
     await drain(SOURCE, account);
     await runInDurableObject(stub, (instance, state) => {
-      state.storage.sql.exec(
-        "UPDATE events SET received_at = received_at - ?, delivered_at = delivered_at - ?",
-        1000 * 86_400_000,
-        1000 * 86_400_000,
-      );
+      ageRows(instance, state.storage.sql, 1000 * 86_400_000);
       // The rows are aged, not the clock: the ledger's in-memory prune schedule is moved with them.
       (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
     });
     await runDurableObjectAlarm(stub);
-    // The newest row is kept (src/ledger/retention.ts): the next number follows it.
-    expect((await stub.events()).map((r) => r.seq)).toEqual([2]);
+    // Both partitions were dropped whole; their last number was kept first (src/ledger/partitions.ts).
+    expect((await stub.events()).map((r) => r.seq)).toEqual([]);
     const fresh = await acceptInput(SOURCE, account, "new");
     await stub.accept(fresh);
     await drain(SOURCE, account);
-    expect((await stub.events()).map((r) => [r.id, r.seq])).toEqual([
-      [(await acceptInput(SOURCE, account, "old-2")).id, 2],
-      [fresh.id, 3],
-    ]);
+    expect((await stub.events()).map((r) => [r.id, r.seq])).toEqual([[fresh.id, 3]]);
     expect((await originEvents(account)).map((e) => (e.json as unknown as { sequence: string }).sequence)).toEqual([
       "0000000000000000001",
       "0000000000000000002",

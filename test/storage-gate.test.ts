@@ -24,18 +24,30 @@ import type { AccountLedger, ClaimResult } from "../src/ledger/AccountLedger";
 import type { LedgerStorage } from "../src/ledger/storage";
 import { captureLogs, uniqueAccount } from "./support/gateway";
 import { acceptInput, ledger } from "./support/ledger-faults";
+import { ageRows } from "./support/ledger-sql";
 
 const DAY = 86_400_000;
 /** A new `_meta` key: its row (`WITHOUT ROWID`: the row is the primary-key entry). */
 const META_KEY = 1;
 /** What a ledger records about itself on its first write: `source`, `account` and `role`. */
 const IDENTITY = 3 * META_KEY;
-/** A pending event: row + `id` UNIQUE entry (in none of the partial indexes; no `sqlite_sequence`). */
+/**
+ * A pending event in its time partitions (src/ledger/partitions.ts): its key (`WITHOUT ROWID`,
+ * keyed by id: one entry) and its body (`seq` is the rowid: one entry). Neither has an index.
+ */
 const PENDING_EVENT = 1 + 1;
-/** Delivered: the row; `state` is in no index a delivered row enters or leaves. */
+/** A pending event in `events` (a quarantined one, or one moved there): row + `id` UNIQUE entry. */
+const EVENTS_ROW = 1 + 1;
+/** Delivered: the key row, updated in place. */
 const DELIVERED = 1;
+/** A CREATE TABLE of a partition, twice (measured below: its `sqlite_master` row, and SQLite's schema change). */
+const CREATE_PAIR = 2 * 2;
+/** Creating a pair of partitions: two tables (as SQLite counts a CREATE TABLE) and two catalog rows. */
+const PARTITION_PAIR = CREATE_PAIR + 2 * 1;
+/** A partition dropped: 0 rows for what it holds, 1 for its catalog row. */
+const DROP = 1;
 /** A quarantined event: as a pending one, plus its `events_index_work` and `events_held` entries. */
-const QUARANTINED_EVENT = PENDING_EVENT + 1 + 1;
+const QUARANTINED_EVENT = EVENTS_ROW + 1 + 1;
 /** A nonce: row (`WITHOUT ROWID`) + `nonces_by_expiry` entry. */
 const NONCE = 1 + 1;
 /** A retention cursor moved (src/ledger/cursors.ts): one `_meta` row. */
@@ -88,30 +100,29 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       step("deliver");
       // The test's own writes (not through the gate): age the rows past retention, and move the
       // ledger's in-memory prune schedule with them (the clock is not moved).
-      state.storage.sql.exec("UPDATE events SET delivered_at = delivered_at - ?, received_at = received_at - ?", 8 * DAY, 8 * DAY);
+      ageRows(instance, state.storage.sql, 8 * DAY);
       pruneDue(instance);
       await instance.alarm();
       step("prune bodies");
-      state.storage.sql.exec("UPDATE events SET received_at = received_at - ?", 401 * DAY);
+      ageRows(instance, state.storage.sql, 401 * DAY, "received");
       pruneDue(instance);
       await instance.alarm();
       step("prune keys");
     });
     expect(steps).toEqual({
-      // The first claim records the identity and, the outbox being empty, sets the alarm; the
-      // others find the outbox non-empty (its alarm already at or before their due time).
-      "accept new": IDENTITY + 3 * PENDING_EVENT + SET_ALARM,
+      // The first claim records the identity, creates the account's first pair of partitions
+      // and, the outbox being empty, sets the alarm; the others find the outbox non-empty (its
+      // alarm already at or before their due time).
+      "accept new": IDENTITY + PARTITION_PAIR + 3 * PENDING_EVENT + SET_ALARM,
       // `INSERT … WHERE NOT EXISTS` inserts nothing for a duplicate: no row, no sequence.
       "accept duplicates": 0,
       // Three rows marked delivered, then the alarm set for the first body to drop (7 days).
       deliver: 3 * DELIVERED + SET_ALARM,
-      // Three bodies set to NULL (`body` is in no index), the bodies cursor, then the alarm set
-      // for the keys (400 days).
-      "prune bodies": 3 * 1 + CURSOR + SET_ALARM,
-      // Two rows deleted (a delete is one row written; the entries it removes are not billed),
-      // the keys cursor; the newest row is kept (its number is the account's last), so nothing
-      // is left to prune and no alarm is set.
-      "prune keys": 2 * 1 + CURSOR,
+      // The bodies partition dropped whole: its catalog row, and the account's last number
+      // kept in `seq_floor` (a cursor); then the alarm set for the keys (400 days).
+      "prune bodies": DROP + CURSOR + SET_ALARM,
+      // The keys partition dropped whole: its catalog row. Nothing is left to prune, so no alarm.
+      "prune keys": DROP,
     });
     // What each claim reports to the counters (src/ingress.ts countClaim). The first also
     // carries what the object did before it (creating its schema), so it is not a fixed figure.
@@ -262,8 +273,15 @@ describe("what the platform counts when rows are retired in bulk (for time-parti
       const dropped = run("DROP TABLE bulk_a");
       fill("bulk_b");
       const deleted = run("DELETE FROM bulk_b");
-      return { inserted, dropped, deleted };
+      // A partition's own tables (src/ledger/partitions.ts), created as a claim creates them.
+      const created = [
+        run("CREATE TABLE p_keys (id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID"),
+        run("CREATE TABLE p_bodies (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL)"),
+      ].map((c) => c.written);
+      return { inserted, dropped, deleted, created };
     });
+    // What CREATE_PAIR stands for above.
+    expect(counts.created).toEqual([CREATE_PAIR / 2, CREATE_PAIR / 2]);
     // 1,000 rows and their 1,000 `id` entries.
     expect(counts.inserted.written).toBe(2000);
     // The table's pages are freed without visiting its rows: nothing written, a few pages read.

@@ -7,9 +7,10 @@
  *
  * The modules, each one role: ./storage.ts (the one gate to SQL and the alarm, counting billed
  * rows), ./schema.ts (migrations), ./identity.ts (what this object is), ./claim.ts (claims and
- * nonces), ./outbox.ts (delivery, attempts, retries, redeliver and replay), ./index-sync.ts
- * (the operators' KV index), ./retention.ts (prune), ./quarantine.ts, ./counters.ts,
- * ./reads.ts (operators' reads).
+ * nonces), ./partitions.ts (the time partitions events live in, dropped whole), ./outbox.ts
+ * (delivery, attempts, retries), ./requeue.ts (redeliver and replay), ./index-sync.ts (the
+ * operators' KV index), ./retention.ts (prune), ./quarantine.ts, ./counters.ts, ./reads.ts
+ * (operators' reads).
  *
  * Scheduling rule (docs/architecture.md "Outbox scheduling"): storage state first, then the
  * alarm, then best-effort KV. The alarm is never later than the outbox head's due time: every
@@ -25,14 +26,16 @@ import { log } from "../log";
 import { storageFailure } from "../platform-errors";
 import type { SignedFields } from "../providers/provider";
 import { type Counter, type Counts, count, flushIfDue } from "../stats";
-import { claimEvent } from "./claim";
+import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
 import { ObjectIdentity } from "./identity";
 import { IndexSync } from "./index-sync";
 import { Outbox } from "./outbox";
+import { Partitions } from "./partitions";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
 import { type EventsQuery, eventWithAttempts, listEvents } from "./reads";
+import { Requeue } from "./requeue";
 import { PRUNE_EVERY_MS, prune } from "./retention";
 import type { AttemptRow, EventRow } from "./schema";
 import { migrate } from "./schema";
@@ -47,6 +50,8 @@ export class AccountLedger extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private readonly index: IndexSync;
   private readonly cursors: Cursors;
+  private readonly partitions: Partitions;
+  private readonly requeue: Requeue;
   /** One delivery loop per object (see `alarm`). */
   private delivering = false;
   /**
@@ -64,7 +69,9 @@ export class AccountLedger extends DurableObject<Env> {
     migrate(this.gate);
     this.identity = new ObjectIdentity(this.gate);
     this.cursors = new Cursors(this.gate);
-    this.outbox = new Outbox(this.gate, this.identity, this.cursors);
+    this.partitions = new Partitions(this.gate, this.cursors);
+    this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions);
+    this.requeue = new Requeue(this.gate, this.cursors, this.partitions);
     // Read at each use: tests swap the instance's bindings to inject KV failures.
     this.index = new IndexSync(this.gate, this.identity, () => this.env);
   }
@@ -74,7 +81,20 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Claims and stores a verified, normalized event; schedules its delivery if it is new. */
   async accept(input: AcceptInput): Promise<ClaimResult> {
-    const claim = claimEvent(this.gate, this.identity, input, () => this.outbox.empty(), this.cursors.get("seq_floor"));
+    const loaded = loadConfig(this.env);
+    // One transaction: the key and its body are stored together or not at all (a key without
+    // its body would refuse the provider's retries and never be delivered).
+    let claim: Claim;
+    try {
+      claim = this.gate.atomically(() =>
+        claimEvent(this.gate, this.identity, this.partitions, input, () => this.outbox.empty(), loaded.ok ? loaded.config : undefined),
+      );
+    } catch (err) {
+      // Rolled back: what memory learned inside (a partition created, a role recorded) is re-read.
+      this.partitions.forget();
+      this.identity.forget();
+      throw err;
+    }
     // In the claim's synchronous block: nothing runs between the insert and this call (a fresh
     // isolate's one `getAlarm` in `wakeBy` is a storage read: the input gate holds other events).
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
@@ -87,19 +107,19 @@ export class AccountLedger extends DurableObject<Env> {
    * object's events is how one checks that no account ever reached it.
    */
   async events(options: EventsQuery | number = {}): Promise<EventRow[]> {
-    return listEvents(this.gate, typeof options === "number" ? { limit: options } : options);
+    return listEvents(this.gate, this.partitions, typeof options === "number" ? { limit: options } : options);
   }
 
   /** One event with all its delivery attempts. */
   async event(id: string): Promise<{ event: EventRow; attempts: AttemptRow[] } | undefined> {
-    return eventWithAttempts(this.gate, id);
+    return eventWithAttempts(this.gate, this.partitions, id);
   }
 
-  /** Puts an event back at its place in the outbox, due now (./outbox.ts `redeliver`). Storage, alarm, then the index entry. */
+  /** Puts an event back at its place in the outbox, due now (./requeue.ts `redeliver`). Storage, alarm, then the index entry. */
   async redeliver(id: string): Promise<"queued" | "not_found" | "not_redeliverable"> {
     this.identity.check("redeliver", "account");
     const now = Date.now();
-    const result = this.outbox.redeliver(id, now);
+    const result = this.requeue.redeliver(id, now);
     if (result !== "queued" && result !== "queued_dead") return result;
     await this.gate.wakeBy(now);
     // Best effort: a failure leaves the row marked, and the alarm retries it.
@@ -111,7 +131,7 @@ export class AccountLedger extends DurableObject<Env> {
   async replay(since: number): Promise<number> {
     this.identity.check("replay", "account");
     const now = Date.now();
-    const changed = this.outbox.replay(since, now);
+    const changed = this.requeue.replay(since, now);
     if (changed > 0) await this.gate.wakeBy(now);
     return changed;
   }
@@ -216,7 +236,7 @@ export class AccountLedger extends DurableObject<Env> {
    */
   private pruneIfDue(config: GatewayConfig, now: number, delivered: boolean): void {
     if (this.lastPruneAt === undefined || (this.nextPruneAt !== undefined && now >= this.nextPruneAt)) {
-      this.nextPruneAt = prune(this.gate, this.cursors, config, now);
+      this.nextPruneAt = prune(this.gate, this.cursors, this.partitions, config, now);
       this.lastPruneAt = now;
       return;
     }

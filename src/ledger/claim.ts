@@ -5,8 +5,10 @@
  * provider only for stored events. A signed nonce is recorded in the same synchronous block as
  * the claim, so a replay can never slip between the check and the write.
  */
+import type { GatewayConfig } from "../config";
 import type { Replay } from "../providers/provider";
 import type { ObjectIdentity } from "./identity";
+import type { Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 import type { AcceptInput } from "./types";
 
@@ -25,9 +27,8 @@ export function recordNonce(storage: LedgerStorage, replay: Replay, now: number)
 }
 
 /**
- * The `seq` a new row takes: one more than the highest held, and above `seq_floor` (the
- * highest number AUTOINCREMENT gave before migration 7). Retention never deletes the newest
- * row, so the number only grows. `MAX(seq)` on the primary key reads one row.
+ * The `seq` a quarantined row takes: one more than the highest held, and above `seq_floor`.
+ * (An account's claims take theirs from ./partitions.ts, which also counts its partitions.)
  */
 export const NEXT_SEQ = "MAX(IFNULL((SELECT MAX(seq) FROM events), 0), ?7) + 1";
 
@@ -39,14 +40,21 @@ export interface Claim {
 
 /**
  * Claims a verified, normalized event in its account's outbox. `outboxEmpty` answers whether
- * nothing is pending (./outbox.ts, from its cursor); `seqFloor` is the `seq_floor` cursor.
+ * nothing is pending (./outbox.ts, from its cursor).
+ *
+ * The id must be new to `events` and to every keys partition (./partitions.ts): one statement
+ * probes each primary key (0 rows read on a miss) and inserts the key in the current keys
+ * partition; the CloudEvent goes to the current bodies partition with the next `seq`. Rows
+ * written: 2 (one per table; neither has another index). Both in one synchronous block, so
+ * SQLite commits them together.
  */
 export function claimEvent(
   storage: LedgerStorage,
   identity: ObjectIdentity,
+  partitions: Partitions,
   input: AcceptInput,
   outboxEmpty: () => boolean,
-  seqFloor: number,
+  config: GatewayConfig | undefined,
 ): Claim {
   identity.check("accept", "account");
   if (input.replay !== undefined && !recordNonce(storage, input.replay, input.receivedAt)) return { outcome: "replayed" };
@@ -56,22 +64,27 @@ export function claimEvent(
     if (storage.rows("SELECT 1 FROM events WHERE id = ?", input.legacyId).length > 0) return { outcome: "duplicate" };
   }
   const outboxWasEmpty = outboxEmpty();
-  // Inserted only if the id is new, with the next `seq` (the account's `sequence`, where a gap
-  // must mean a dead-lettered event, never a provider's retry). Rows written: the row and its
-  // `id` entry; no other index holds a pending row (./cursors.ts).
+  const { keys, bodies } = partitions.forClaim(Date.now(), config);
+  // The seq is only taken (kept) when the insert happens: a refused duplicate takes none.
+  const seq = partitions.highestSeq() + 1;
+  const elsewhere = partitions
+    .keys()
+    .map((p) => `AND NOT EXISTS (SELECT 1 FROM ${p.name} WHERE id = ?1)`)
+    .join(" ");
   const inserted = storage.rows(
-    `INSERT INTO events (seq, id, source, idempotency_key, type, state, body, received_at, next_attempt_at)
-     SELECT ${NEXT_SEQ}, ?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6
-     WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
+    `INSERT INTO ${keys.name} (id, seq, source, idempotency_key, type, state, received_at, next_attempt_at)
+     SELECT ?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6
+     WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) ${elsewhere} RETURNING seq`,
     input.id,
+    seq,
     input.source,
     input.idempotencyKey,
     input.type,
-    input.body,
     input.receivedAt,
-    seqFloor,
   );
   if (inserted.length === 0) return { outcome: "duplicate" };
+  partitions.takeSeq(bodies);
+  storage.run(`INSERT INTO ${bodies.name} (seq, id, body) VALUES (?, ?, ?)`, seq, input.id, input.body);
   // A non-empty outbox already has its alarm at or before the head's due time (or a run in
   // progress, which schedules from the stored state when it ends); only a first pending event
   // needs one now, at the row's due time (its receipt), not at "now": never after the head.

@@ -26,11 +26,18 @@ export class WrongRoleError extends Error {
 
 export class ObjectIdentity {
   /** Read once per wake and kept: none of these change once written. */
-  private known?: Identity;
-  private recordedRole?: Role | null;
-  private legacyIds?: boolean;
+  private known: Identity | undefined;
+  private recordedRole: Role | null | undefined;
+  private legacyIds: boolean | undefined;
 
   constructor(private readonly storage: LedgerStorage) {}
+
+  /** Drops what memory holds, to be read again from storage (after a transaction rolled back). */
+  forget(): void {
+    this.known = undefined;
+    this.recordedRole = undefined;
+    this.legacyIds = undefined;
+  }
 
   private meta(key: string): string | undefined {
     return this.storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = ?", key)[0]?.value;

@@ -1,7 +1,7 @@
 /**
  * The account's FIFO outbox: delivery in arrival order (a failing head blocks only this
- * account), the record of each attempt, the retry schedule, and the operators' ways of putting
- * events back (redeliver, replay). It only writes rows: the ledger shell sets the alarm in the
+ * account), the record of each attempt and the retry schedule (an operator's ways of putting
+ * events back are in ./requeue.ts). It only writes rows: the ledger shell sets the alarm in the
  * same synchronous block as each write (docs/architecture.md "Outbox scheduling").
  */
 import type { GatewayConfig } from "../config";
@@ -10,54 +10,92 @@ import { log } from "../log";
 import type { Counts } from "../stats";
 import { type Cursors, OUTBOX_STORE_EVERY } from "./cursors";
 import type { ObjectIdentity } from "./identity";
+import type { Partition, Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
 /** How long one alarm run may keep delivering before it yields and re-arms itself. */
 const ALARM_BUDGET_MS = 20_000;
 
-interface Head {
+interface HeadRow {
   seq: number;
   id: string;
   source: string;
   body: string;
   attempts: number;
   next_attempt_at: number | null;
-  requeued: number;
+  state: string;
 }
 
-const HEAD_COLUMNS = "seq, id, source, body, attempts, next_attempt_at, requeued";
+/** The outbox head, and where its row is: a keys partition, or `events` (undefined). */
+type Head = HeadRow & { keys?: Partition | undefined };
+
+const HEAD_COLUMNS = "seq, id, source, body, attempts, next_attempt_at, state";
 
 export class Outbox {
   constructor(
     private readonly storage: LedgerStorage,
     private readonly identity: ObjectIdentity,
     private readonly cursors: Cursors,
+    private readonly partitions: Partitions,
   ) {}
 
   /**
-   * The oldest pending event: the first pending row after the `outbox_after` cursor, or an
-   * older one an operator put back (`events_requeued`, empty otherwise), whichever comes first
-   * (./cursors.ts). Reads the rows between the cursor and the head: none in steady state, at
-   * most OUTBOX_STORE_EVERY more in a fresh isolate. This is also what moves the cursor: a head
-   * delivered or dead-lettered is passed over by the next look.
+   * The oldest pending event: the first pending row after the `outbox_after` cursor, in
+   * `events` or in the bodies partitions (walked oldest first, which is `seq` order:
+   * ./partitions.ts), or an older one an operator put back (`events_requeued`, empty
+   * otherwise), whichever comes first (./cursors.ts). Reads the rows between the cursor and the
+   * head: in steady state the head's body row and key (2 rows), plus the one delivered just
+   * before it; at most OUTBOX_STORE_EVERY more in a fresh isolate. This is also what moves the
+   * cursor: a head delivered or dead-lettered is passed over by the next look.
    */
   private head(): Head | undefined {
     const after = this.cursors.get("outbox_after");
-    const next = this.storage.rows<Head & Record<string, SqlStorageValue>>(
+    let next: Head | undefined = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
       `SELECT ${HEAD_COLUMNS} FROM events WHERE seq > ? AND state = 'pending' ORDER BY seq LIMIT 1`,
       after,
     )[0];
-    // Every row between the cursor and `next` (or the last row) is not pending, as this read just
-    // showed: the cursor moves over them, so each is read once, whatever the object holds (a
-    // quarantine's rows, dead letters, rows delivered before a restart).
-    const done =
-      next !== undefined ? next.seq - 1 : (this.storage.rows<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events")[0]?.seq ?? 0);
+    for (const bodies of this.partitions.bodies()) {
+      if (this.partitions.lastSeq(bodies) <= after) continue;
+      const row = this.firstPending(bodies, after, next?.seq ?? Number.MAX_SAFE_INTEGER);
+      if (row !== undefined) {
+        next = { ...row, keys: this.partitions.keys().find((k) => k.name === bodies.keys) };
+        break;
+      }
+      if (next !== undefined && this.partitions.lastSeq(bodies) >= next.seq) break;
+    }
+    // Every row between the cursor and `next` (or the newest row) is not pending, as these reads
+    // just showed: the cursor moves over them, so each is read once, whatever the object holds
+    // (a quarantine's rows, dead letters, rows delivered before a restart).
+    const done = next !== undefined ? next.seq - 1 : this.partitions.highestSeq();
     if (done > after) this.cursors.set("outbox_after", done, OUTBOX_STORE_EVERY);
-    const requeued = this.storage.rows<Head & Record<string, SqlStorageValue>>(
+    const requeued = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
       `SELECT ${HEAD_COLUMNS} FROM events WHERE requeued = 1 AND state = 'pending' ORDER BY seq LIMIT 1`,
     )[0];
     if (next === undefined) return requeued;
     return requeued !== undefined && requeued.seq < next.seq ? requeued : next;
+  }
+
+  /**
+   * The first pending row of a bodies partition between two `seq`s. A partition row is pending
+   * or delivered (./partitions.ts invariant 3): the walk steps over delivered ones in pages that
+   * double from 2 (the one just delivered and the head, in steady state: 4 rows read with their
+   * keys), so it reads little past the head however long the run of delivered rows behind it.
+   */
+  private firstPending(bodies: Partition, after: number, before: number): HeadRow | undefined {
+    let from = after;
+    for (let page = 2; ; page = Math.min(page * 2, 256)) {
+      const rows = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
+        `SELECT b.seq, b.id, k.source, b.body, k.attempts, k.next_attempt_at, k.state
+         FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id
+         WHERE b.seq > ?1 AND b.seq < ?2 ORDER BY b.seq LIMIT ?3`,
+        from,
+        before,
+        page,
+      );
+      const pending = rows.find((r) => r.state === "pending");
+      if (pending !== undefined || rows.length < page) return pending;
+      from = rows.at(-1)!.seq;
+    }
   }
 
   /** Whether nothing is pending. */
@@ -114,12 +152,12 @@ export class Outbox {
       );
     }
     if (outcome.kind === "delivered") {
-      this.storage.run(
-        "UPDATE events SET state = 'delivered', attempts = ?, last_status = ?, delivered_at = ?, next_attempt_at = NULL, reason = NULL WHERE seq = ?",
+      this.update(
+        head,
+        "state = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4, next_attempt_at = NULL, reason = NULL",
         attempts,
         status,
         now,
-        head.seq,
       );
       this.logAttempt(head, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
@@ -127,27 +165,39 @@ export class Outbox {
     }
     const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
     if (retryAt === undefined) {
-      this.storage.run(
-        "UPDATE events SET state = 'dead', attempts = ?, last_status = ?, reason = ?, next_attempt_at = NULL, indexed = 0 WHERE seq = ?",
-        attempts,
-        status,
-        error,
-        head.seq,
-      );
+      // A dead letter leaves its partition for `events`, where operators and the index find it.
+      const moved = this.update(head, "attempts = ?2, last_status = ?3, reason = ?4", attempts, status, error);
+      if (moved !== undefined) this.partitions.moveToEvents(moved, head.id, { state: "dead", requeued: 0, nextAttemptAt: null });
+      else {
+        this.storage.run(
+          "UPDATE events SET state = 'dead', attempts = ?, last_status = ?, reason = ?, next_attempt_at = NULL, indexed = 0 WHERE seq = ?",
+          attempts,
+          status,
+          error,
+          head.seq,
+        );
+      }
       this.logAttempt(head, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
       return true;
     }
-    this.storage.run(
-      "UPDATE events SET attempts = ?, last_status = ?, reason = ?, next_attempt_at = ? WHERE seq = ?",
-      attempts,
-      status,
-      error,
-      retryAt,
-      head.seq,
-    );
+    this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retryAt);
     this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
     return false;
+  }
+
+  /**
+   * Sets columns of the head's row (`?1` is its key), in its keys partition or in `events`.
+   * Returns the keys partition when the row was there. A partition row that is no longer there
+   * (an operator moved it meanwhile) is updated in `events`, where it went.
+   */
+  private update(head: Head, set: string, ...values: unknown[]): Partition | undefined {
+    if (head.keys !== undefined) {
+      const hit = this.storage.rows(`UPDATE ${head.keys.name} SET ${set} WHERE id = ?1 RETURNING seq`, head.id, ...values);
+      if (hit.length > 0) return head.keys;
+    }
+    this.storage.run(`UPDATE events SET ${set} WHERE id = ?1`, head.id, ...values);
+    return undefined;
   }
 
   /**
@@ -199,55 +249,5 @@ export class Outbox {
       ...(retryAfterMs !== undefined && { retryAfterMs }),
       random: Math.random(),
     });
-  }
-
-  /**
-   * Puts a dead (or backing-off, or delivered) event back at its place in the outbox, due
-   * `now`. Its `seq` is unchanged, so it goes before newer events of the account: FIFO holds.
-   * Older pending events (a head backing off) are made due now too, as the outbox cannot send
-   * this one before them. A dead letter's KV index entry is marked to be deleted (indexed = 2).
-   */
-  redeliver(id: string, now: number): "queued" | "queued_dead" | "not_found" | "not_redeliverable" {
-    const row = this.storage.rows<{ seq: number; state: string; body: string | null }>(
-      "SELECT seq, state, body FROM events WHERE id = ?",
-      id,
-    )[0];
-    if (row === undefined) return "not_found";
-    if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
-    // `requeued`: the outbox finds it behind its cursor; retention looks at it again once delivered.
-    this.storage.run(
-      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
-      now,
-      row.seq,
-    );
-    this.cursors.revisit(row.seq);
-    // Older pending rows: requeued ones, and those after the cursor (each statement reads only those).
-    this.storage.run(
-      "UPDATE events SET next_attempt_at = ?1 WHERE requeued = 1 AND state = 'pending' AND seq < ?2 AND next_attempt_at > ?1",
-      now,
-      row.seq,
-    );
-    this.storage.run(
-      "UPDATE events SET next_attempt_at = ?1 WHERE seq > ?3 AND seq < ?2 AND state = 'pending' AND next_attempt_at > ?1",
-      now,
-      row.seq,
-      this.cursors.get("outbox_after"),
-    );
-    return row.state === "dead" ? "queued_dead" : "queued";
-  }
-
-  /**
-   * Puts every delivered event received since `since` (Unix ms) back in the outbox, due `now`,
-   * with its original id: origins that dedupe on webhook-id should clear their record first.
-   * Reads every row of the account received since then (an operator's action, not the hot path).
-   */
-  replay(since: number, now: number): number {
-    const seqs = this.storage.rows<{ seq: number }>(
-      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ? WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
-      now,
-      since,
-    );
-    if (seqs.length > 0) this.cursors.revisit(seqs.reduce((low, r) => Math.min(low, r.seq), Number.POSITIVE_INFINITY));
-    return seqs.length;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * The operators' reads of a ledger's events (src/admin.ts): an account's outbox and history, or
- * a source's quarantine. Bodies are shown as the origin receives them, with `sequence`.
+ * a source's quarantine. An account's events are in `events` and in its time partitions
+ * (./partitions.ts); these reads span both. Bodies are shown as the origin receives them, with
+ * `sequence`.
  */
 import { withSequence } from "../delivery";
+import { KEY_COLUMNS, type Partition, type Partitions } from "./partitions";
 import type { AttemptRow, EventRow } from "./schema";
 import type { LedgerStorage } from "./storage";
 
@@ -16,24 +19,52 @@ export interface EventsQuery {
   state?: string;
 }
 
-/** Events oldest first, optionally from a time on and in one state; at most 1,000. */
-export function listEvents(storage: LedgerStorage, query: EventsQuery): EventRow[] {
+/**
+ * Events oldest first, optionally from a time on and in one state; at most 1,000. Partitions
+ * are read oldest first (`seq` order) until the page is full; a keys partition has no `seq`
+ * index (it would cost a row written per event), so each one read is scanned whole: about one
+ * row read per event it holds (docs/operations.md "Reading an account's history").
+ */
+export function listEvents(storage: LedgerStorage, partitions: Partitions | undefined, query: EventsQuery): EventRow[] {
+  const limit = Math.min(query.limit ?? 100, 1000);
+  const filter = "seq > ?1 AND received_at >= ?2 AND (?3 IS NULL OR state = ?3)";
+  const bindings = [query.afterSeq ?? 0, query.since ?? 0, query.state ?? null, limit];
   const rows = storage.rows(
-    `SELECT ${EVENT_COLUMNS} FROM events
-     WHERE seq > ? AND received_at >= ? AND (? IS NULL OR state = ?)
-     ORDER BY seq LIMIT ?`,
-    query.afterSeq ?? 0,
-    query.since ?? 0,
-    query.state ?? null,
-    query.state ?? null,
-    Math.min(query.limit ?? 100, 1000),
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE ${filter} ORDER BY seq LIMIT ?4`,
+    ...bindings,
   ) as unknown as EventRow[];
-  return rows.map(asSent);
+  // Partition rows are pending or delivered only (./partitions.ts invariant 3).
+  if (partitions !== undefined && (query.state === undefined || query.state === "pending" || query.state === "delivered")) {
+    let found = 0;
+    for (const keys of partitions.keys()) {
+      if (found >= limit) break;
+      const page = storage.rows(
+        `SELECT ${KEY_COLUMNS}, NULL AS body FROM ${keys.name} WHERE ${filter} ORDER BY seq LIMIT ?4`,
+        ...bindings,
+      ) as unknown as EventRow[];
+      for (const row of page) row.body = bodyOf(storage, partitions, keys, row.seq);
+      rows.push(...page);
+      found += page.length;
+    }
+  }
+  return rows
+    .sort((a, b) => a.seq - b.seq)
+    .slice(0, limit)
+    .map(asSent);
 }
 
 /** One event with all its delivery attempts (the successful one is kept in the event row). */
-export function eventWithAttempts(storage: LedgerStorage, id: string): { event: EventRow; attempts: AttemptRow[] } | undefined {
-  const row = storage.rows(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id)[0] as unknown as EventRow | undefined;
+export function eventWithAttempts(
+  storage: LedgerStorage,
+  partitions: Partitions | undefined,
+  id: string,
+): { event: EventRow; attempts: AttemptRow[] } | undefined {
+  let row = storage.rows(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id)[0] as unknown as EventRow | undefined;
+  const keys = row === undefined ? partitions?.locate(id) : undefined;
+  if (keys !== undefined && partitions !== undefined) {
+    row = storage.rows(`SELECT ${KEY_COLUMNS}, NULL AS body FROM ${keys.name} WHERE id = ?`, id)[0] as unknown as EventRow;
+    row.body = bodyOf(storage, partitions, keys, row.seq);
+  }
   if (row === undefined) return undefined;
   const event = asSent(row);
   const attempts = storage.rows(
@@ -51,6 +82,13 @@ export function eventWithAttempts(storage: LedgerStorage, id: string): { event: 
     });
   }
   return { event, attempts };
+}
+
+/** A partition row's CloudEvent, while its bodies partition is kept. */
+function bodyOf(storage: LedgerStorage, partitions: Partitions, keys: Partition, seq: number): string | null {
+  const bodies = partitions.bodiesHolding(keys, seq);
+  if (bodies === undefined) return null;
+  return storage.rows<{ body: string }>(`SELECT body FROM ${bodies.name} WHERE seq = ?`, seq)[0]?.body ?? null;
 }
 
 /** A row as operators see it: its body as the origin receives it, with `sequence`. */

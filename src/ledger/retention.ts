@@ -2,10 +2,17 @@
  * Retention: what a ledger keeps, and for how long (docs/configuration.md "Key retention").
  * Delivered events' bodies are dropped after RETENTION_DELIVERED_SECONDS and their rows (the
  * idempotency keys) after RETENTION_KEYS_SECONDS; expired nonces go too. Dead letters and
- * quarantined events stay until an operator acts. The newest row is never deleted, so `seq`
- * (SQLite's max + 1) never goes back.
+ * quarantined events stay until an operator acts.
  *
- * The work is O(1) per event, whatever the account holds (docs/architecture.md "Retention"):
+ * Most events are in time partitions (./partitions.ts), and go with their table: `DROP TABLE`,
+ * 0 rows written whatever it holds (`dropPartitions`). A bodies partition goes once it ended
+ * RETENTION_DELIVERED_SECONDS ago, the outbox cursor is past its last row (nothing in it is
+ * pending) and its last delivery is that old too; a keys partition once it ended
+ * RETENTION_KEYS_SECONDS ago and its bodies partitions are gone.
+ *
+ * Rows in `events` (dead letters, events an operator put back, rows from before partitions)
+ * are pruned row by row. The newest row there is never deleted, so `seq` never goes back. The
+ * work is O(1) per event, whatever the account holds (docs/architecture.md "Retention"):
  * bodies and keys are each read from a cursor (`bodies_after`, `keys_after`: ./cursors.ts) in
  * `seq` order, which is arrival order, until the first row not yet expired, in batches of at
  * most PRUNE_BATCH rows; dead letters and quarantined rows are stepped over (an operator's
@@ -16,6 +23,7 @@
  */
 import type { GatewayConfig } from "../config";
 import type { Cursors } from "./cursors";
+import type { Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
 /** At most this many rows per step and per run. */
@@ -33,9 +41,16 @@ interface Row {
 }
 
 /** Prunes what has expired (bounded); returns when the next prune is due, if anything is left to prune. */
-export function prune(storage: LedgerStorage, cursors: Cursors, config: GatewayConfig, now: number): number | undefined {
+export function prune(
+  storage: LedgerStorage,
+  cursors: Cursors,
+  partitions: Partitions,
+  config: GatewayConfig,
+  now: number,
+): number | undefined {
   const bodyCutoff = now - config.retentionDeliveredSeconds * 1000;
   const keyCutoff = now - config.retentionKeysSeconds * 1000;
+  const partitionsNext = dropPartitions(storage, cursors, partitions, bodyCutoff, keyCutoff, now);
   let full = pruneBodies(storage, cursors, bodyCutoff);
   full = pruneKeys(storage, cursors, keyCutoff, bodyCutoff) || full;
   const nonces = storage.rows(
@@ -45,17 +60,81 @@ export function prune(storage: LedgerStorage, cursors: Cursors, config: GatewayC
   );
   full ||= nonces.length === PRUNE_BATCH;
   if (full) return now + PRUNE_AGAIN_MS;
-  const next = earliestExpiry(storage, cursors, config);
-  return next === undefined ? undefined : Math.max(next, now + PRUNE_EVERY_MS);
+  const next = [earliestExpiry(storage, cursors, config), partitionsNext].filter((t) => t !== undefined);
+  return next.length === 0 ? undefined : Math.max(Math.min(...next), now + PRUNE_EVERY_MS);
 }
 
-/** Rows after a cursor, in order, while `expired` holds: only those are read. */
+/**
+ * When the outbox cursor passed a bodies partition, its last delivery time (read once: its rows
+ * and their keys, 2 rows read per event over its life); in memory, so a partition waiting for a
+ * late delivery to age is not read again each hour.
+ */
+const lastDeliveryOf = new WeakMap<Partitions, Map<string, number>>();
+
+/**
+ * Drops the partitions retention is done with, oldest first (./partitions.ts invariant 4);
+ * returns when the next one may be due. The catalog says when each ended: no rows are read
+ * to know that.
+ */
+function dropPartitions(
+  storage: LedgerStorage,
+  cursors: Cursors,
+  partitions: Partitions,
+  bodyCutoff: number,
+  keyCutoff: number,
+  now: number,
+): number | undefined {
+  const retentionBodies = now - bodyCutoff;
+  const retentionKeys = now - keyCutoff;
+  const delivered = lastDeliveryOf.get(partitions) ?? new Map<string, number>();
+  lastDeliveryOf.set(partitions, delivered);
+  const waits: number[] = [];
+  for (const bodies of partitions.bodies()) {
+    if (bodies.endsAt > bodyCutoff) {
+      waits.push(bodies.endsAt + retentionBodies);
+      continue;
+    }
+    // Something in it is still pending: the outbox passes it first (a prune an hour later sees).
+    if (cursors.get("outbox_after") < partitions.lastSeq(bodies)) {
+      waits.push(now + PRUNE_EVERY_MS);
+      continue;
+    }
+    let last = delivered.get(bodies.name);
+    if (last === undefined) {
+      last =
+        storage.rows<{ at: number | null }>(
+          `SELECT MAX(k.delivered_at) AS at FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id`,
+        )[0]?.at ?? 0;
+      delivered.set(bodies.name, last);
+    }
+    if (last > bodyCutoff) {
+      waits.push(last + retentionBodies);
+      continue;
+    }
+    partitions.drop(bodies);
+    delivered.delete(bodies.name);
+  }
+  for (const keys of partitions.keys()) {
+    if (partitions.bodiesOf(keys).length > 0) continue;
+    if (keys.endsAt > keyCutoff) {
+      waits.push(keys.endsAt + retentionKeys);
+      continue;
+    }
+    // Failed attempts of its events (rows in `events` keep theirs); they have no other index.
+    const highest = storage.rows<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM ${keys.name}`)[0]?.seq ?? 0;
+    storage.run("DELETE FROM attempts WHERE event_seq <= ? AND event_seq NOT IN (SELECT seq FROM events)", highest);
+    partitions.drop(keys);
+  }
+  return waits.length === 0 ? undefined : Math.min(...waits);
+}
+
+/** Rows after a cursor, in order, while `expired` holds (a batch of them is read). */
 function expiredAfter(storage: LedgerStorage, after: number, expired: (row: Row) => boolean): Row[] {
   return storage.rowsWhile<Row & Record<string, SqlStorageValue>>(
     expired,
-    PRUNE_BATCH,
-    "SELECT seq, state, received_at, delivered_at FROM events WHERE seq > ? ORDER BY seq",
+    "SELECT seq, state, received_at, delivered_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
     after,
+    PRUNE_BATCH,
   );
 }
 

@@ -5,6 +5,7 @@
  * deployed object may be at any earlier number (test/ledger-upgrade.test.ts wakes the storage
  * that 0.1 and 0.2 wrote).
  */
+import { CATALOG_TABLE } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
 /** The event table as migration 7 leaves it (and as a new object creates it). */
@@ -77,7 +78,7 @@ function rebuildWithoutRowid(table: string, create: string, columns: string): st
 
 /**
  * What a new object creates: the schema every migration together leaves, in one step. It writes
- * 11 rows where replaying the migrations wrote 29 (one `sqlite_master` row per table and index,
+ * 12 rows where replaying the migrations wrote 30 (one `sqlite_master` row per table and index,
  * and one per statement that changes one); test/ledger-upgrade.test.ts checks both end the same.
  */
 export const FRESH_SCHEMA: readonly string[] = [
@@ -88,6 +89,7 @@ export const FRESH_SCHEMA: readonly string[] = [
   NONCES_INDEX,
   ATTEMPTS_TABLE,
   COUNTERS_TABLE,
+  CATALOG_TABLE,
 ];
 
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -187,6 +189,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     ...rebuildWithoutRowid("attempts", ATTEMPTS_TABLE, "event_seq, attempt, at, outcome, status, error, ms"),
     ...rebuildWithoutRowid("counters", COUNTERS_TABLE, "name, value"),
     ...rebuildWithoutRowid("_meta", META_TABLE, "key, value"),
+  ],
+  [
+    // Time partitions (./partitions.ts): new events go to `keys_<n>` and `bodies_<n>`, which
+    // retention drops whole (0 rows written) instead of deleting row by row. This catalog lists
+    // them. Rows already in `events` stay there and are served and pruned as before.
+    CATALOG_TABLE,
   ],
 ];
 

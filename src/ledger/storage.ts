@@ -6,8 +6,7 @@
  *   an inserted row and each index entry it adds, an updated row and each index it changes,
  *   a deleted row);
  * - one row written per `setAlarm()`, which no cursor shows.
- * A statement's counts are added once it is done with (run to completion, or stopped early by
- * `rowsWhile`, which reads only the rows it steps through), so a count is final when it is added.
+ * A statement's counts are added once it has run to completion, so a count is final when it is added.
  */
 export interface RowCounts {
   readonly rowsRead: number;
@@ -48,23 +47,14 @@ export class LedgerStorage {
   }
 
   /**
-   * Reads a statement's rows in its order while `keep` holds, at most `max`: rows past the first
-   * that fails are never stepped, so they are neither read nor counted (retention reads only
-   * what has expired this way).
+   * A statement's rows in its order while `keep` holds, from a statement that reads at most the
+   * rows it may return (its own `LIMIT`). Every statement is run to its end: SQLite refuses to
+   * drop a table while any statement is still stepping (retention drops partitions).
    */
-  rowsWhile<T extends Record<string, SqlStorageValue>>(keep: (row: T) => boolean, max: number, query: string, ...bindings: unknown[]): T[] {
-    const cursor = this.storage.sql.exec<T>(query, ...bindings);
-    const kept: T[] = [];
-    try {
-      for (const row of cursor) {
-        if (kept.length >= max || !keep(row)) break;
-        kept.push(row);
-      }
-    } finally {
-      this.rowsRead += cursor.rowsRead;
-      this.rowsWritten += cursor.rowsWritten;
-    }
-    return kept;
+  rowsWhile<T extends Record<string, SqlStorageValue>>(keep: (row: T) => boolean, query: string, ...bindings: unknown[]): T[] {
+    const rows = this.rows<T>(query, ...bindings);
+    const stop = rows.findIndex((row) => !keep(row));
+    return stop === -1 ? rows : rows.slice(0, stop);
   }
 
   /** Runs a statement that returns nothing (or whose rows are not needed). */

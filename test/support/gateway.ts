@@ -13,6 +13,7 @@ import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded
 import { type Counter, count, flushIfDue, statsLedger } from "../../src/stats";
 import { concatBytes, digest, toBase64UrlPadded, toHex, utf8 } from "../../src/verify/crypto";
 import { runAlarmNow } from "./alarms";
+import { makeDueIn } from "./ledger-sql";
 import { TEST_SECRETS } from "./test-config";
 
 export const secrets = TEST_SECRETS;
@@ -115,8 +116,7 @@ export async function drain(source: string, account: string, maxRuns = 200): Pro
     // Fast-forward: the outbox sends only due events, so retries waiting for their time are
     // made due now (the alarm is always set while anything is pending).
     await runInDurableObject(stub, (_instance, state) => {
-      const now = Date.now();
-      state.storage.sql.exec("UPDATE events SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?", now, now);
+      makeDueIn(state.storage.sql);
     });
     await runAlarmNow(stub);
     // Asked of the ledger directly: a filter over one page of rows would miss pending rows past it.

@@ -13,6 +13,7 @@ import { expect } from "vitest";
 import { eventId } from "../../src/ingress";
 import type { AcceptInput, AccountLedger } from "../../src/ledger/AccountLedger";
 import { ledger } from "./gateway";
+import { allRows, makeDueIn } from "./ledger-sql";
 
 type Ledger = DurableObjectStub<AccountLedger>;
 
@@ -116,11 +117,8 @@ function readState(stub: Ledger): Promise<LedgerState | "running"> {
   return runInDurableObject(stub, async (instance: AccountLedger, state) => {
     if ((instance as unknown as { delivering: boolean }).delivering) return "running";
     const sql = state.storage.sql;
-    const head = sql
-      .exec<{ seq: number; id: string; next_attempt_at: number }>(
-        "SELECT seq, id, next_attempt_at FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1",
-      )
-      .toArray()[0];
+    const pending = allRows(sql).find((r) => r.state === "pending");
+    const head = pending && { seq: pending.seq, id: pending.id, next_attempt_at: pending.next_attempt_at ?? 0 };
     const indexWork = sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))")
       .one().n;
@@ -165,8 +163,7 @@ export async function expectScheduled(stub: Ledger, context = ""): Promise<Ledge
 /** Makes every pending row of the account due now (fast-forwards retries without running anything). */
 export async function makeDue(stub: Ledger): Promise<void> {
   await runInDurableObject(stub, (_instance, state) => {
-    const now = Date.now();
-    state.storage.sql.exec("UPDATE events SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?", now, now);
+    makeDueIn(state.storage.sql);
   });
 }
 

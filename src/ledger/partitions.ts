@@ -1,0 +1,272 @@
+/**
+ * Time partitions of an account's events (docs/architecture.md "Partitions"): retention drops a
+ * whole table, which SQLite bills as 0 rows written, where deleting its rows one by one costs a
+ * row each. An event that takes the common path (claimed, delivered, expired) lives in two:
+ *
+ * - `keys_<n>` (`WITHOUT ROWID`, keyed by `id`): the claim and the event's history (state,
+ *   attempts, last status, delivery time): 1 row written by the claim, 1 by the delivery.
+ *   Spans KEY_SPAN (at most 32 days), dropped whole RETENTION_KEYS_SECONDS after it ends.
+ * - `bodies_<n>` (`seq` is the rowid): the CloudEvent to send, in arrival order, which the
+ *   outbox reads from its cursor: 1 row written by the claim. Spans BODY_SPAN (at most a day)
+ *   inside one keys partition, dropped whole RETENTION_DELIVERED_SECONDS after it ends, once
+ *   every row in it is delivered and its last delivery is that old too.
+ *
+ * Everything off the common path lives in `events` (./schema.ts), as before partitions: a dead
+ * letter, an event an operator put back (redeliver, replay), a quarantined callback, and every
+ * row written before schema migration 8. Moving a row there deletes it from its partitions in
+ * the same synchronous block (`moveToEvents`), so an id is in exactly one place.
+ *
+ * The catalog (`partitions` table) lists them, with their time range; it is read once per wake.
+ *
+ * Invariants (test/partitions.test.ts checks them as properties):
+ * 1. `seq` only grows: a claim takes one more than every number ever given (kept in memory from
+ *    the largest of `seq_floor`, `events` and every bodies partition; a dropped partition's last
+ *    number is first raised into `seq_floor`).
+ * 2. Partitions are created in time and `seq` order: every row of a partition has a higher `seq`
+ *    than every row of an older one, so walking them oldest first is walking `seq`.
+ * 3. A partition row is `pending` or `delivered`: any other state moves it to `events`.
+ * 4. A partition is dropped only when nothing in it is still needed: no pending row (the outbox
+ *    cursor is past its last `seq`), every body past retention, every key past retention.
+ */
+import type { GatewayConfig } from "../config";
+import type { Cursors } from "./cursors";
+import type { LedgerStorage } from "./storage";
+
+export type PartitionKind = "keys" | "bodies";
+
+export interface Partition {
+  readonly name: string;
+  readonly kind: PartitionKind;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  /** Bodies only: the keys partition its rows' keys are in. */
+  readonly keys: string | null;
+}
+
+export const CATALOG_TABLE = `CREATE TABLE partitions (
+  name      TEXT    PRIMARY KEY,  -- keys_<n> | bodies_<n>
+  kind      TEXT    NOT NULL,     -- keys | bodies
+  starts_at INTEGER NOT NULL,     -- Unix ms: rows claimed from then ...
+  ends_at   INTEGER NOT NULL,     -- ... until before then
+  keys      TEXT                  -- bodies only: its keys partition
+) WITHOUT ROWID`;
+
+/** The columns of a keys partition, as `events` names them, so a row moves with one statement. */
+export const KEY_COLUMNS =
+  "id, seq, source, idempotency_key, type, state, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
+
+function keysTable(name: string): string {
+  return `CREATE TABLE ${name} (
+  id              TEXT    PRIMARY KEY,  -- evt_...: the claim
+  seq             INTEGER NOT NULL,     -- the row of bodies_<n> holding its CloudEvent
+  source          TEXT    NOT NULL,
+  idempotency_key TEXT    NOT NULL,
+  type            TEXT    NOT NULL,
+  state           TEXT    NOT NULL,     -- pending | delivered
+  reason          TEXT,                 -- last delivery error
+  received_at     INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_status     INTEGER,
+  delivered_at    INTEGER
+) WITHOUT ROWID`;
+}
+
+function bodiesTable(name: string): string {
+  return `CREATE TABLE ${name} (
+  seq  INTEGER PRIMARY KEY,             -- the account's sequence: arrival order
+  id   TEXT    NOT NULL,
+  body TEXT    NOT NULL                 -- the CloudEvent JSON to send
+)`;
+}
+
+const DAY_MS = 86_400_000;
+const SECOND_MS = 1_000;
+
+/**
+ * How long a partition takes new rows. A quarter of the retention for bodies (at most a day),
+ * a twelfth for keys (at most 32 days): a row is kept at most one span past its retention,
+ * and an account holds about 5 to 9 bodies partitions and 13 keys partitions (a claim probes
+ * each keys partition's primary key: 0 rows read on a miss).
+ */
+export function spans(config: Pick<GatewayConfig, "retentionDeliveredSeconds" | "retentionKeysSeconds"> | undefined): {
+  body: number;
+  key: number;
+} {
+  const bodyRetention = (config?.retentionDeliveredSeconds ?? 7 * 86_400) * 1000;
+  const keyRetention = (config?.retentionKeysSeconds ?? 400 * 86_400) * 1000;
+  const body = Math.min(DAY_MS, Math.max(SECOND_MS, Math.floor(bodyRetention / 4)));
+  const key = Math.max(body, Math.min(32 * DAY_MS, Math.max(SECOND_MS, Math.floor(keyRetention / 12))));
+  return { body, key };
+}
+
+export class Partitions {
+  private list: Partition[] | undefined;
+  /** The highest `seq` of each bodies partition, as far as known (an upper bound: moved rows leave gaps). */
+  private readonly lastSeqOf = new Map<string, number>();
+  /** The highest `seq` ever given; undefined until first needed. */
+  private lastSeqValue: number | undefined;
+  /** A name number higher than any partition's so far. */
+  private nextNumber = 0;
+
+  constructor(
+    private readonly storage: LedgerStorage,
+    private readonly cursors: Cursors,
+  ) {}
+
+  /** Drops what memory holds, to be read again from storage (after a transaction rolled back). */
+  forget(): void {
+    this.list = undefined;
+    this.lastSeqValue = undefined;
+    this.lastSeqOf.clear();
+  }
+
+  private all(): Partition[] {
+    if (this.list === undefined) {
+      this.list = this.storage
+        .rows<{ name: string; kind: PartitionKind; starts_at: number; ends_at: number; keys: string | null }>(
+          "SELECT name, kind, starts_at, ends_at, keys FROM partitions ORDER BY starts_at, kind DESC",
+        )
+        .map((r) => ({ name: r.name, kind: r.kind, startsAt: r.starts_at, endsAt: r.ends_at, keys: r.keys }));
+      for (const p of this.list) this.nextNumber = Math.max(this.nextNumber, Number(p.name.split("_")[1]) + 1);
+    }
+    return this.list;
+  }
+
+  /** Keys partitions, oldest first. */
+  keys(): Partition[] {
+    return this.all().filter((p) => p.kind === "keys");
+  }
+
+  /** Bodies partitions, oldest first (so in `seq` order). */
+  bodies(): Partition[] {
+    return this.all().filter((p) => p.kind === "bodies");
+  }
+
+  /** The bodies partitions whose keys are in `keys`. */
+  bodiesOf(keys: Partition): Partition[] {
+    return this.bodies().filter((p) => p.keys === keys.name);
+  }
+
+  /** The highest `seq` in a bodies partition (an upper bound); 0 when empty. One row read, once per wake. */
+  lastSeq(bodies: Partition): number {
+    let last = this.lastSeqOf.get(bodies.name);
+    if (last === undefined) {
+      last = this.storage.rows<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM ${bodies.name}`)[0]?.seq ?? 0;
+      this.lastSeqOf.set(bodies.name, last);
+    }
+    return last;
+  }
+
+  /** The highest `seq` this object ever gave (invariant 1). */
+  highestSeq(): number {
+    if (this.lastSeqValue === undefined) {
+      let highest = Math.max(
+        this.cursors.get("seq_floor"),
+        this.storage.rows<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events")[0]?.seq ?? 0,
+      );
+      for (const p of this.bodies()) highest = Math.max(highest, this.lastSeq(p));
+      this.lastSeqValue = highest;
+    }
+    return this.lastSeqValue;
+  }
+
+  /** Takes the next `seq` for a row stored in `bodies` (or in `events`, for a quarantine). */
+  takeSeq(bodies?: Partition): number {
+    const seq = this.highestSeq() + 1;
+    this.lastSeqValue = seq;
+    if (bodies !== undefined) this.lastSeqOf.set(bodies.name, seq);
+    return seq;
+  }
+
+  /**
+   * The partitions a claim at `now` writes to, created when the current ones have ended. A clock
+   * that went back keeps writing to the current ones (invariant 2). Creating a pair writes about
+   * 4 rows (two `sqlite_master` rows, two catalog rows), once per span per account.
+   */
+  forClaim(now: number, config: GatewayConfig | undefined): { keys: Partition; bodies: Partition } {
+    const span = spans(config);
+    let keys = this.keys().at(-1);
+    let bodies = this.bodies().at(-1);
+    if (keys === undefined || now >= keys.endsAt) {
+      keys = this.create("keys", now, now + span.key, null);
+      bodies = undefined;
+    }
+    if (bodies === undefined || bodies.keys !== keys.name || now >= bodies.endsAt) {
+      bodies = this.create("bodies", Math.max(now, bodies?.endsAt ?? now), Math.min(now + span.body, keys.endsAt), keys.name);
+    }
+    return { keys, bodies };
+  }
+
+  private create(kind: PartitionKind, startsAt: number, endsAt: number, keys: string | null): Partition {
+    const all = this.all();
+    const name = `${kind}_${this.nextNumber++}`;
+    const end = Math.max(endsAt, startsAt + 1);
+    this.storage.run(kind === "keys" ? keysTable(name) : bodiesTable(name));
+    this.storage.run(
+      "INSERT INTO partitions (name, kind, starts_at, ends_at, keys) VALUES (?, ?, ?, ?, ?)",
+      name,
+      kind,
+      startsAt,
+      end,
+      keys,
+    );
+    const partition: Partition = { name, kind, startsAt, endsAt: end, keys };
+    all.push(partition);
+    if (kind === "bodies") this.lastSeqOf.set(name, 0);
+    return partition;
+  }
+
+  /** Drops a partition whole (0 rows written for its rows). A bodies partition's last `seq` is kept in `seq_floor` first. */
+  drop(partition: Partition): void {
+    if (partition.kind === "bodies") {
+      const last = this.lastSeq(partition);
+      if (last > this.cursors.get("seq_floor")) this.cursors.set("seq_floor", last);
+      this.lastSeqOf.delete(partition.name);
+    }
+    this.storage.run(`DROP TABLE ${partition.name}`);
+    this.storage.run("DELETE FROM partitions WHERE name = ?", partition.name);
+    this.list = this.all().filter((p) => p.name !== partition.name);
+  }
+
+  /** Where an id's key is, if in a partition. One primary-key probe per keys partition. */
+  locate(id: string): Partition | undefined {
+    for (const keys of this.keys()) {
+      if (this.storage.rows(`SELECT 1 FROM ${keys.name} WHERE id = ?`, id).length > 0) return keys;
+    }
+    return undefined;
+  }
+
+  /** The bodies partition holding `seq`, among those of `keys`; undefined once dropped. */
+  bodiesHolding(keys: Partition, seq: number): Partition | undefined {
+    for (const bodies of this.bodiesOf(keys)) {
+      if (this.storage.rows(`SELECT 1 FROM ${bodies.name} WHERE seq = ?`, seq).length > 0) return bodies;
+    }
+    return undefined;
+  }
+
+  /**
+   * Moves a partition row to `events` (and out of its partitions) with the given changes, in one
+   * synchronous block: a dead letter, or an event an operator puts back. Its body comes with it
+   * while its bodies partition is kept; `indexed` starts at 0 (a dead letter's KV index entry is
+   * then written by the index sync). Returns the `seq`, or undefined if the id is not there.
+   */
+  moveToEvents(keys: Partition, id: string, set: { state: string; requeued: 0 | 1; nextAttemptAt: number | null }): number | undefined {
+    const seq = this.storage.rows<{ seq: number }>(`SELECT seq FROM ${keys.name} WHERE id = ?`, id)[0]?.seq;
+    if (seq === undefined) return undefined;
+    const bodies = this.bodiesHolding(keys, seq);
+    const body = bodies === undefined ? "NULL" : `(SELECT body FROM ${bodies.name} WHERE seq = k.seq)`;
+    this.storage.run(
+      `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
+       SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status, delivered_at, ${body}, ?4, 0
+       FROM ${keys.name} AS k WHERE id = ?1`,
+      id,
+      set.state,
+      set.nextAttemptAt,
+      set.requeued,
+    );
+    this.storage.run(`DELETE FROM ${keys.name} WHERE id = ?`, id);
+    if (bodies !== undefined) this.storage.run(`DELETE FROM ${bodies.name} WHERE seq = ?`, seq);
+    return seq;
+  }
+}
