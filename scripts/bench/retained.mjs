@@ -4,9 +4,10 @@
 // The large account is built the way a long-lived one looks, without sending 100,000 requests:
 // the gateway (with Durable Object storage persisted to a temporary folder) stores and delivers
 // one real event for the account, then stops; the account object's SQLite file is opened with
-// Node's own SQLite and given 100,000 more rows in the ledger's schema: delivered events received
-// over the last 300 days (one row a few minutes apart), bodies dropped for those past the 7-day
-// retention, and the cursors retention and the outbox would have left (src/ledger/cursors.ts).
+// Node's own SQLite and given 100,000 more events in the ledger's schema: delivered events
+// received over the last 300 days (one a few minutes apart) in their time partitions
+// (src/ledger/partitions.ts), bodies kept for the last 8 days (retention dropped the older
+// bodies partitions), and the outbox cursor past them (src/ledger/cursors.ts).
 // The gateway then starts again on that storage, and the same load of new events is sent to the
 // large account and to an account with no history; each is delivered before the counters are
 // read. Rows read per event = the source's `sql_rows_read` counter delta over the events sent.
@@ -25,46 +26,83 @@ async function sqliteFiles(dir) {
   return out;
 }
 
-/** Adds RETAINED delivered rows before the account's one real event, as months of traffic would have. */
+const KEY_SPAN = 32 * DAY;
+
+/**
+ * Adds RETAINED delivered events before the account's one real event, as months of traffic
+ * would have left them (src/ledger/partitions.ts): keys partitions of 32 days over the last 300
+ * days, and bodies partitions of a day for the last 8 (older ones retention has dropped).
+ */
 function seed(file, now) {
   const db = new DatabaseSync(file);
   try {
-    const real = db.prepare("SELECT seq, id, source, idempotency_key, type, body FROM events ORDER BY seq LIMIT 1").get();
-    const start = now - 300 * DAY;
+    const catalog = db.prepare("SELECT name, kind, starts_at, keys FROM partitions ORDER BY starts_at").all();
+    const realKeys = catalog.find((p) => p.kind === "keys");
+    const realBodies = catalog.find((p) => p.kind === "bodies");
+    if (catalog.length !== 2 || realKeys === undefined || realBodies === undefined) {
+      throw new Error(`expected one pair of partitions, found ${JSON.stringify(catalog)}`);
+    }
+    const real = db.prepare(`SELECT seq, source, type FROM ${realKeys.name}`).get();
+    const realBody = db.prepare(`SELECT body FROM ${realBodies.name}`).get().body;
+    const start = realKeys.starts_at - 300 * DAY;
     const step = Math.floor((300 * DAY) / (RETAINED + 1));
-    const bodyCutoff = now - 7 * DAY;
+    const bodiesFrom = realKeys.starts_at - 8 * DAY;
     db.exec("BEGIN");
     // The real event becomes the newest: it keeps its id and body, renumbered after the seeded rows.
-    db.prepare("UPDATE events SET seq = ? WHERE seq = ?").run(RETAINED + 1, real.seq);
-    const insert = db.prepare(
-      `INSERT INTO events (seq, id, source, idempotency_key, type, state, body, received_at, attempts, last_status, delivered_at, indexed)
-       VALUES (?, ?, ?, ?, ?, 'delivered', ?, ?, 1, 200, ?, 0)`,
-    );
-    let lastExpiredBody = 0;
+    db.prepare(`UPDATE ${realKeys.name} SET seq = ? WHERE seq = ?`).run(RETAINED + 1, real.seq);
+    db.prepare(`UPDATE ${realBodies.name} SET seq = ? WHERE seq = ?`).run(RETAINED + 1, real.seq);
+    const addPartition = db.prepare("INSERT INTO partitions (name, kind, starts_at, ends_at, keys) VALUES (?, ?, ?, ?, ?)");
+    const keysFor = new Map();
+    let number = 1000;
+    const keysOf = (at) => {
+      const index = Math.floor((at - start) / KEY_SPAN);
+      let name = keysFor.get(index);
+      if (name === undefined) {
+        name = `keys_${number++}`;
+        db.exec(
+          `CREATE TABLE ${name} (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, source TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+           type TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, received_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+           next_attempt_at INTEGER, last_status INTEGER, delivered_at INTEGER) WITHOUT ROWID`,
+        );
+        const from = start + index * KEY_SPAN;
+        addPartition.run(name, "keys", from, Math.min(from + KEY_SPAN, realKeys.starts_at), null);
+        keysFor.set(index, name);
+      }
+      return name;
+    };
+    const bodiesFor = new Map();
+    const bodiesOf = (at, keys) => {
+      const index = Math.floor((at - bodiesFrom) / DAY);
+      const id = `${index}:${keys}`;
+      let name = bodiesFor.get(id);
+      if (name === undefined) {
+        name = `bodies_${number++}`;
+        db.exec(`CREATE TABLE ${name} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL)`);
+        const from = Math.max(bodiesFrom + index * DAY, start + Math.floor((at - start) / KEY_SPAN) * KEY_SPAN);
+        addPartition.run(name, "bodies", from, Math.min(bodiesFrom + (index + 1) * DAY, realKeys.starts_at), keys);
+        bodiesFor.set(id, name);
+      }
+      return name;
+    };
+    let withBody = 0;
     for (let i = 1; i <= RETAINED; i++) {
       const receivedAt = start + i * step;
-      const expired = receivedAt + 100 < bodyCutoff;
-      if (expired) lastExpiredBody = i;
-      insert.run(
-        i,
-        `evt_${i.toString(16).padStart(32, "0")}`,
-        real.source,
-        `seed-${i}`,
-        real.type,
-        expired ? null : real.body,
-        receivedAt,
-        receivedAt + 100,
-      );
+      const id = `evt_${i.toString(16).padStart(32, "0")}`;
+      const keys = keysOf(receivedAt);
+      db.prepare(
+        `INSERT INTO ${keys} (id, seq, source, idempotency_key, type, state, received_at, attempts, last_status, delivered_at)
+         VALUES (?, ?, ?, ?, ?, 'delivered', ?, 1, 200, ?)`,
+      ).run(id, i, real.source, `seed-${i}`, real.type, receivedAt, receivedAt + 100);
+      if (receivedAt >= bodiesFrom) {
+        db.prepare(`INSERT INTO ${bodiesOf(receivedAt, keys)} (seq, id, body) VALUES (?, ?, ?)`).run(i, id, realBody);
+        withBody++;
+      }
     }
     const meta = db.prepare("INSERT INTO _meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     meta.run("outbox_after", String(RETAINED + 1));
-    meta.run("bodies_after", String(lastExpiredBody));
-    meta.run("keys_after", "0");
     db.exec("COMMIT");
-    return {
-      retained: db.prepare("SELECT COUNT(*) AS n FROM events").get().n,
-      withBody: db.prepare("SELECT COUNT(*) AS n FROM events WHERE body IS NOT NULL").get().n,
-    };
+    const partitions = db.prepare("SELECT kind, COUNT(*) AS n FROM partitions GROUP BY kind").all();
+    return { retained: RETAINED + 1, withBody: withBody + 1, partitions };
   } finally {
     db.close();
   }
@@ -99,7 +137,9 @@ export async function measureRetained({ persistDir, startGateway, send, counters
   }
   if (files.length !== 1) throw new Error(`expected one account object in ${persistDir}, found ${files.length}`);
   const seeded = seed(files[0], Date.now());
-  log(`retained: account seeded with ${seeded.retained} rows (${seeded.withBody} with a body)`);
+  log(
+    `retained: account seeded with ${seeded.retained} events (${seeded.withBody} with a body) in ${seeded.partitions.map((p) => `${p.n} ${p.kind}`).join(" and ")} partitions`,
+  );
   gateway = await startGateway(persistDir);
   try {
     const result = { retained: seeded.retained, withBody: seeded.withBody, events };

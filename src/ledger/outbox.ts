@@ -78,12 +78,13 @@ export class Outbox {
   /**
    * The first pending row of a bodies partition between two `seq`s. A partition row is pending
    * or delivered (./partitions.ts invariant 3): the walk steps over delivered ones in pages that
-   * double from 2 (the one just delivered and the head, in steady state: 4 rows read with their
-   * keys), so it reads little past the head however long the run of delivered rows behind it.
+   * double from 1 (in steady state the first row after the cursor is the head: its body and its
+   * key, 2 rows read), so it reads little past the head however long the run of delivered rows
+   * behind it.
    */
   private firstPending(bodies: Partition, after: number, before: number): HeadRow | undefined {
     let from = after;
-    for (let page = 2; ; page = Math.min(page * 2, 256)) {
+    for (let page = 1; ; page = Math.min(page * 2, 256)) {
       const rows = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
         `SELECT b.seq, b.id, k.source, b.body, k.attempts, k.next_attempt_at, k.state
          FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id
@@ -161,6 +162,7 @@ export class Outbox {
       );
       this.logAttempt(head, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
+      this.passed(head);
       return true;
     }
     const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
@@ -179,11 +181,22 @@ export class Outbox {
       }
       this.logAttempt(head, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
+      this.passed(head);
       return true;
     }
     this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retryAt);
     this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
     return false;
+  }
+
+  /**
+   * The head is settled (delivered or dead): when it is the row just after the cursor (the look
+   * that found it moved the cursor to just before it), the cursor moves over it now, so the next
+   * look starts at the next row instead of reading this one again. A head an operator put back
+   * behind the cursor leaves it where it is.
+   */
+  private passed(head: Head): void {
+    if (this.cursors.get("outbox_after") === head.seq - 1) this.cursors.set("outbox_after", head.seq, OUTBOX_STORE_EVERY);
   }
 
   /**
