@@ -10,13 +10,15 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { eventId } from "../src/ingress";
 import { MIGRATIONS } from "../src/ledger/schema";
 import { LedgerStorage } from "../src/ledger/storage";
 import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json" };
 import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
 import v03 from "./fixtures/ledger-upgrade/v0.3-a17511a.json" with { type: "json" };
-import { captureLogs, drain, originEvents, postCybavo, scriptOrigin } from "./support/gateway";
+import { captureLogs, cybavoCallback, drain, originEvents, postCybavo, scriptOrigin } from "./support/gateway";
 import { acceptInput } from "./support/ledger-faults";
+import { allRows } from "./support/ledger-sql";
 
 type Value = string | number | null | { base64: string };
 interface FixtureObject {
@@ -33,6 +35,9 @@ interface Fixture {
   callbacks: Record<string, unknown>[];
   objects: FixtureObject[];
 }
+
+/** The serial of the event each upgraded account receives after the upgrade (its fixtures use others). */
+const NEW_SERIAL = 990_000_001;
 
 /** Columns that hold Unix ms: moved forward by the fixture's age, so retention sees it as fresh. */
 const TIME_COLUMNS = new Set(["events.received_at", "events.next_attempt_at", "events.delivered_at", "attempts.at", "nonces.expires_at"]);
@@ -123,15 +128,40 @@ describe.each([
     expect(await stub(account.name).events()).toHaveLength(stored.length);
   });
 
-  it("delivers the pending outbox rows in order, under their stored ids and sequence", async () => {
+  it("stores a new event in a time partition, numbered after every stored row; its retry is a duplicate too", async () => {
+    const callback = cybavoCallback({ wallet_id: Number(wallet), serial: NEW_SERIAL });
+    const { lines } = await captureLogs(async () => {
+      expect((await postCybavo("cybavo", callback)).status).toBe(200);
+      expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    });
+    expect(lines.filter((l) => l.msg === "ingress").map((l) => l.outcome)).toEqual(["accepted", "duplicate"]);
+    const rowsNow = await runInDurableObject(stub(account.name), (_instance, state) => allRows(state.storage.sql));
+    const fresh = rowsNow.at(-1)!;
+    expect(fresh.table).toMatch(/^keys_\d+$/);
+    expect(fresh.seq).toBe(Math.max(...stored.map((e) => Number(e.seq))) + 1);
+    // The stored rows stay in `events`, where they were.
+    expect(rowsNow.filter((r) => r.table === "events").map((r) => r.id)).toEqual(stored.map((e) => e.id));
+  });
+
+  it("delivers the pending outbox rows in order, under their stored ids and sequence, then the new event", async () => {
     await scriptOrigin(wallet, []);
     await drain("cybavo", wallet);
     const pending = stored.filter((e) => e.state === "pending");
     const received = await originEvents(wallet);
-    expect(received.map((e) => [e.id, (e.json as unknown as { sequence: string }).sequence])).toEqual(
-      pending.map((e) => [e.id, String(e.seq).padStart(19, "0")]),
-    );
-    expect((await stub(account.name).events()).map((e) => e.state)).toEqual(["delivered", "dead", "delivered", "delivered", "delivered"]);
+    const fresh = await eventId("cybavo", wallet, String(NEW_SERIAL));
+    const next = String(Math.max(...stored.map((e) => Number(e.seq))) + 1).padStart(19, "0");
+    expect(received.map((e) => [e.id, (e.json as unknown as { sequence: string }).sequence])).toEqual([
+      ...pending.map((e) => [e.id, String(e.seq).padStart(19, "0")]),
+      [fresh, next],
+    ]);
+    expect((await stub(account.name).events()).map((e) => e.state)).toEqual([
+      "delivered",
+      "dead",
+      "delivered",
+      "delivered",
+      "delivered",
+      "delivered",
+    ]);
   });
 
   it("keeps a dead letter's attempts, and redelivers it on request", async () => {

@@ -22,7 +22,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger, ClaimResult } from "../src/ledger/AccountLedger";
 import type { LedgerStorage } from "../src/ledger/storage";
-import { captureLogs, uniqueAccount } from "./support/gateway";
+import { captureLogs, scriptOrigin, uniqueAccount } from "./support/gateway";
 import { acceptInput, ledger } from "./support/ledger-faults";
 import { ageRows } from "./support/ledger-sql";
 
@@ -153,6 +153,39 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     expect(result.steps).toEqual([update + SET_ALARM, update, update]);
     expect(result.alarm).not.toBeNull();
     expect(result.alarm!).toBeLessThanOrEqual(result.now);
+  });
+
+  it("off the common path: a dead letter and a redelivery move their event out of its partitions into `events`", async () => {
+    const account = `gate-move-${uniqueAccount()}`;
+    const stub = ledger("cybavo", account);
+    const [dead, delivered] = await Promise.all(["dead", "delivered"].map((key) => acceptInput("cybavo", account, key)));
+    // The first delivery is refused for good (410: dead-lettered at once), the second delivered.
+    await scriptOrigin(account, [410, 200]);
+    const steps = await writtenBySteps(stub, async (instance, state, step) => {
+      await instance.accept(dead!);
+      await instance.accept(delivered!);
+      // The runtime's own alarm must not deliver in between: the run below is the one measured.
+      await state.storage.deleteAlarm();
+      step("accept");
+      await instance.alarm();
+      step("dead letter, delivery, index");
+      await state.storage.deleteAlarm();
+      expect(await instance.redeliver(delivered!.id)).toBe("queued");
+      step("redeliver a delivered event");
+    });
+    expect(steps).toEqual({
+      accept: IDENTITY + PARTITION_PAIR + 2 * PENDING_EVENT + SET_ALARM,
+      // The dead letter: its attempt row (1), its key updated (1), then moved: the `events` row
+      // with its `id`, `events_held` and `events_index_work` entries (4), its key and body deleted
+      // (2). The next event delivered (1). The KV index entry written, and recorded (1: the row
+      // leaves `events_index_work`). The outbox cursor is stored at most every 64 events: not here.
+      // The run ends with nothing pending and a prune planned: one alarm.
+      "dead letter, delivery, index": 1 + 1 + 4 + 2 + DELIVERED + 1 + SET_ALARM,
+      // Moved to `events`: the row, its `id` and `events_requeued` entries (3), its key and body
+      // deleted (2); then the alarm, due now.
+      "redeliver a delivered event": 3 + 2 + SET_ALARM,
+    });
+    expect((await stub.events()).map((e) => e.state)).toEqual(["dead", "pending"]);
   });
 
   it("quarantine a callback with a nonce, index it, and refuse its replay", async () => {

@@ -32,17 +32,33 @@ const pass = (ok) => (ok ? "met" : "**missed**");
  * fixed workload. Section 5 itemizes a run's rows written with them.
  */
 const ROWS = {
-  /** The event row and its `id` index entry (no other index holds a pending row since migration 7). */
+  /** The key (its keys partition, `WITHOUT ROWID` by id) and the body (its bodies partition, `seq` the rowid): neither table has another index (src/ledger/partitions.ts). */
   claim: 2,
-  /** The row marked delivered (no index it is in changes). */
+  /** The key row marked delivered. */
   delivery: 1,
   /** A new account object: its schema (one `sqlite_master` row per table and index, and the schema version: src/ledger/schema.ts FRESH_SCHEMA), */
-  schema: 11,
-  /** and its identity (`source`, `account`, `role` in `_meta`, a `WITHOUT ROWID` table: a row each). */
+  schema: 12,
+  /** and its identity (`source`, `account`, `role` in `_meta`, a `WITHOUT ROWID` table: a row each), */
   identity: 3,
-  /** Retention, later: the body dropped, then the row deleted (plus each cursor's row once per batch of up to 500). */
-  retention: 2,
+  /** and its first pair of partitions: two CREATE TABLE (2 rows each, as SQLite counts one) and their two catalog rows. */
+  partitionPair: 2 * 2 + 2,
+  /**
+   * A bodies partition over its life (one a day per account): created (2 + its catalog row), dropped whole (its catalog row, and
+   * `seq_floor`: 0 for the rows it holds), and the alarm of the prune that drops it.
+   */
+  bodiesPartition: 3 + 2 + 1,
+  /** A keys partition over its life (one per 32 days per account): created (2 + 1), dropped whole (its catalog row), its prune's alarm. */
+  keysPartition: 3 + 1 + 1,
 };
+
+/**
+ * Events per account per day assumed when a partition's rows are shared out over the events it
+ * held: one a minute (the trickle's rate). At r events per account per day the share is
+ * (bodiesPartition + keysPartition / 32) / r rows, and (1 + 1 / 32) / r prune alarm runs.
+ */
+const EVENTS_PER_ACCOUNT_DAY = 1440;
+const retentionRows = (perDay = EVENTS_PER_ACCOUNT_DAY) => (ROWS.bodiesPartition + ROWS.keysPartition / 32) / perDay;
+const retentionWakes = (perDay = EVENTS_PER_ACCOUNT_DAY) => (1 + 1 / 32) / perDay;
 
 function delta(after, before, key) {
   return (after?.[key] ?? 0) - (before?.[key] ?? 0);
@@ -123,13 +139,18 @@ export function floorRatios(report) {
 
 /**
  * Section 5's operations per accepted event in the sustained workload (accounts that exist
- * already), over the event's life: as measured from claim to delivery, plus the rows retention
- * writes later (ROWS.retention: not in the run, the storage gate's count), and their price.
+ * already), over the event's life: as measured from claim to delivery, plus the share of its
+ * partitions' creation, drop and prune alarm (`retentionRows`, `retentionWakes`: not in the run,
+ * the storage gate's counts), and their price.
  */
 function costOf(report) {
   const c = report.cost;
   const measured = perEvent(c.afterNew, c.afterObjects, c.events, c.events);
-  const ops = { ...measured, sql_rows_written: measured.sql_rows_written + ROWS.retention };
+  const ops = {
+    ...measured,
+    sql_rows_written: measured.sql_rows_written + retentionRows(),
+    do_requests: measured.do_requests + retentionWakes(),
+  };
   return { measured, ops, total: priced(ops).total };
 }
 
@@ -250,11 +271,12 @@ export function renderReport({ report, machine, connections, seconds }) {
   const dupOps = perEvent(c.afterDup, c.afterFirst, c.events, c.events);
   const objectOps = perEvent(c.afterObjects, c.before, c.accounts, c.accounts);
   const trickleOps = perEvent(c.afterTrickle, c.afterNew, c.trickleEvents, c.trickleEvents);
-  trickleOps.sql_rows_written += ROWS.retention;
+  trickleOps.sql_rows_written += retentionRows();
+  trickleOps.do_requests += retentionWakes();
   const newCost = priced(newOps);
   const dupCost = priced(dupOps);
   p(
-    `Counted by the gateway's own counters (\`GET /admin/sources/{source}/counters\`: Durable Object requests and alarms, SQLite rows read and written as Cloudflare bills them (below), KV reads and writes, delivery subrequests) in four steps, each delivered to the origin before the next: one ${c.provider} event for each of ${fmt(c.accounts)} accounts no earlier run used (each creates its account's object); then the **sustained** workload, ${fmt(c.events)} new events for the same accounts, which exist now; then a **trickle** of ${fmt(c.trickleEvents)} events, one per account at a time, each delivered before the account's next arrives (as at one event per account per minute: every event finds its account's outbox empty); then ${fmt(c.events)} duplicates of one event. One Worker request per callback. Counter flushes (one Durable Object request per isolate per STATS_FLUSH_MS, 1 s in this run, 10 s by default) are included, with the rows each flush writes. An event's life goes on after the run: retention later drops its body and deletes its row, ${ROWS.retention} rows written that the run does not reach (test/storage-gate.test.ts counts them), added to the sustained and trickle figures below.`,
+    `Counted by the gateway's own counters (\`GET /admin/sources/{source}/counters\`: Durable Object requests and alarms, SQLite rows read and written as Cloudflare bills them (below), KV reads and writes, delivery subrequests) in four steps, each delivered to the origin before the next: one ${c.provider} event for each of ${fmt(c.accounts)} accounts no earlier run used (each creates its account's object); then the **sustained** workload, ${fmt(c.events)} new events for the same accounts, which exist now; then a **trickle** of ${fmt(c.trickleEvents)} events, one per account at a time, each delivered before the account's next arrives (as at one event per account per minute: every event finds its account's outbox empty); then ${fmt(c.events)} duplicates of one event. One Worker request per callback. Counter flushes (one Durable Object request per isolate per STATS_FLUSH_MS, 1 s in this run, 10 s by default) are included, with the rows each flush writes. An event's life goes on after the run: retention later drops its bodies partition and then its keys partition, each whole (0 rows written for the rows they hold). What a partition costs over its life (created, dropped, the alarm of the prune that drops it: ${ROWS.bodiesPartition} rows for a day's bodies partition, ${ROWS.keysPartition} for a 32-day keys partition; test/storage-gate.test.ts counts them) is shared out over the events it held, at ${fmt(EVENTS_PER_ACCOUNT_DAY)} events per account per day (one a minute): ${fmt(retentionRows(), 4)} rows and ${fmt(retentionWakes(), 4)} Durable Object requests per event, added to the sustained and trickle figures below. At 1 event per account per day it would be ${fmt(retentionRows(1), 2)} rows per event; at 100, ${fmt(retentionRows(100), 3)}.`,
   );
   p();
   p(`Prices: ${PRICES.source}.`);
@@ -287,7 +309,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   );
   p();
   p(
-    "What the features beside the happy path add, per event that uses them (none of it is in the figures above, where every event is delivered at its first attempt): a failed attempt writes its attempt row (1, `attempts` is `WITHOUT ROWID`) and updates the event row (1); a dead letter adds its `events_held` and `events_index_work` entries (2), one KV write for the operators' index and 1 row when that write is recorded, and deleting the index entry after a redelivery costs 1 KV delete and 1 row; an operator's redelivery or replay writes the row (1) and its `events_requeued` entry (1), for a dead letter also its `events_index_work` entry (1), and moves retention's cursors back (1 row each); a Cabital nonce is 2 rows (the row and its `nonces_by_expiry` entry) and 1 when it expires; a quarantined callback is 4 rows (row, `id`, `events_held`, `events_index_work`) plus its KV index entry.",
+    "What the features beside the happy path add, per event that uses them (none of it is in the figures above, where every event is delivered at its first attempt; test/storage-gate.test.ts counts each): a failed attempt writes its attempt row (1, `attempts` is `WITHOUT ROWID`) and updates the key row (1); a dead letter leaves its partitions for `events` (the row, its `id`, `events_held` and `events_index_work` entries: 4; its key and body deleted: 2), then one KV write for the operators' index and 1 row when that write is recorded, and deleting the index entry after a redelivery costs 1 KV delete and 1 row; an operator's redelivery or replay of a delivered event moves it to `events` likewise (the row, its `id` and `events_requeued` entries: 3, and 2 deletes) and moves retention's cursors back (1 row each); redelivering a dead letter, already in `events`, writes the row (1), its `events_requeued` entry (1) and its `events_index_work` entry (1); a Cabital nonce is 2 rows (the row and its `nonces_by_expiry` entry) and 1 when it expires; a quarantined callback is 4 rows (row, `id`, `events_held`, `events_index_work`) plus its KV index entry.",
   );
   p();
   const top = [...newCost.lines].sort((a, b) => b.usdPerMillion - a.usdPerMillion);
@@ -330,7 +352,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   );
   p(`| delivered_to_floor ≥ 0.35 (100 accounts) | ${fmt(f.deliveredToFloor, 2)} | ${pass(f.deliveredToFloor >= 0.35)} |`);
   p(
-    `| rows_written_per_event ≤ 3.5 over an event's life, sustained (setAlarm counted, retention's 2 included) | ${fmt(json.storage.rows_written_per_event, 2)} | ${pass(json.storage.rows_written_per_event <= 3.5)} |`,
+    `| rows_written_per_event ≤ 3.5 over an event's life, sustained (setAlarm counted, partitions' share included) | ${fmt(json.storage.rows_written_per_event, 2)} | ${pass(json.storage.rows_written_per_event <= 3.5)} |`,
   );
   p(
     `| rows_read_per_event_at_100k ≤ 20 | ${json.storage.rows_read_per_event_at_100k === null ? "not measured" : fmt(json.storage.rows_read_per_event_at_100k, 2)} | ${json.storage.rows_read_per_event_at_100k === null ? "**not shown**" : pass(json.storage.rows_read_per_event_at_100k <= 20)} |`,
@@ -356,7 +378,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   );
   p();
   p(
-    `What the cost is made of, and what is left. Per accepted event in an account that exists: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, plus alarm runs, which batch the events an account receives together), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written over its life (${ROWS.claim} for the claim, ${ROWS.delivery} for the delivery, its share of \`setAlarm\` calls, ${ROWS.retention} for retention), no KV read (this isolate's memory answers retries it has seen; KV is read only while a source is being retried: a KV read, $0.50 per million, costs more than the Durable Object request it can save, $0.15) and almost no KV writes (the edge cache is written when a provider first retries an event). Rows written still dominate. What they are now is close to what SQLite can do for a row that must be unique by \`id\`, ordered by \`seq\`, updated once when delivered and kept for months: an insert writes the row and its \`id\` entry (2), the delivery 1, the body drop 1 and the delete 1. The 3.5 target needs retention to stop paying per row: time-partitioned tables (one per period, keys looked up in each live one) dropped whole when they expire, and bodies kept apart from the long-lived key, so dropping a period's bodies is one statement. What the platform counts for that was measured (test/storage-gate.test.ts, "retired in bulk"): a \`DROP TABLE\` of 1,000 rows with a unique index writes no row and reads 14, where a \`DELETE\` of the same rows writes 1,000. With claim 2, delivery 1 and retention 0, an event would cost about 3.3 rows over its life. That design (every read across live partitions, the migration of existing tables into it) is the next step.`,
+    `What the cost is made of, and what is left. Per accepted event in an account that exists: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, plus alarm runs, which batch the events an account receives together), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written over its life (${ROWS.claim} for the claim, ${ROWS.delivery} for the delivery, its share of \`setAlarm\` calls, ${fmt(retentionRows(), 4)} for its partitions), no KV read (this isolate's memory answers retries it has seen; KV is read only while a source is being retried: a KV read, $0.50 per million, costs more than the Durable Object request it can save, $0.15) and almost no KV writes (the edge cache is written when a provider first retries an event). Rows written still dominate, and they are now what one write per table touched gives: the key (1) and the body (1) at the claim, the key again at the delivery (1), nothing at retention. Each event lives in time partitions (src/ledger/partitions.ts): a keys partition (\`WITHOUT ROWID\`, keyed by \`id\`, so the claim is one entry and the dedupe probe is its primary key) and a bodies partition (\`seq\` is the rowid: the outbox reads it in order from its cursor), which retention drops whole. What the platform counts for that was measured (test/storage-gate.test.ts, "retired in bulk"): a \`DROP TABLE\` of 1,000 rows with a unique index writes no row and reads 14, where a \`DELETE\` of the same rows writes 1,000. Below 3 rows would need the claim to write one table, which the outbox (in \`seq\` order) and the dedupe (by \`id\`) cannot share without an index entry more.`,
   );
   p();
   return `${out.join("\n")}\n`;
@@ -366,32 +388,34 @@ export function renderReport({ report, machine, connections, seconds }) {
 function renderRowsWritten(p, report) {
   const c = report.cost;
   const { measured } = costOf(report);
-  const newObject = ROWS.schema + ROWS.identity;
+  const newObject = ROWS.schema + ROWS.identity + ROWS.partitionPair;
   const delivered = c.delivered / c.events;
   const alarms = delta(c.afterNew, c.afterObjects, "alarms");
   // What the counters show beyond the fixed figures: one row per setAlarm, the cursors and the flushes' rows.
   const rest = measured.sql_rows_written - ROWS.claim - ROWS.delivery * delivered;
-  const life = ROWS.claim + ROWS.delivery + rest + ROWS.retention;
+  const life = ROWS.claim + ROWS.delivery + rest + retentionRows();
   p(
     "The sustained workload's rows are what the billing rules below give (test/storage-gate.test.ts checks each figure against a fixed workload):",
   );
   p();
   p("| rows written | per | in the sustained run, per accepted event |");
   p("| --- | --- | --- |");
-  p(`| ${ROWS.claim}: the event row and its \`id\` index entry | accepted event | ${ROWS.claim} |`);
-  p(`| ${ROWS.delivery}: the row marked delivered | delivered event (${fmt(c.delivered)} here) | ${fmt(ROWS.delivery * delivered, 2)} |`);
+  p(`| ${ROWS.claim}: the key (keys partition) and the body (bodies partition) | accepted event | ${ROWS.claim} |`);
+  p(
+    `| ${ROWS.delivery}: the key row marked delivered | delivered event (${fmt(c.delivered)} here) | ${fmt(ROWS.delivery * delivered, 2)} |`,
+  );
   p(
     `| 1 per \`setAlarm\` (a claim into an empty outbox, the end of each alarm run: ${fmt(alarms)} runs for ${fmt(c.events)} events), 1 per outbox cursor stored (every 64 events an account delivers), and the counter flushes' rows (1 per counter) | setAlarm, cursor, counters flush | ${rest >= 0 ? `≈ ${fmt(rest, 2)} (the rest of the counted total)` : `**inconsistent run**: the counted total is ${fmt(-rest, 2)} below the fixed figures (counters not yet flushed, or deliveries of another run counted)`} |`,
   );
   p(
-    `| 1 to drop the body after RETENTION_DELIVERED_SECONDS, 1 to delete the row after RETENTION_KEYS_SECONDS (and 1 per cursor per prune batch of up to 500 events) | delivered event, later (not in this run) | (${ROWS.retention}) |`,
+    `| 0 for the rows a partition holds when it is dropped; ${ROWS.bodiesPartition} over a day's bodies partition's life and ${ROWS.keysPartition} over a 32-day keys partition's (created, dropped, its prune's alarm) | partition, later (not in this run) | (${fmt(retentionRows(), 4)} at ${fmt(EVENTS_PER_ACCOUNT_DAY)} events per account per day) |`,
   );
   p(
-    `| ${ROWS.schema} to create the schema + ${ROWS.identity} for its identity (\`source\`, \`account\`, \`role\` in \`_meta\`) | new account object (not in the sustained run: its first event, above) | — |`,
+    `| ${ROWS.schema} to create the schema + ${ROWS.identity} for its identity (\`source\`, \`account\`, \`role\` in \`_meta\`) + ${ROWS.partitionPair} for its first partitions | new account object (not in the sustained run: its first event, above) | — |`,
   );
   p();
   p(
-    `So an account that already exists pays ${ROWS.claim} rows written per accepted event and ${ROWS.delivery} per delivered one, plus its share of \`setAlarm\` calls (one per claim into an empty outbox and per alarm run; the runs batch what an account receives together), and ${ROWS.retention} more when retention prunes the event: about ${fmt(life, 1)} rows, $${fmt(life, 2)} per million events, over an event's life. A new account object costs ${newObject} rows once. A duplicate writes nothing (the claim's \`INSERT … WHERE NOT EXISTS\` inserts no row), and most never reach the object (this isolate's memory, or KV during a retry storm, answers them).`,
+    `So an account that already exists pays ${ROWS.claim} rows written per accepted event and ${ROWS.delivery} per delivered one, plus its share of \`setAlarm\` calls (one per claim into an empty outbox and per alarm run; the runs batch what an account receives together), and its share of its partitions' lives (${fmt(retentionRows(), 4)} at ${fmt(EVENTS_PER_ACCOUNT_DAY)} events per account per day): about ${fmt(life, 1)} rows, $${fmt(life, 2)} per million events, over an event's life. A new account object costs ${newObject} rows once. A duplicate writes nothing (the claim's \`INSERT … WHERE NOT EXISTS\` inserts no row), and most never reach the object (this isolate's memory, or KV during a retry storm, answers them).`,
   );
   p();
   p("### How SQLite storage is billed");
@@ -433,7 +457,7 @@ function renderRetained(p, report) {
   p("## 7. Rows read per event, as an account grows");
   p();
   p(
-    `An account that has kept ${fmt(r.retained)} events (300 days of delivered events, ${fmt(r.withBody)} of them still within the 7-day body retention; keys kept 400 days) against an account with no history, in the same run: ${fmt(r.events)} new killb events each, delivered, on one gateway. The large account is built by \`scripts/bench/retained.mjs\`: the gateway stores one real event for it with Durable Object storage kept on disk, stops, and the object's SQLite file is given the other rows (and the cursors retention and the outbox would have left) with Node's SQLite; the gateway then starts again on it. Its first alarm run in the new process prunes (the first run of an isolate always does), so the figure includes a prune.`,
+    `An account that has kept ${fmt(r.retained)} events (300 days of delivered events${r.partitions ? ` in ${r.partitions.map((x) => `${x.n} ${x.kind}`).join(" and ")} partitions` : ""}, ${fmt(r.withBody)} of them with their bodies, within the last 8 days; keys kept 400 days) against an account with no history, in the same run: ${fmt(r.events)} new killb events each, delivered, on one gateway. The large account is built by \`scripts/bench/retained.mjs\`: the gateway stores one real event for it with Durable Object storage kept on disk, stops, and the object's SQLite file is given the other events (in their time partitions, and the outbox cursor past them) with Node's SQLite; the gateway then starts again on it. Its first alarm run in the new process prunes (the first run of an isolate always does), so the figure includes a prune, which drops the bodies partition past retention after reading its rows and keys once.`,
   );
   p();
   p("| account | rows read per event | rows written per event | Durable Object requests per event |");
@@ -445,7 +469,7 @@ function renderRetained(p, report) {
     p(`| ${name} | ${fmt(x.rowsRead / r.events, 2)} | ${fmt(x.rowsWritten / r.events, 2)} | ${fmt(x.doRequests / r.events, 3)} |`);
   p();
   p(
-    "Flat: the outbox reads from its cursor (the rows after the last delivered one), retention from its own cursors, and a claim probes the `id` index and reads `MAX(seq)` on the primary key; nothing scans the account's history. Before these cursors, the outbox head came from `events_by_state` and each prune read every retained row: 5,094 rows read per event at 1,000 retained rows and 15,144 at 3,000, when issue 12 was filed.",
+    "Flat: the outbox reads from its cursor in the bodies partitions (the head's body and key), a claim probes each keys partition's primary key (0 rows read on a miss, whatever the partition holds), and retention reads the partitions' catalog, plus each bodies partition's rows once, when it is due to go; nothing scans the account's history. Before the cursors, the outbox head came from `events_by_state` and each prune read every retained row: 5,094 rows read per event at 1,000 retained rows and 15,144 at 3,000, when issue 12 was filed.",
   );
   p();
 }
@@ -610,7 +634,7 @@ function renderFloor(p, report) {
   }
   p();
   p(
-    "`docs/benchmarks.json` holds this run's headline figures: each ratio the worst provider's median (Cabital's duplicates excepted, above), and the SQLite rows written per accepted event (each `setAlarm` counted as a row written, as Cloudflare bills it) and the Durable Object requests per accepted event (RPC calls and alarm runs), and the cost per million accepted events at list price. Rows written and Durable Object requests are section 5's sustained workload (accounts that exist), rows written over an event's life (retention's 2 added); `rows_read_per_event_at_100k` is section 7's account of 100,000 retained events.",
+    "`docs/benchmarks.json` holds this run's headline figures: each ratio the worst provider's median (Cabital's duplicates excepted, above), and the SQLite rows written per accepted event (each `setAlarm` counted as a row written, as Cloudflare bills it) and the Durable Object requests per accepted event (RPC calls and alarm runs), and the cost per million accepted events at list price. Rows written and Durable Object requests are section 5's sustained workload (accounts that exist), rows written over an event's life (its share of its partitions' lives added); `rows_read_per_event_at_100k` is section 7's account of 100,000 retained events.",
   );
   p();
   p("```json");

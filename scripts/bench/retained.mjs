@@ -142,7 +142,7 @@ export async function measureRetained({ persistDir, startGateway, send, counters
   );
   gateway = await startGateway(persistDir);
   try {
-    const result = { retained: seeded.retained, withBody: seeded.withBody, events };
+    const result = { retained: seeded.retained, withBody: seeded.withBody, partitions: seeded.partitions, events };
     // The empty account's object exists before it is measured, as the large one's does.
     await send(gateway, empty, 1);
     for (const [name, account] of [

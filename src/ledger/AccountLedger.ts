@@ -141,7 +141,7 @@ export class AccountLedger extends DurableObject<Env> {
 
   /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
-    const claim = claimQuarantined(this.gate, this.identity, input, this.cursors.get("seq_floor"));
+    const claim = claimQuarantined(this.gate, this.identity, this.partitions, input);
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
     return this.claimResult(claim.outcome);
   }

@@ -26,12 +26,6 @@ export function recordNonce(storage: LedgerStorage, replay: Replay, now: number)
   return fresh.length > 0;
 }
 
-/**
- * The `seq` a quarantined row takes: one more than the highest held, and above `seq_floor`.
- * (An account's claims take theirs from ./partitions.ts, which also counts its partitions.)
- */
-export const NEXT_SEQ = "MAX(IFNULL((SELECT MAX(seq) FROM events), 0), ?7) + 1";
-
 export interface Claim {
   readonly outcome: "stored" | "duplicate" | "replayed";
   /** When the object's alarm must be set, in the caller's synchronous block (storage first, then the alarm). */
@@ -67,14 +61,10 @@ export function claimEvent(
   const { keys, bodies } = partitions.forClaim(Date.now(), config);
   // The seq is only taken (kept) when the insert happens: a refused duplicate takes none.
   const seq = partitions.highestSeq() + 1;
-  const elsewhere = partitions
-    .keys()
-    .map((p) => `AND NOT EXISTS (SELECT 1 FROM ${p.name} WHERE id = ?1)`)
-    .join(" ");
   const inserted = storage.rows(
     `INSERT INTO ${keys.name} (id, seq, source, idempotency_key, type, state, received_at, next_attempt_at)
      SELECT ?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6
-     WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) ${elsewhere} RETURNING seq`,
+     WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) ${partitions.absentFromKeys()} RETURNING seq`,
     input.id,
     seq,
     input.source,

@@ -1,6 +1,8 @@
 /**
- * Positions in the event table (by `seq`) that let the outbox and retention read only the rows
- * they need, without an index that every event would pay a row written for. Each is kept in
+ * Positions in `seq` order that let the outbox and retention read only the rows they need,
+ * without an index that every event would pay a row written for. `outbox_after` spans `events`
+ * and the bodies partitions (./partitions.ts); the two retention cursors are positions in
+ * `events` only (partitions are dropped whole). Each is kept in
  * `_meta` and in memory. Their invariants (test/cursors.test.ts checks them as properties):
  *
  * - `outbox_after`: every row at or before it is not pending, or has `requeued = 1` (an
@@ -12,7 +14,8 @@
  * - `bodies_after`: retention has dropped every expired body at or before it (dead letters
  *   keep theirs until an operator acts, and that action moves it back before them).
  * - `keys_after`: likewise for deleted rows (keys).
- * - `seq_floor`: the highest `seq` AUTOINCREMENT gave before migration 7; a claim numbers
+ * - `seq_floor`: a `seq` no longer held in any table: the highest AUTOINCREMENT gave before
+ *   migration 7, raised to a dropped bodies partition's last (./partitions.ts); a claim numbers
  *   after it, so `seq` never goes back.
  */
 import type { LedgerStorage } from "./storage";

@@ -108,6 +108,8 @@ export class Partitions {
   private lastSeqValue: number | undefined;
   /** A name number higher than any partition's so far. */
   private nextNumber = 0;
+  /** The claim's probe of every keys partition, built once per change of the list. */
+  private probe: string | undefined;
 
   constructor(
     private readonly storage: LedgerStorage,
@@ -117,6 +119,7 @@ export class Partitions {
   /** Drops what memory holds, to be read again from storage (after a transaction rolled back). */
   forget(): void {
     this.list = undefined;
+    this.probe = undefined;
     this.lastSeqValue = undefined;
     this.lastSeqOf.clear();
   }
@@ -131,6 +134,14 @@ export class Partitions {
       for (const p of this.list) this.nextNumber = Math.max(this.nextNumber, Number(p.name.split("_")[1]) + 1);
     }
     return this.list;
+  }
+
+  /** SQL conditions that hold when id `?1` is in no keys partition (a primary-key probe each). */
+  absentFromKeys(): string {
+    this.probe ??= this.keys()
+      .map((p) => `AND NOT EXISTS (SELECT 1 FROM ${p.name} WHERE id = ?1)`)
+      .join(" ");
+    return this.probe;
   }
 
   /** Keys partitions, oldest first. */
@@ -213,6 +224,7 @@ export class Partitions {
     );
     const partition: Partition = { name, kind, startsAt, endsAt: end, keys };
     all.push(partition);
+    this.probe = undefined;
     if (kind === "bodies") this.lastSeqOf.set(name, 0);
     return partition;
   }
@@ -227,6 +239,7 @@ export class Partitions {
     this.storage.run(`DROP TABLE ${partition.name}`);
     this.storage.run("DELETE FROM partitions WHERE name = ?", partition.name);
     this.list = this.all().filter((p) => p.name !== partition.name);
+    this.probe = undefined;
   }
 
   /** Where an id's key is, if in a partition. One primary-key probe per keys partition. */

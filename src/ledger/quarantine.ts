@@ -7,22 +7,25 @@
  */
 
 import type { SignedFields } from "../providers/provider";
-import { type Claim, NEXT_SEQ, recordNonce } from "./claim";
+import { type Claim, recordNonce } from "./claim";
 import type { ObjectIdentity } from "./identity";
+import type { Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 import type { QuarantinedEvent, QuarantineInput } from "./types";
 
 /** Stores a verified callback the adapters could not read: kept raw, never forwarded. */
-export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentity, input: QuarantineInput, seqFloor: number): Claim {
+export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentity, partitions: Partitions, input: QuarantineInput): Claim {
   identity.check("quarantine", "quarantine");
   if (input.replay !== undefined && !recordNonce(storage, input.replay, input.receivedAt)) return { outcome: "replayed" };
   identity.claim("quarantine", "quarantine");
   identity.remember(input.source, input.account);
   // Verified input is kept whole: the bytes and what the signature covered outside them.
   const signed = input.signed === undefined || Object.keys(input.signed).length === 0 ? null : JSON.stringify(input.signed);
+  // Numbered as an account's events are (./partitions.ts invariant 1); taken only if inserted.
+  const seq = partitions.highestSeq() + 1;
   const inserted = storage.rows(
     `INSERT INTO events (seq, id, source, idempotency_key, state, raw, reason, received_at, signed)
-     SELECT ${NEXT_SEQ}, ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?8
+     SELECT ?7, ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?8
      WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
     input.id,
     input.source,
@@ -30,9 +33,10 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
     input.raw,
     input.reason,
     input.receivedAt,
-    seqFloor,
+    seq,
     signed,
   );
+  if (inserted.length > 0) partitions.takeSeq();
   // The alarm writes the operators' KV index entry (and retries it while KV fails).
   return inserted.length > 0 ? { outcome: "stored", wakeAt: Date.now() } : { outcome: "duplicate" };
 }
