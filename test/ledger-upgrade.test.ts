@@ -16,6 +16,7 @@ import { LedgerStorage } from "../src/ledger/storage";
 import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json" };
 import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
 import v03 from "./fixtures/ledger-upgrade/v0.3-a17511a.json" with { type: "json" };
+import v04 from "./fixtures/ledger-upgrade/v0.4-c8407a3.json" with { type: "json" };
 import { captureLogs, cybavoCallback, drain, originEvents, postCybavo, scriptOrigin } from "./support/gateway";
 import { acceptInput } from "./support/ledger-faults";
 import { allRows } from "./support/ledger-sql";
@@ -88,6 +89,7 @@ describe.each([
   ["0.1 (c445f17)", v01 as Fixture],
   ["0.2 (09c7e2b)", v02 as Fixture],
   ["0.3 (a17511a)", v03 as Fixture],
+  ["0.4 (c8407a3)", v04 as Fixture],
 ])("a ledger written by %s", (_label, fixture) => {
   const [account, cabital, quarantine, stats] = fixture.objects as [FixtureObject, FixtureObject, FixtureObject, FixtureObject];
   const wallet = account.name.split("/")[1]!;
@@ -186,8 +188,9 @@ describe.each([
     const first = kept[0]!;
     expect(new TextDecoder().decode(await stub(quarantineName).raw(String(first.id)))).toContain(`"wallet_id":${wallet}`);
     expect((await stub(quarantineName).event(String(first.id)))?.event.state).toBe("quarantined");
-    // Stored before the quarantine kept signed fields (migration 6 adds the column, NULL for
-    // these rows): listed without any, so re-processing reads them from the body alone, as before.
+    // No signed fields: 0.1 and 0.2 stored these before the quarantine kept any (migration 6 adds
+    // the column, NULL for their rows), and from 0.3 on CYBAVO's verifier returns none (it signs
+    // the body only). Listed without any, so re-processing reads them from the body alone.
     expect(listed.map((q) => "signed" in q)).toEqual(kept.map(() => false));
     expect(await stub(quarantineName).signed(String(first.id))).toBeUndefined();
     const column = await runInDurableObject(stub(quarantineName), (_instance, state) =>
@@ -225,8 +228,8 @@ describe.each([
     expect(await role(cabital.name)).toBe("account");
     expect(await role(statsName)).toBe("stats");
     // The quarantine has had reads only so far: no role yet, until it re-processes a callback
-    // (0.3 recorded roles already).
-    expect(await role(quarantineName)).toBe(fixture.version === "0.3" ? "quarantine" : undefined);
+    // (0.3 and 0.4 recorded roles already).
+    expect(await role(quarantineName)).toBe(["0.3", "0.4"].includes(fixture.version) ? "quarantine" : undefined);
     await stub(quarantineName).markReprocessed(String(rows(quarantine, "events")[0]!.id), "accepted as evt_test");
     expect(await role(quarantineName)).toBe("quarantine");
   });
