@@ -3,7 +3,7 @@
  * the constructor) applies the ones an object has not seen yet (recorded in its `_meta` table),
  * so an object created by an earlier version upgrades itself when it wakes. Append only: a
  * deployed object may be at any earlier number (test/ledger-upgrade.test.ts wakes the storage
- * that 0.1 and 0.2 wrote).
+ * that 0.1, 0.2, 0.3 and 0.4 wrote).
  */
 import { CATALOG_TABLE } from "./partitions";
 import type { LedgerStorage } from "./storage";
