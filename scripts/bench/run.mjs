@@ -41,6 +41,8 @@ const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 2);
 const FLOOR_POOL = Number(process.env.BENCH_FLOOR_POOL ?? 40000);
 /** Section 2's 100-account end-to-end runs, each paired with a floor measurement. */
 const E2E_REPEATS = Number(process.env.BENCH_E2E_REPEATS ?? 3);
+/** Section 5's runs (each on fresh accounts); the median one is reported, with the spread. */
+const COST_REPEATS = Number(process.env.BENCH_COST_REPEATS ?? 3);
 const started = Date.now();
 const log = (...args) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...args);
 
@@ -377,7 +379,82 @@ const compatibilityDate = await compatibilityDateOf();
 const gateway = await startGateway(dir, scriptPath, origin.url, compatibilityDate);
 const bare = await startBare(compatibilityDate);
 const floor = await startFloor(compatibilityDate);
+/**
+ * Section 5. Billable operations, counted by the gateway's counters: one event each for 100
+ * accounts no earlier run used (new objects), then 1,000 new events for the same accounts
+ * (sustained), then a trickle (each account's outbox empty when its event arrives), each
+ * delivered, then 1,000 duplicates (provider retries).
+ */
+async function costSection(firstAccount = 1_000_001) {
+  const provider = "killb";
+  const url = `${gateway.url}/webhooks/${provider}`;
+  // Only this run's deliveries and rows: every earlier event is delivered first.
+  log(`backlog of earlier runs delivered: ${await drained(origin)}`);
+  const n = 1000;
+  const accounts = 100;
+  const first = firstAccount;
+  const deliver = async (count, sent) => {
+    await load(url, requests(provider, url, "new", count, Math.min(count, accounts), first), count);
+    await waitFor(() => origin.received() >= sent, 60_000);
+    await drained(origin, 2000, 60_000);
+  };
+  origin.reset();
+  const before = await counters(gateway, provider);
+  await deliver(accounts, accounts);
+  const afterObjects = await counters(gateway, provider);
+  await deliver(n, accounts + n);
+  const afterNew = await counters(gateway, provider);
+  const delivered = origin.received() - accounts;
+  // Trickle: one event per account at a time, each delivered before the next arrives, as at one
+  // event per account per minute: the alarm is set for each event and then for the next prune.
+  const trickleRounds = 3;
+  for (let round = 1; round <= trickleRounds; round++) await deliver(accounts, accounts * (1 + round) + n);
+  const afterTrickle = await counters(gateway, provider);
+  const dups = requests(provider, url, "duplicate", n + 1);
+  await post(url, dups[0]);
+  const afterFirst = await counters(gateway, provider);
+  await load(url, dups.slice(1), n);
+  const afterDup = await counters(gateway, provider);
+  return {
+    provider,
+    events: n,
+    accounts,
+    delivered,
+    before,
+    afterObjects,
+    afterNew,
+    trickleEvents: trickleRounds * accounts,
+    afterTrickle,
+    afterFirst,
+    afterDup,
+  };
+}
+
 const report = { throughput: [], rounds: [], floorRun: null, e2e: [], scale: [], cost: {}, cpu: null, forged: null, retained: null };
+// BENCH_COST_ONLY=1: section 5 alone, its per-event figures printed, nothing written.
+if (process.env.BENCH_COST_ONLY) {
+  try {
+    const cost = await costSection();
+    const { perEvent } = await import("./report.mjs");
+    console.log(
+      JSON.stringify(
+        {
+          sustained: perEvent(cost.afterNew, cost.afterObjects, cost.events, cost.events),
+          trickle: perEvent(cost.afterTrickle, cost.afterNew, cost.trickleEvents, cost.trickleEvents),
+          alarmRunsSustained: (cost.afterNew.alarms ?? 0) - (cost.afterObjects.alarms ?? 0),
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await gateway.mf.dispose();
+    await bare.mf.dispose();
+    await floor.mf.dispose();
+    await origin.close();
+  }
+  process.exit(0);
+}
 // BENCH_RETAINED_ONLY=1: section 7 alone, printed, nothing written (to check it quickly).
 if (process.env.BENCH_RETAINED_ONLY) {
   try {
@@ -493,53 +570,25 @@ try {
     log(`${accounts} account(s): ingest ${Math.round(r.rps)}/s, delivered ${entry.delivered}/${n} at ${Math.round(entry.e2eRps)}/s`);
   }
 
-  // 5. Billable operations, counted by the gateway's counters: one event each for 100 accounts
-  // no earlier run used (new objects), then 1,000 new events for the same accounts (sustained),
-  // then a trickle (each account's outbox empty when its event arrives), each delivered, then
-  // 1,000 duplicates (provider retries).
+  // 5. Billable operations (costSection), COST_REPEATS times on fresh accounts: how many alarm
+  // runs an account's burst takes depends on how its arrivals meet its alarm under load, which
+  // swung between 206 and 279 alarm runs per 1,000 events on this machine. The run with the median
+  // rows written per event is the one reported; every run's figures are kept for the spread.
   {
-    const provider = "killb";
-    const url = `${gateway.url}/webhooks/${provider}`;
-    // Only this run's deliveries and rows: every earlier event is delivered first.
-    log(`backlog of earlier runs delivered: ${await drained(origin)}`);
-    const n = 1000;
-    const accounts = 100;
-    const first = 1_000_001;
-    const deliver = async (count, sent) => {
-      await load(url, requests(provider, url, "new", count, Math.min(count, accounts), first), count);
-      await waitFor(() => origin.received() >= sent, 60_000);
-      await drained(origin, 2000, 60_000);
-    };
-    origin.reset();
-    const before = await counters(gateway, provider);
-    await deliver(accounts, accounts);
-    const afterObjects = await counters(gateway, provider);
-    await deliver(n, accounts + n);
-    const afterNew = await counters(gateway, provider);
-    const delivered = origin.received() - accounts;
-    // Trickle: one event per account at a time, each delivered before the next arrives, as at one
-    // event per account per minute: the alarm is set for each event and then for the next prune.
-    const trickleRounds = 3;
-    for (let round = 1; round <= trickleRounds; round++) await deliver(accounts, accounts * (1 + round) + n);
-    const afterTrickle = await counters(gateway, provider);
-    const dups = requests(provider, url, "duplicate", n + 1);
-    await post(url, dups[0]);
-    const afterFirst = await counters(gateway, provider);
-    await load(url, dups.slice(1), n);
-    const afterDup = await counters(gateway, provider);
-    report.cost = {
-      provider,
-      events: n,
-      accounts,
-      delivered,
-      before,
-      afterObjects,
-      afterNew,
-      trickleEvents: trickleRounds * accounts,
-      afterTrickle,
-      afterFirst,
-      afterDup,
-    };
+    const { perEvent } = await import("./report.mjs");
+    const runs = [];
+    for (let i = 0; i < COST_REPEATS; i++) {
+      const cost = await costSection(1_000_001 + i * 1_000_000);
+      const sustained = perEvent(cost.afterNew, cost.afterObjects, cost.events, cost.events);
+      const alarmRuns = (cost.afterNew.alarms ?? 0) - (cost.afterObjects.alarms ?? 0);
+      runs.push({ cost, rowsWritten: sustained.sql_rows_written, doRequests: sustained.do_requests, alarmRuns });
+      log(
+        `cost run ${i + 1}/${COST_REPEATS}: ${sustained.sql_rows_written.toFixed(3)} rows written, ${sustained.do_requests.toFixed(3)} DO requests per event`,
+      );
+    }
+    const byRows = [...runs].sort((a, b) => a.rowsWritten - b.rowsWritten);
+    report.cost = byRows[Math.floor(byRows.length / 2)].cost;
+    report.costRuns = runs.map((r) => ({ rowsWritten: r.rowsWritten, doRequests: r.doRequests, alarmRuns: r.alarmRuns }));
   }
 
   // 7. Rows read per event by an account holding 100,000 retained events.
