@@ -51,10 +51,11 @@ function seed(file, now) {
     // The real event becomes the newest: it keeps its id and body, renumbered after the seeded rows.
     db.prepare(`UPDATE ${realKeys.name} SET seq = ? WHERE seq = ?`).run(RETAINED + 1, real.seq);
     db.prepare(`UPDATE ${realBodies.name} SET seq = ? WHERE seq = ?`).run(RETAINED + 1, real.seq);
-    const addPartition = db.prepare("INSERT INTO partitions (name, kind, starts_at, ends_at, keys) VALUES (?, ?, ?, ?, ?)");
+    const addPartition = db.prepare("INSERT INTO partitions (name, kind, starts_at, ends_at, keys, first_seq) VALUES (?, ?, ?, ?, ?, ?)");
+    db.prepare("UPDATE partitions SET first_seq = ?").run(RETAINED + 1);
     const keysFor = new Map();
     let number = 1000;
-    const keysOf = (at) => {
+    const keysOf = (at, seq) => {
       const index = Math.floor((at - start) / KEY_SPAN);
       let name = keysFor.get(index);
       if (name === undefined) {
@@ -65,13 +66,13 @@ function seed(file, now) {
            next_attempt_at INTEGER, last_status INTEGER, delivered_at INTEGER) WITHOUT ROWID`,
         );
         const from = start + index * KEY_SPAN;
-        addPartition.run(name, "keys", from, Math.min(from + KEY_SPAN, realKeys.starts_at), null);
+        addPartition.run(name, "keys", from, Math.min(from + KEY_SPAN, realKeys.starts_at), null, seq);
         keysFor.set(index, name);
       }
       return name;
     };
     const bodiesFor = new Map();
-    const bodiesOf = (at, keys) => {
+    const bodiesOf = (at, keys, seq) => {
       const index = Math.floor((at - bodiesFrom) / DAY);
       const id = `${index}:${keys}`;
       let name = bodiesFor.get(id);
@@ -79,7 +80,7 @@ function seed(file, now) {
         name = `bodies_${number++}`;
         db.exec(`CREATE TABLE ${name} (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL)`);
         const from = Math.max(bodiesFrom + index * DAY, start + Math.floor((at - start) / KEY_SPAN) * KEY_SPAN);
-        addPartition.run(name, "bodies", from, Math.min(bodiesFrom + (index + 1) * DAY, realKeys.starts_at), keys);
+        addPartition.run(name, "bodies", from, Math.min(bodiesFrom + (index + 1) * DAY, realKeys.starts_at), keys, seq);
         bodiesFor.set(id, name);
       }
       return name;
@@ -88,13 +89,13 @@ function seed(file, now) {
     for (let i = 1; i <= RETAINED; i++) {
       const receivedAt = start + i * step;
       const id = `evt_${i.toString(16).padStart(32, "0")}`;
-      const keys = keysOf(receivedAt);
+      const keys = keysOf(receivedAt, i);
       db.prepare(
         `INSERT INTO ${keys} (id, seq, source, idempotency_key, type, state, received_at, attempts, last_status, delivered_at)
          VALUES (?, ?, ?, ?, ?, 'delivered', ?, 1, 200, ?)`,
       ).run(id, i, real.source, `seed-${i}`, real.type, receivedAt, receivedAt + 100);
       if (receivedAt >= bodiesFrom) {
-        db.prepare(`INSERT INTO ${bodiesOf(receivedAt, keys)} (seq, id, body) VALUES (?, ?, ?)`).run(i, id, realBody);
+        db.prepare(`INSERT INTO ${bodiesOf(receivedAt, keys, i)} (seq, id, body) VALUES (?, ?, ?)`).run(i, id, realBody);
         withBody++;
       }
     }

@@ -168,7 +168,8 @@ export class Outbox {
     const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
     if (retryAt === undefined) {
       // A dead letter leaves its partition for `events`, where operators and the index find it.
-      const moved = this.update(head, "attempts = ?2, last_status = ?3, reason = ?4", attempts, status, error);
+      const moved =
+        head.keys !== undefined ? this.update(head, "attempts = ?2, last_status = ?3, reason = ?4", attempts, status, error) : undefined;
       if (moved !== undefined) this.partitions.moveToEvents(moved, head.id, { state: "dead", requeued: 0, nextAttemptAt: null });
       else {
         this.storage.run(

@@ -30,75 +30,10 @@
  */
 import type { GatewayConfig } from "../config";
 import type { Cursors } from "./cursors";
+import { bodiesTable, KEY_COLUMNS, keysTable, type Partition, type PartitionKind, spans } from "./partition-tables";
 import type { LedgerStorage } from "./storage";
 
-export type PartitionKind = "keys" | "bodies";
-
-export interface Partition {
-  readonly name: string;
-  readonly kind: PartitionKind;
-  readonly startsAt: number;
-  readonly endsAt: number;
-  /** Bodies only: the keys partition its rows' keys are in. */
-  readonly keys: string | null;
-}
-
-export const CATALOG_TABLE = `CREATE TABLE partitions (
-  name      TEXT    PRIMARY KEY,  -- keys_<n> | bodies_<n>
-  kind      TEXT    NOT NULL,     -- keys | bodies
-  starts_at INTEGER NOT NULL,     -- Unix ms: rows claimed from then ...
-  ends_at   INTEGER NOT NULL,     -- ... until before then
-  keys      TEXT                  -- bodies only: its keys partition
-) WITHOUT ROWID`;
-
-/** The columns of a keys partition, as `events` names them, so a row moves with one statement. */
-export const KEY_COLUMNS =
-  "id, seq, source, idempotency_key, type, state, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
-
-function keysTable(name: string): string {
-  return `CREATE TABLE ${name} (
-  id              TEXT    PRIMARY KEY,  -- evt_...: the claim
-  seq             INTEGER NOT NULL,     -- the row of bodies_<n> holding its CloudEvent
-  source          TEXT    NOT NULL,
-  idempotency_key TEXT    NOT NULL,
-  type            TEXT    NOT NULL,
-  state           TEXT    NOT NULL,     -- pending | delivered
-  reason          TEXT,                 -- last delivery error
-  received_at     INTEGER NOT NULL,
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER,
-  last_status     INTEGER,
-  delivered_at    INTEGER
-) WITHOUT ROWID`;
-}
-
-function bodiesTable(name: string): string {
-  return `CREATE TABLE ${name} (
-  seq  INTEGER PRIMARY KEY,             -- the account's sequence: arrival order
-  id   TEXT    NOT NULL,
-  body TEXT    NOT NULL                 -- the CloudEvent JSON to send
-)`;
-}
-
-const DAY_MS = 86_400_000;
-const SECOND_MS = 1_000;
-
-/**
- * How long a partition takes new rows. A quarter of the retention for bodies (at most a day),
- * a twelfth for keys (at most 32 days): a row is kept at most one span past its retention,
- * and an account holds about 5 to 9 bodies partitions and 13 keys partitions (a claim probes
- * each keys partition's primary key: 0 rows read on a miss).
- */
-export function spans(config: Pick<GatewayConfig, "retentionDeliveredSeconds" | "retentionKeysSeconds"> | undefined): {
-  body: number;
-  key: number;
-} {
-  const bodyRetention = (config?.retentionDeliveredSeconds ?? 7 * 86_400) * 1000;
-  const keyRetention = (config?.retentionKeysSeconds ?? 400 * 86_400) * 1000;
-  const body = Math.min(DAY_MS, Math.max(SECOND_MS, Math.floor(bodyRetention / 4)));
-  const key = Math.max(body, Math.min(32 * DAY_MS, Math.max(SECOND_MS, Math.floor(keyRetention / 12))));
-  return { body, key };
-}
+export type { Partition } from "./partition-tables";
 
 export class Partitions {
   private list: Partition[] | undefined;
@@ -127,10 +62,10 @@ export class Partitions {
   private all(): Partition[] {
     if (this.list === undefined) {
       this.list = this.storage
-        .rows<{ name: string; kind: PartitionKind; starts_at: number; ends_at: number; keys: string | null }>(
-          "SELECT name, kind, starts_at, ends_at, keys FROM partitions ORDER BY starts_at, kind DESC",
+        .rows<{ name: string; kind: PartitionKind; starts_at: number; ends_at: number; keys: string | null; first_seq: number }>(
+          "SELECT name, kind, starts_at, ends_at, keys, first_seq FROM partitions ORDER BY starts_at, kind DESC",
         )
-        .map((r) => ({ name: r.name, kind: r.kind, startsAt: r.starts_at, endsAt: r.ends_at, keys: r.keys }));
+        .map((r) => ({ name: r.name, kind: r.kind, startsAt: r.starts_at, endsAt: r.ends_at, keys: r.keys, firstSeq: r.first_seq }));
       for (const p of this.list) this.nextNumber = Math.max(this.nextNumber, Number(p.name.split("_")[1]) + 1);
     }
     return this.list;
@@ -213,16 +148,18 @@ export class Partitions {
     const all = this.all();
     const name = `${kind}_${this.nextNumber++}`;
     const end = Math.max(endsAt, startsAt + 1);
+    const firstSeq = this.highestSeq() + 1;
     this.storage.run(kind === "keys" ? keysTable(name) : bodiesTable(name));
     this.storage.run(
-      "INSERT INTO partitions (name, kind, starts_at, ends_at, keys) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO partitions (name, kind, starts_at, ends_at, keys, first_seq) VALUES (?, ?, ?, ?, ?, ?)",
       name,
       kind,
       startsAt,
       end,
       keys,
+      firstSeq,
     );
-    const partition: Partition = { name, kind, startsAt, endsAt: end, keys };
+    const partition: Partition = { name, kind, startsAt, endsAt: end, keys, firstSeq };
     all.push(partition);
     this.probe = undefined;
     if (kind === "bodies") this.lastSeqOf.set(name, 0);
@@ -231,15 +168,30 @@ export class Partitions {
 
   /** Drops a partition whole (0 rows written for its rows). A bodies partition's last `seq` is kept in `seq_floor` first. */
   drop(partition: Partition): void {
-    if (partition.kind === "bodies") {
-      const last = this.lastSeq(partition);
-      if (last > this.cursors.get("seq_floor")) this.cursors.set("seq_floor", last);
-      this.lastSeqOf.delete(partition.name);
-    }
-    this.storage.run(`DROP TABLE ${partition.name}`);
-    this.storage.run("DELETE FROM partitions WHERE name = ?", partition.name);
+    this.atomically(() => {
+      if (partition.kind === "bodies") {
+        const last = this.lastSeq(partition);
+        if (last > this.cursors.get("seq_floor")) this.cursors.set("seq_floor", last);
+      }
+      this.storage.run(`DROP TABLE ${partition.name}`);
+      this.storage.run("DELETE FROM partitions WHERE name = ?", partition.name);
+    });
+    this.lastSeqOf.delete(partition.name);
     this.list = this.all().filter((p) => p.name !== partition.name);
     this.probe = undefined;
+  }
+
+  /**
+   * Runs `work` as one transaction: a table dropped with its catalog row, a row moved with its
+   * deletions, or neither. If it fails, what memory holds is read again from storage.
+   */
+  private atomically<T>(work: () => T): T {
+    try {
+      return this.storage.atomically(work);
+    } catch (err) {
+      this.forget();
+      throw err;
+    }
   }
 
   /** Where an id's key is, if in a partition. One primary-key probe per keys partition. */
@@ -259,6 +211,37 @@ export class Partitions {
   }
 
   /**
+   * An operator's replay of one bodies partition: moves every delivered event in it received
+   * since `since` to `events`, pending again, due `now` and put back (`requeued`), in one
+   * transaction of three statements whatever their number. Returns their `seq`s.
+   */
+  replayToEvents(bodies: Partition, since: number, now: number): number[] {
+    const keys = bodies.keys ?? "";
+    return this.atomically(() => {
+      const seqs = this.storage
+        .rows<{ seq: number }>(
+          `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
+           SELECT k.id, k.seq, k.source, k.idempotency_key, k.type, 'pending', k.reason, k.received_at, k.attempts, ?2,
+                  k.last_status, k.delivered_at, b.body, 1, 0
+           FROM ${bodies.name} AS b JOIN ${keys} AS k ON k.id = b.id
+           WHERE k.state = 'delivered' AND k.received_at >= ?1 RETURNING seq`,
+          since,
+          now,
+        )
+        .map((r) => r.seq);
+      if (seqs.length > 0) {
+        const moved = JSON.stringify(seqs);
+        this.storage.run(
+          `DELETE FROM ${keys} WHERE id IN (SELECT id FROM ${bodies.name} WHERE seq IN (SELECT value FROM json_each(?)))`,
+          moved,
+        );
+        this.storage.run(`DELETE FROM ${bodies.name} WHERE seq IN (SELECT value FROM json_each(?))`, moved);
+      }
+      return seqs;
+    });
+  }
+
+  /**
    * Moves a partition row to `events` (and out of its partitions) with the given changes, in one
    * synchronous block: a dead letter, or an event an operator puts back. Its body comes with it
    * while its bodies partition is kept; `indexed` starts at 0 (a dead letter's KV index entry is
@@ -269,17 +252,19 @@ export class Partitions {
     if (seq === undefined) return undefined;
     const bodies = this.bodiesHolding(keys, seq);
     const body = bodies === undefined ? "NULL" : `(SELECT body FROM ${bodies.name} WHERE seq = k.seq)`;
-    this.storage.run(
-      `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
-       SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status, delivered_at, ${body}, ?4, 0
-       FROM ${keys.name} AS k WHERE id = ?1`,
-      id,
-      set.state,
-      set.nextAttemptAt,
-      set.requeued,
-    );
-    this.storage.run(`DELETE FROM ${keys.name} WHERE id = ?`, id);
-    if (bodies !== undefined) this.storage.run(`DELETE FROM ${bodies.name} WHERE seq = ?`, seq);
-    return seq;
+    return this.atomically(() => {
+      this.storage.run(
+        `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
+         SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status, delivered_at, ${body}, ?4, 0
+         FROM ${keys.name} AS k WHERE id = ?1`,
+        id,
+        set.state,
+        set.nextAttemptAt,
+        set.requeued,
+      );
+      this.storage.run(`DELETE FROM ${keys.name} WHERE id = ?`, id);
+      if (bodies !== undefined) this.storage.run(`DELETE FROM ${bodies.name} WHERE seq = ?`, seq);
+      return seq;
+    });
   }
 }

@@ -5,7 +5,8 @@
  * `sequence`.
  */
 import { withSequence } from "../delivery";
-import { KEY_COLUMNS, type Partition, type Partitions } from "./partitions";
+import { KEY_COLUMNS, type Partition } from "./partition-tables";
+import type { Partitions } from "./partitions";
 import type { AttemptRow, EventRow } from "./schema";
 import type { LedgerStorage } from "./storage";
 
@@ -21,7 +22,8 @@ export interface EventsQuery {
 
 /**
  * Events oldest first, optionally from a time on and in one state; at most 1,000. Partitions
- * are read oldest first (`seq` order) until the page is full; a keys partition has no `seq`
+ * are read oldest first (`seq` order) from the one holding `afterSeq` (the catalog's
+ * `first_seq` says where each starts) until the page is full; a keys partition has no `seq`
  * index (it would cost a row written per event), so each one read is scanned whole: about one
  * row read per event it holds (docs/operations.md "Reading an account's history").
  */
@@ -36,8 +38,12 @@ export function listEvents(storage: LedgerStorage, partitions: Partitions | unde
   // Partition rows are pending or delivered only (./partitions.ts invariant 3).
   if (partitions !== undefined && (query.state === undefined || query.state === "pending" || query.state === "delivered")) {
     let found = 0;
-    for (const keys of partitions.keys()) {
+    const all = partitions.keys();
+    for (const [i, keys] of all.entries()) {
       if (found >= limit) break;
+      // Wholly at or before `afterSeq`: the next partition's rows start after this one's.
+      const next = all[i + 1];
+      if (next !== undefined && next.firstSeq - 1 <= (query.afterSeq ?? 0)) continue;
       const page = storage.rows(
         `SELECT ${KEY_COLUMNS}, NULL AS body FROM ${keys.name} WHERE ${filter} ORDER BY seq LIMIT ?4`,
         ...bindings,

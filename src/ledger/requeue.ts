@@ -96,18 +96,7 @@ export class Requeue {
         since,
       )
       .map((r) => r.seq);
-    for (const bodies of this.partitions.bodies()) {
-      const keys = this.partitions.keys().find((k) => k.name === bodies.keys);
-      if (keys === undefined) continue;
-      const ids = this.storage.rows<{ id: string; seq: number }>(
-        `SELECT k.id, k.seq FROM ${bodies.name} AS b JOIN ${keys.name} AS k ON k.id = b.id WHERE k.state = 'delivered' AND k.received_at >= ?`,
-        since,
-      );
-      for (const { id, seq } of ids) {
-        this.partitions.moveToEvents(keys, id, { state: "pending", requeued: 1, nextAttemptAt: now });
-        seqs.push(seq);
-      }
-    }
+    for (const bodies of this.partitions.bodies()) for (const seq of this.partitions.replayToEvents(bodies, since, now)) seqs.push(seq);
     if (seqs.length > 0) this.cursors.revisit(seqs.reduce((low, seq) => Math.min(low, seq), Number.POSITIVE_INFINITY));
     return seqs.length;
   }

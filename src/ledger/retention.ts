@@ -128,14 +128,27 @@ function dropPartitions(
   return waits.length === 0 ? undefined : Math.min(...waits);
 }
 
-/** Rows after a cursor, in order, while `expired` holds (a batch of them is read). */
+/**
+ * Rows after a cursor, in order, while `expired` holds, at most PRUNE_BATCH. Read in pages that
+ * double from 1, each run to its end (SQLite refuses to drop a table while a statement is still
+ * stepping): a prune that finds nothing expired reads 1 row per cursor.
+ */
 function expiredAfter(storage: LedgerStorage, after: number, expired: (row: Row) => boolean): Row[] {
-  return storage.rowsWhile<Row & Record<string, SqlStorageValue>>(
-    expired,
-    "SELECT seq, state, received_at, delivered_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-    after,
-    PRUNE_BATCH,
-  );
+  const kept: Row[] = [];
+  let from = after;
+  for (let page = 1; ; page = Math.min(page * 2, PRUNE_BATCH - kept.length)) {
+    const rows = storage.rows<Row & Record<string, SqlStorageValue>>(
+      "SELECT seq, state, received_at, delivered_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+      from,
+      page,
+    );
+    for (const row of rows) {
+      if (!expired(row)) return kept;
+      kept.push(row);
+    }
+    if (rows.length < page || kept.length >= PRUNE_BATCH) return kept;
+    from = rows.at(-1)!.seq;
+  }
 }
 
 /** Drops delivered bodies whose retention has passed; returns whether the batch was full. */

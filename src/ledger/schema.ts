@@ -5,7 +5,7 @@
  * deployed object may be at any earlier number (test/ledger-upgrade.test.ts wakes the storage
  * that 0.1, 0.2, 0.3 and 0.4 wrote).
  */
-import { CATALOG_TABLE } from "./partitions";
+import { CATALOG_TABLE } from "./partition-tables";
 import type { LedgerStorage } from "./storage";
 
 /** The event table as migration 7 leaves it (and as a new object creates it). */

@@ -46,17 +46,6 @@ export class LedgerStorage {
     return rows;
   }
 
-  /**
-   * A statement's rows in its order while `keep` holds, from a statement that reads at most the
-   * rows it may return (its own `LIMIT`). Every statement is run to its end: SQLite refuses to
-   * drop a table while any statement is still stepping (retention drops partitions).
-   */
-  rowsWhile<T extends Record<string, SqlStorageValue>>(keep: (row: T) => boolean, query: string, ...bindings: unknown[]): T[] {
-    const rows = this.rows<T>(query, ...bindings);
-    const stop = rows.findIndex((row) => !keep(row));
-    return stop === -1 ? rows : rows.slice(0, stop);
-  }
-
   /** Runs a statement that returns nothing (or whose rows are not needed). */
   run(query: string, ...bindings: unknown[]): void {
     this.rows(query, ...bindings);
