@@ -17,11 +17,15 @@ import { digest, timingSafeEqual, toBase64, utf8 } from "./verify/crypto";
 
 type Args = [Env, GatewayConfig];
 
-/** True when the request carries the admin bearer token. Hashing first makes both sides one length. */
+/**
+ * True when the request carries the admin bearer token. The scheme name is case-insensitive
+ * (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`); the token is compared exactly, in
+ * constant time (hashing first makes both sides one length).
+ */
 export async function authorized(request: Request, token: string | undefined): Promise<boolean> {
-  const header = request.headers.get("authorization") ?? "";
-  if (token === undefined || !header.startsWith("Bearer ")) return false;
-  const [given, expected] = await Promise.all([digest("SHA-256", utf8(header.slice(7))), digest("SHA-256", utf8(token))]);
+  const credentials = /^bearer +(.+)$/i.exec(request.headers.get("authorization") ?? "");
+  if (token === undefined || credentials === null) return false;
+  const [given, expected] = await Promise.all([digest("SHA-256", utf8(credentials[1] ?? "")), digest("SHA-256", utf8(token))]);
   return timingSafeEqual(given, expected);
 }
 
@@ -226,7 +230,7 @@ export async function handleAdmin(request: Request, env: Env, loaded: ConfigResu
   const started = Date.now();
   const token = loaded.ok ? loaded.config.adminToken : loaded.adminToken;
   const ok = await authorized(request, token);
-  const response = ok ? await route(request, env, loaded) : reply.unauthorized();
+  const response = ok ? await route(request, env, loaded) : reply.bearerChallenge();
   // The audit trail of operator actions: method, path and outcome; never the token.
   const url = new URL(request.url);
   log("admin", {

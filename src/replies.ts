@@ -28,6 +28,8 @@ export const reply = {
   ack: (ack: { body: string; contentType: string }) =>
     new Response(ack.body, { status: 200, headers: { "content-type": ack.contentType } }),
   unauthorized: () => json(401, { error: "unauthorized" }),
+  /** The operator API's 401: the challenge HTTP requires with it, naming the scheme it takes. */
+  bearerChallenge: () => json(401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="webhook-gateway admin"' }),
   notFound: () => json(404, { error: "not_found" }),
   forbidden: () => json(403, { error: "forbidden" }),
   methodNotAllowed: (allow: string) => json(405, { error: "method_not_allowed" }, { allow }),

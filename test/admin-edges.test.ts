@@ -3,6 +3,7 @@
  * gateway's internal object names, path parameters that need percent-decoding, answers no cache
  * may keep, and the public health check that says only ok or not ok.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -10,8 +11,11 @@ import { eventId } from "../src/ingress";
 import { accountObjectName, internalLedger, internalObjectName } from "../src/object-names";
 import killbDeposit from "../src/providers/killb/fixtures/transaction-deposit.json" with { type: "json" };
 import { drainAccount } from "./support/accounts";
-import { admin, call, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
+import { runAlarmNow } from "./support/alarms";
+import { admin, call, drain, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
 import { killbSignature } from "./support/kits";
+import { acceptInput, ledger } from "./support/ledger-faults";
+import { ageRows } from "./support/ledger-sql";
 
 /** A KillB TRANSACTION callback for `userId` (the account key), with a fresh event id. */
 async function sendKillb(userId: string): Promise<{ status: number; id: string }> {
@@ -150,6 +154,47 @@ describe("Cache-Control: no-store on every admin answer", () => {
     expect([unavailable.status, unavailable.headers.get("cache-control")]).toEqual([503, "no-store"]);
     const bare = await call(new Request("https://gateway.test/admin", { headers: auth }));
     expect([bare.status, bare.headers.get("cache-control")]).toEqual([404, "no-store"]);
+  });
+});
+
+describe("redeliver answers", () => {
+  it("409 for a delivered event whose body retention has passed; 404 for an unknown id", async () => {
+    const account = `redeliver-409-${uniqueAccount()}`;
+    const stub = ledger("cybavo", account);
+    const input = await acceptInput("cybavo", account, "old");
+    await stub.accept(input);
+    await drain("cybavo", account);
+    await runInDurableObject(stub, (instance, state) => {
+      ageRows(instance, state.storage.sql, 9 * 86_400_000);
+      (instance as unknown as { nextPruneAt: number }).nextPruneAt = 0;
+    });
+    await runAlarmNow(stub);
+    const path = (id: string) => `/sources/cybavo/accounts/${account}/events/${id}/redeliver`;
+    const dropped = await admin("POST", path(input.id));
+    expect([dropped.status, await dropped.json()]).toEqual([409, { error: "not_redeliverable" }]);
+    const unknown = await admin("POST", path("evt_00000000000000000000000000000000"));
+    expect([unknown.status, await unknown.json()]).toEqual([404, { error: "not_found" }]);
+  });
+});
+
+describe("the Authorization header", () => {
+  const get = (authorization?: string) =>
+    call(new Request("https://gateway.test/admin/counters", { headers: authorization === undefined ? {} : { authorization } }));
+
+  it("takes the Bearer scheme in any case (RFC 9110: scheme names are case-insensitive); the token is exact", async () => {
+    for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
+      expect((await get(`${scheme} ${secrets.ADMIN_TOKEN}`)).status, scheme).toBe(200);
+    }
+    expect((await get(`Bearer ${secrets.ADMIN_TOKEN.toUpperCase()}x`)).status).toBe(401);
+    expect((await get(`Basic ${secrets.ADMIN_TOKEN}`)).status).toBe(401);
+    expect((await get(`Bearer${secrets.ADMIN_TOKEN}`)).status).toBe(401);
+  });
+
+  it("a 401 names the scheme it takes in WWW-Authenticate, as HTTP requires", async () => {
+    for (const response of [await get(), await get("Bearer wrong-token-wrong-token"), await get("Basic dXNlcjpwYXNz")]) {
+      expect([response.status, response.headers.get("www-authenticate")]).toEqual([401, 'Bearer realm="webhook-gateway admin"']);
+      expect(await response.json()).toEqual({ error: "unauthorized" });
+    }
   });
 });
 

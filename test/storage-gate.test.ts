@@ -53,6 +53,8 @@ const NONCE = 1 + 1;
 /** A retention cursor moved (src/ledger/cursors.ts): one `_meta` row. */
 const CURSOR = 1;
 const SET_ALARM = 1;
+/** A new object's schema, created in one step (src/ledger/schema.ts FRESH_SCHEMA) with its `schema` mark, as SQLite counts each statement. */
+const FRESH_SCHEMA_ROWS = 19;
 
 /** The object's storage gate, read inside the object: rows read and written since it woke. */
 const gateOf = (instance: AccountLedger) => (instance as unknown as { gate: LedgerStorage }).gate;
@@ -155,6 +157,13 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     expect(result.alarm!).toBeLessThanOrEqual(result.now);
   });
 
+  it("a new object creates its schema in one step: 19 rows written", async () => {
+    const stub = env.LEDGER.get(env.LEDGER.idFromName(`gate-fresh-${uniqueAccount()}`));
+    // The constructor has run `migrate` on empty storage, and nothing else yet.
+    const written = await runInDurableObject(stub, (instance: AccountLedger) => gateOf(instance).totals().rowsWritten);
+    expect(written).toBe(FRESH_SCHEMA_ROWS);
+  });
+
   it("off the common path: a dead letter and a redelivery move their event out of its partitions into `events`", async () => {
     const account = `gate-move-${uniqueAccount()}`;
     const stub = ledger("cybavo", account);
@@ -181,9 +190,9 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       // leaves `events_index_work`). The outbox cursor is stored at most every 64 events: not here.
       // The run ends with nothing pending and a prune planned: one alarm.
       "dead letter, delivery, index": 1 + 1 + 4 + 2 + DELIVERED + 1 + SET_ALARM,
-      // Moved to `events`: the row, its `id` and `events_requeued` entries (3), its key and body
-      // deleted (2); then the alarm, due now.
-      "redeliver a delivered event": 3 + 2 + SET_ALARM,
+      // Its success kept in the history (an `attempts` row: 1); moved to `events`: the row, its
+      // `id` and `events_requeued` entries (3), its key and body deleted (2); then the alarm, due now.
+      "redeliver a delivered event": 1 + 3 + 2 + SET_ALARM,
     });
     expect((await stub.events()).map((e) => e.state)).toEqual(["dead", "pending"]);
   });

@@ -36,8 +36,8 @@ const ROWS = {
   claim: 2,
   /** The key row marked delivered. */
   delivery: 1,
-  /** A new account object: its schema (one `sqlite_master` row per table and index, and the schema version: src/ledger/schema.ts FRESH_SCHEMA), */
-  schema: 12,
+  /** A new account object: its schema with its version mark (src/ledger/schema.ts FRESH_SCHEMA; test/storage-gate.test.ts counts it), */
+  schema: 19,
   /** and its identity (`source`, `account`, `role` in `_meta`, a `WITHOUT ROWID` table: a row each), */
   identity: 3,
   /** and its first pair of partitions: two CREATE TABLE (2 rows each, as SQLite counts one) and their two catalog rows. */
@@ -317,7 +317,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   );
   p();
   p(
-    "What the features beside the happy path add, per event that uses them (none of it is in the figures above, where every event is delivered at its first attempt; test/storage-gate.test.ts counts each): a failed attempt writes its attempt row (1, `attempts` is `WITHOUT ROWID`) and updates the key row (1); a dead letter leaves its partitions for `events` (the row, its `id`, `events_held` and `events_index_work` entries: 4; its key and body deleted: 2), then one KV write for the operators' index and 1 row when that write is recorded, and deleting the index entry after a redelivery costs 1 KV delete and 1 row; an operator's redelivery or replay of a delivered event moves it to `events` likewise (the row, its `id` and `events_requeued` entries: 3, and 2 deletes) and moves retention's cursors back (1 row each); redelivering a dead letter, already in `events`, writes the row (1), its `events_requeued` entry (1) and its `events_index_work` entry (1); a Cabital nonce is 2 rows (the row and its `nonces_by_expiry` entry) and 1 when it expires; a quarantined callback is 4 rows (row, `id`, `events_held`, `events_index_work`) plus its KV index entry.",
+    "What the features beside the happy path add, per event that uses them (none of it is in the figures above, where every event is delivered at its first attempt; test/storage-gate.test.ts counts each): a failed attempt writes its attempt row (1, `attempts` is `WITHOUT ROWID`) and updates the key row (1); a dead letter leaves its partitions for `events` (the row, its `id`, `events_held` and `events_index_work` entries: 4; its key and body deleted: 2), then one KV write for the operators' index and 1 row when that write is recorded, and deleting the index entry after a redelivery costs 1 KV delete and 1 row; an operator's redelivery or replay of a delivered event keeps its success in the history (an `attempts` row: 1) and moves it to `events` likewise (the row, its `id` and `events_requeued` entries: 3, and 2 deletes) and moves retention's cursors back (1 row each); redelivering a dead letter, already in `events`, writes the row (1), its `events_requeued` entry (1) and its `events_index_work` entry (1); a Cabital nonce is 2 rows (the row and its `nonces_by_expiry` entry) and 1 when it expires; a quarantined callback is 4 rows (row, `id`, `events_held`, `events_index_work`) plus its KV index entry.",
   );
   p();
   const top = [...newCost.lines].sort((a, b) => b.usdPerMillion - a.usdPerMillion);

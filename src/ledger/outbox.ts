@@ -139,7 +139,7 @@ export class Outbox {
     const status = "status" in outcome ? (outcome.status ?? null) : null;
     const error = outcome.kind === "delivered" ? null : outcome.error;
     // Failed attempts get a row each; the successful one is the event row itself (attempts,
-    // last_status, delivered_at), which saves a write on every delivered event.
+    // last_status, delivered_at, delivered_ms), which saves a write on every delivered event.
     if (outcome.kind !== "delivered") {
       this.storage.run(
         "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -155,10 +155,11 @@ export class Outbox {
     if (outcome.kind === "delivered") {
       this.update(
         head,
-        "state = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4, next_attempt_at = NULL, reason = NULL",
+        "state = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4, delivered_ms = ?5, next_attempt_at = NULL, reason = NULL",
         attempts,
         status,
         now,
+        ms,
       );
       this.logAttempt(head, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
@@ -250,7 +251,9 @@ export class Outbox {
    */
   private retryAt(seq: number, attempts: number, now: number, retryAfterMs: number | undefined): number | undefined {
     const times = this.storage.rows<{ first: number | null; anchor: number | null }>(
-      `SELECT (SELECT at FROM attempts WHERE event_seq = ?1 ORDER BY attempt LIMIT 1) AS first,
+      `SELECT (SELECT at FROM attempts WHERE event_seq = ?1 AND outcome != 'delivered' AND attempt >
+                 IFNULL((SELECT MAX(attempt) FROM attempts WHERE event_seq = ?1 AND outcome = 'delivered'), 0)
+               ORDER BY attempt LIMIT 1) AS first,
               (SELECT at FROM attempts WHERE event_seq = ?1 AND attempt = ?2) AS anchor`,
       seq,
       attempts + 1 - RETRY.perMinute,

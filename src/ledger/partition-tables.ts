@@ -29,7 +29,7 @@ export const CATALOG_TABLE = `CREATE TABLE partitions (
 
 /** The columns of a keys partition, as `events` names them, so a row moves with one statement. */
 export const KEY_COLUMNS =
-  "id, seq, source, idempotency_key, type, state, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
+  "id, seq, source, idempotency_key, type, state, reason, received_at, attempts, next_attempt_at, last_status, delivered_at, delivered_ms";
 
 export function keysTable(name: string): string {
   return `CREATE TABLE ${name} (
@@ -44,7 +44,8 @@ export function keysTable(name: string): string {
   attempts        INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER,
   last_status     INTEGER,
-  delivered_at    INTEGER
+  delivered_at    INTEGER,
+  delivered_ms    INTEGER               -- the successful attempt's latency
 ) WITHOUT ROWID`;
 }
 

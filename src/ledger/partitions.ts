@@ -35,6 +35,20 @@ import type { LedgerStorage } from "./storage";
 
 export type { Partition } from "./partition-tables";
 
+/**
+ * Keeps the latest success of the rows `where` selects in `table` as an `attempts` row, before
+ * an operator puts them back in the outbox (their row then clears `delivered_at`): every attempt
+ * stays in the history. Rows never delivered add nothing.
+ */
+export function keepSuccess(storage: LedgerStorage, table: string, where: string, ...bindings: unknown[]): void {
+  storage.run(
+    `INSERT OR IGNORE INTO attempts (event_seq, attempt, at, outcome, status, error, ms)
+     SELECT seq, attempts, delivered_at, 'delivered', last_status, NULL, delivered_ms FROM ${table}
+     WHERE delivered_at IS NOT NULL AND ${where}`,
+    ...bindings,
+  );
+}
+
 export class Partitions {
   private list: Partition[] | undefined;
   /** The highest `seq` of each bodies partition, as far as known (an upper bound: moved rows leave gaps). */
@@ -218,11 +232,12 @@ export class Partitions {
   replayToEvents(bodies: Partition, since: number, now: number): number[] {
     const keys = bodies.keys ?? "";
     return this.atomically(() => {
+      keepSuccess(this.storage, keys, `state = 'delivered' AND received_at >= ? AND id IN (SELECT id FROM ${bodies.name})`, since);
       const seqs = this.storage
         .rows<{ seq: number }>(
           `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
            SELECT k.id, k.seq, k.source, k.idempotency_key, k.type, 'pending', k.reason, k.received_at, k.attempts, ?2,
-                  k.last_status, k.delivered_at, b.body, 1, 0
+                  k.last_status, NULL, NULL, b.body, 1, 0
            FROM ${bodies.name} AS b JOIN ${keys} AS k ON k.id = b.id
            WHERE k.state = 'delivered' AND k.received_at >= ?1 RETURNING seq`,
           since,
@@ -253,9 +268,13 @@ export class Partitions {
     const bodies = this.bodiesHolding(keys, seq);
     const body = bodies === undefined ? "NULL" : `(SELECT body FROM ${bodies.name} WHERE seq = k.seq)`;
     return this.atomically(() => {
+      // Put back by an operator: its success is kept in the history, and it is not delivered now.
+      if (set.state === "pending") keepSuccess(this.storage, keys.name, "id = ?", id);
       this.storage.run(
         `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
-         SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status, delivered_at, ${body}, ?4, 0
+         SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status,
+                CASE WHEN ?2 = 'pending' THEN NULL ELSE delivered_at END, CASE WHEN ?2 = 'pending' THEN NULL ELSE delivered_ms END,
+                ${body}, ?4, 0
          FROM ${keys.name} AS k WHERE id = ?1`,
         id,
         set.state,

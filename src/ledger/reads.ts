@@ -11,7 +11,7 @@ import type { AttemptRow, EventRow } from "./schema";
 import type { LedgerStorage } from "./storage";
 
 const EVENT_COLUMNS =
-  "seq, id, source, idempotency_key, type, state, body, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
+  "seq, id, source, idempotency_key, type, state, body, reason, received_at, attempts, next_attempt_at, last_status, delivered_at, delivered_ms";
 
 export interface EventsQuery {
   limit?: number;
@@ -59,7 +59,10 @@ export function listEvents(storage: LedgerStorage, partitions: Partitions | unde
     .map(asSent);
 }
 
-/** One event with all its delivery attempts (the successful one is kept in the event row). */
+/**
+ * One event with all its delivery attempts: failed ones and earlier successes (an operator put
+ * the event back) from `attempts`, the latest success from the event row.
+ */
 export function eventWithAttempts(
   storage: LedgerStorage,
   partitions: Partitions | undefined,
@@ -84,7 +87,7 @@ export function eventWithAttempts(
       outcome: "delivered",
       status: event.last_status,
       error: null,
-      ms: null,
+      ms: event.delivered_ms ?? null,
     });
   }
   return { event, attempts };

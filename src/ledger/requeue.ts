@@ -8,6 +8,7 @@
  */
 import type { Cursors } from "./cursors";
 import type { Partitions } from "./partitions";
+import { keepSuccess } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
 export class Requeue {
@@ -45,9 +46,10 @@ export class Requeue {
       return "queued";
     }
     if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
+    keepSuccess(this.storage, "events", "seq = ?", row.seq);
     // `requeued`: the outbox finds it behind its cursor; retention looks at it again once delivered.
     this.storage.run(
-      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
+      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
       now,
       row.seq,
     );
@@ -89,9 +91,10 @@ export class Requeue {
    * action, not the hot path); a row in a partition moves to `events`.
    */
   replay(since: number, now: number): number {
+    keepSuccess(this.storage, "events", "state = 'delivered' AND body IS NOT NULL AND received_at >= ?", since);
     const seqs = this.storage
       .rows<{ seq: number }>(
-        "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ? WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
+        "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
         now,
         since,
       )

@@ -29,6 +29,9 @@ const EVENTS_TABLE = `CREATE TABLE events (
   requeued        INTEGER NOT NULL DEFAULT 0  -- 1 once an operator put it back in the outbox (redeliver, replay)
 )`;
 
+/** The latest successful attempt's latency (ms), beside `delivered_at` and `last_status` (migration 8). */
+const EVENTS_DELIVERED_MS = "ALTER TABLE events ADD COLUMN delivered_ms INTEGER";
+
 const EVENT_TABLE_COLUMNS =
   "seq, id, source, idempotency_key, type, state, body, raw, reason, received_at, attempts, next_attempt_at, last_status, delivered_at, indexed, signed";
 
@@ -51,10 +54,10 @@ const ATTEMPTS_TABLE = `CREATE TABLE attempts (
   event_seq INTEGER NOT NULL,
   attempt   INTEGER NOT NULL,
   at        INTEGER NOT NULL,           -- Unix ms
-  outcome   TEXT    NOT NULL,           -- retry | rejected (the successful one is the event row)
+  outcome   TEXT    NOT NULL,           -- retry | rejected | delivered (an earlier success, kept when an operator put the event back; the latest is the event row)
   status    INTEGER,
   error     TEXT,
-  ms        INTEGER NOT NULL,
+  ms        INTEGER,                    -- null for a success delivered before its latency was kept (migration 8)
   PRIMARY KEY (event_seq, attempt)
 ) WITHOUT ROWID`;
 const COUNTERS_TABLE = `CREATE TABLE counters (
@@ -77,9 +80,10 @@ function rebuildWithoutRowid(table: string, create: string, columns: string): st
 }
 
 /**
- * What a new object creates: the schema every migration together leaves, in one step. It writes
- * 12 rows where replaying the migrations wrote 30 (one `sqlite_master` row per table and index,
- * and one per statement that changes one); test/ledger-upgrade.test.ts checks both end the same.
+ * What a new object creates: the schema every migration together leaves, in one step, without
+ * replaying the copies and rebuilds older objects went through: 19 rows written with its
+ * `schema` mark (test/storage-gate.test.ts); test/ledger-upgrade.test.ts checks both paths end
+ * the same.
  */
 export const FRESH_SCHEMA: readonly string[] = [
   META_TABLE,
@@ -90,6 +94,7 @@ export const FRESH_SCHEMA: readonly string[] = [
   ATTEMPTS_TABLE,
   COUNTERS_TABLE,
   CATALOG_TABLE,
+  EVENTS_DELIVERED_MS,
 ];
 
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -195,6 +200,11 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // retention drops whole (0 rows written) instead of deleting row by row. This catalog lists
     // them. Rows already in `events` stay there and are served and pruned as before.
     CATALOG_TABLE,
+    // Every attempt is kept, a success included: the latency of the latest success is in its
+    // row (no row more per delivery); an earlier success becomes an `attempts` row when an
+    // operator puts the event back, with a null `ms` if it was delivered before this migration.
+    EVENTS_DELIVERED_MS,
+    ...rebuildWithoutRowid("attempts", ATTEMPTS_TABLE, "event_seq, attempt, at, outcome, status, error, ms"),
   ],
 ];
 
@@ -240,6 +250,8 @@ export interface EventRow {
   next_attempt_at: number | null;
   last_status: number | null;
   delivered_at: number | null;
+  /** The latest successful attempt's latency; null before migration 8 and while not delivered. */
+  delivered_ms?: number | null;
 }
 
 export interface AttemptRow {
