@@ -3,6 +3,7 @@
 // official `standardwebhooks` package and prints it. Ctrl-C stops both.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readDevVars, root } from "./lib/dev-vars.mjs";
@@ -31,12 +32,31 @@ function printEvent(event) {
   console.log(dim(JSON.stringify({ ...event.json, data: { ...data, payload: "(provider's original JSON, unchanged)" } }, null, 2)));
 }
 
+/** Ends with one line that says which port is taken and how to choose another, not a stack trace. */
+function portTaken(port, what, howToChange) {
+  console.error(`npm start: port ${port} (${what}) is already in use: stop what holds it (another npm start?) or ${howToChange}`);
+  process.exit(1);
+}
+
+/** Whether a TCP port can be listened on (the gateway's, checked before wrangler starts). */
+function portFree(port, host) {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(Number(port), host, () => probe.close(() => resolve(true)));
+  });
+}
+
+if (!(await portFree(values.port, "127.0.0.1"))) portTaken(values.port, "the gateway", "choose another: npm start -- --port 8790");
 const origin = await startOrigin({
   port: Number(originUrl.port),
   host: originUrl.hostname,
   secret: vars.ORIGIN_SECRET,
   onEvent: printEvent,
   onInvalid: (err) => console.log(`origin ✘ rejected a delivery: ${err.message}`),
+}).catch((err) => {
+  if (err.code === "EADDRINUSE") portTaken(originUrl.port, "the demo origin", "set another port in ORIGIN_URL in .dev.vars, then restart");
+  throw err;
 });
 console.log(`demo origin listening on ${origin.url}${originUrl.pathname}`);
 
