@@ -440,42 +440,32 @@ async function duplicateCost(n = 1000) {
 }
 
 const report = { throughput: [], rounds: [], floorRun: null, e2e: [], scale: [], cost: {}, cpu: null, forged: null, retained: null };
-// BENCH_COST_ONLY=1: section 5 alone, its per-event figures printed, nothing written.
-if (process.env.BENCH_COST_ONLY) {
+/** Runs one section alone (BENCH_COST_ONLY, BENCH_RETAINED_ONLY): prints what it returns, writes nothing, stops every server. */
+async function onlySection(run) {
   try {
+    console.log(JSON.stringify(await run(), null, 2));
+  } finally {
+    await gateway.mf.dispose();
+    await bare.mf.dispose();
+    await floor.mf.dispose();
+    await origin.close();
+  }
+  process.exit(0);
+}
+// BENCH_COST_ONLY=1: section 5 alone, its per-event figures.
+if (process.env.BENCH_COST_ONLY) {
+  await onlySection(async () => {
     const cost = { ...(await costSection()), ...(await duplicateCost()) };
     const { perEvent } = await import("./report.mjs");
-    console.log(
-      JSON.stringify(
-        {
-          sustained: perEvent(cost.afterNew, cost.afterObjects, cost.events, cost.events),
-          trickle: perEvent(cost.afterTrickle, cost.afterNew, cost.trickleEvents, cost.trickleEvents),
-          alarmRunsSustained: (cost.afterNew.alarms ?? 0) - (cost.afterObjects.alarms ?? 0),
-        },
-        null,
-        2,
-      ),
-    );
-  } finally {
-    await gateway.mf.dispose();
-    await bare.mf.dispose();
-    await floor.mf.dispose();
-    await origin.close();
-  }
-  process.exit(0);
+    return {
+      sustained: perEvent(cost.afterNew, cost.afterObjects, cost.events, cost.events),
+      trickle: perEvent(cost.afterTrickle, cost.afterNew, cost.trickleEvents, cost.trickleEvents),
+      alarmRunsSustained: (cost.afterNew.alarms ?? 0) - (cost.afterObjects.alarms ?? 0),
+    };
+  });
 }
-// BENCH_RETAINED_ONLY=1: section 7 alone, printed, nothing written (to check it quickly).
-if (process.env.BENCH_RETAINED_ONLY) {
-  try {
-    console.log(JSON.stringify(await retainedSection(), null, 2));
-  } finally {
-    await gateway.mf.dispose();
-    await bare.mf.dispose();
-    await floor.mf.dispose();
-    await origin.close();
-  }
-  process.exit(0);
-}
+// BENCH_RETAINED_ONLY=1: section 7 alone (to check it quickly).
+if (process.env.BENCH_RETAINED_ONLY) await onlySection(retainedSection);
 
 try {
   const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
