@@ -33,7 +33,7 @@ const KEY_SPAN = 32 * DAY;
  * would have left them (src/ledger/partitions.ts): keys partitions of 32 days over the last 300
  * days, and bodies partitions of a day for the last 8 (older ones retention has dropped).
  */
-function seed(file, now) {
+function seed(file) {
   const db = new DatabaseSync(file);
   try {
     const catalog = db.prepare("SELECT name, kind, starts_at, keys FROM partitions ORDER BY starts_at").all();
@@ -137,7 +137,7 @@ export async function measureRetained({ persistDir, startGateway, send, counters
     }
   }
   if (files.length !== 1) throw new Error(`expected one account object in ${persistDir}, found ${files.length}`);
-  const seeded = seed(files[0], Date.now());
+  const seeded = seed(files[0]);
   log(
     `retained: account seeded with ${seeded.retained} events (${seeded.withBody} with a body) in ${seeded.partitions.map((p) => `${p.n} ${p.kind}`).join(" and ")} partitions`,
   );

@@ -1,0 +1,141 @@
+// `npm run preflight`: checks the deploy configuration before `wrangler deploy` (`npm run deploy`
+// runs it first) and prints one line per problem, then exits 1 if there is any:
+//   - a KV namespace without an id, or with the example placeholder id;
+//   - no URL that answers: `workers_dev = false` and no route;
+//   - ORIGIN_URL missing, not https, or the example placeholder;
+//   - SOURCES missing or a source that names no secret list;
+//   - a secret the configuration names (each source's, ORIGIN_SECRET, ADMIN_TOKEN) that is not
+//     set on the Worker, read with `wrangler secret list` (needs `npx wrangler login`).
+// Options: --config <file> (default wrangler.toml), --env <name> (a wrangler environment),
+// --allow-placeholders (CI: the committed example's placeholders are notes, not problems, and
+// secrets are not checked: CI has no Cloudflare account), --skip-secrets, --no-admin (deploy
+// without the operator API: ADMIN_TOKEN may be unset). WRANGLER_BIN runs another wrangler for
+// `secret list` (the tests use a stand-in).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { unstable_readConfig } from "wrangler";
+
+/** The example ids in the committed wrangler.toml. */
+const PLACEHOLDER_ID = /^0{31}[0-9]$/;
+const PLACEHOLDER_HOST = /(^|\.)example\.(com|org|net)$/;
+
+/**
+ * Problems and notes for a configuration (as `unstable_readConfig` reads it). `secretNames` is
+ * the list of secrets set on the Worker, or undefined when they are not checked.
+ */
+export function checkConfig(config, { allowPlaceholders = false, noAdmin = false, secretNames } = {}) {
+  const problems = [];
+  const notes = [];
+  const placeholder = (line) => (allowPlaceholders ? notes : problems).push(line);
+
+  for (const kv of config.kv_namespaces ?? []) {
+    if (!kv.id)
+      problems.push(
+        `KV namespace ${kv.binding} has no id: run \`npx wrangler kv namespace create ${kv.binding}\` and put its id in the config`,
+      );
+    else if (PLACEHOLDER_ID.test(kv.id))
+      placeholder(
+        `KV namespace ${kv.binding} has the example id ${kv.id}: run \`npx wrangler kv namespace create ${kv.binding}\` and put its id in the config`,
+      );
+  }
+
+  const routes = [...(config.routes ?? []), ...(config.route ? [config.route] : [])];
+  if (config.workers_dev === false && routes.length === 0) {
+    problems.push(
+      "no URL would answer: workers_dev = false and no route; set workers_dev = true (a *.workers.dev URL) or add a route (docs/deploy.md)",
+    );
+  }
+
+  const vars = config.vars ?? {};
+  const origin = typeof vars.ORIGIN_URL === "string" ? URL.parse(vars.ORIGIN_URL) : null;
+  if (origin === null) problems.push("ORIGIN_URL is missing or not a URL: set it in [vars] to your origin's https endpoint");
+  else if (origin.protocol !== "https:") problems.push(`ORIGIN_URL must be https in production, not ${origin.protocol}//${origin.host}`);
+  else if (PLACEHOLDER_HOST.test(origin.hostname))
+    placeholder(`ORIGIN_URL is the example ${origin.origin}: set it in [vars] to your origin's https endpoint`);
+
+  const sources = vars.SOURCES;
+  const wanted = new Set(["ORIGIN_SECRET", ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);
+  if (sources === undefined || sources === null || typeof sources !== "object" || Object.keys(sources).length === 0) {
+    problems.push("SOURCES is missing or empty: define at least one source in [vars.SOURCES] (docs/configuration.md)");
+  } else {
+    for (const [name, source] of Object.entries(sources)) {
+      const secrets = source?.secrets;
+      if (!Array.isArray(secrets)) {
+        // An rsa-sha256 Coins source verifies with a public key and names no secret.
+        if (source?.scheme !== "rsa-sha256") problems.push(`source ${name} names no secrets list`);
+        continue;
+      }
+      for (const secret of secrets) wanted.add(secret);
+    }
+  }
+
+  if (secretNames !== undefined) {
+    const set = new Set(secretNames);
+    for (const secret of wanted) {
+      if (set.has(secret)) continue;
+      problems.push(
+        secret === "ADMIN_TOKEN"
+          ? "secret ADMIN_TOKEN is not set: the operator API would be off; `npx wrangler secret put ADMIN_TOKEN` (16+ characters), or --no-admin"
+          : `secret ${secret} is not set: \`npx wrangler secret put ${secret}\``,
+      );
+    }
+  }
+  return { problems, notes, secrets: [...wanted] };
+}
+
+/** The secret names set on the Worker, from `wrangler secret list --format json`; throws with wrangler's first error line. */
+export function listSecrets({ config, env, wrangler = process.env.WRANGLER_BIN }) {
+  const bin = wrangler ?? fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
+  const args = ["secret", "list", "--format", "json", "--config", config, ...(env ? ["--env", env] : [])];
+  const options = { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } };
+  const run = /\.m?js$/.test(bin) ? spawnSync(process.execPath, [bin, ...args], options) : spawnSync(bin, args, options);
+  if (run.status !== 0) {
+    // Wrangler's first error line, without its colours and its "[ERROR]" badge.
+    const text = `${run.stderr ?? ""}\n${run.stdout ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "").replace(/✘ \[ERROR\] /g, "");
+    throw new Error(
+      text
+        .split("\n")
+        .find((line) => line.trim() !== "")
+        ?.trim() ?? `exit ${run.status}`,
+    );
+  }
+  return JSON.parse(run.stdout).map((secret) => secret.name);
+}
+
+function main() {
+  const { values } = parseArgs({
+    options: {
+      config: { type: "string", default: "wrangler.toml" },
+      env: { type: "string" },
+      "allow-placeholders": { type: "boolean", default: false },
+      "skip-secrets": { type: "boolean", default: false },
+      "no-admin": { type: "boolean", default: false },
+    },
+  });
+  const config = unstable_readConfig({ config: values.config, ...(values.env && { env: values.env }) }, { hideWarnings: true });
+  const checkSecrets = !values["skip-secrets"] && !values["allow-placeholders"];
+  let secretNames;
+  const problems = [];
+  if (checkSecrets) {
+    try {
+      secretNames = listSecrets({ config: values.config, env: values.env });
+    } catch (err) {
+      problems.push(`cannot list the Worker's secrets (${err.message}): run \`npx wrangler login\`, or --skip-secrets to check the rest`);
+    }
+  }
+  const result = checkConfig(config, { allowPlaceholders: values["allow-placeholders"], noAdmin: values["no-admin"], secretNames });
+  problems.push(...result.problems);
+  for (const note of result.notes) console.log(`preflight: note: ${note}`);
+  for (const problem of problems) console.error(`preflight: ${problem}`);
+  const checked = checkSecrets && secretNames !== undefined ? `, ${result.secrets.length} secrets set` : " (secrets not checked)";
+  if (problems.length > 0) {
+    console.error(
+      `preflight: ${problems.length} problem(s) in ${values.config}${values.env ? ` [env ${values.env}]` : ""}: fix them before deploying`,
+    );
+    process.exit(1);
+  }
+  console.log(`preflight: ${values.config}${values.env ? ` [env ${values.env}]` : ""} is ready to deploy${checked}`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
