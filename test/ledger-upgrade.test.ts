@@ -11,7 +11,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { eventId } from "../src/ingress";
-import { MIGRATIONS } from "../src/ledger/schema";
+import { MIGRATIONS, migrate } from "../src/ledger/schema";
 import { LedgerStorage } from "../src/ledger/storage";
 import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json" };
 import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
@@ -308,5 +308,28 @@ describe("a migration that fails halfway", () => {
     expect(after).toEqual({ schema: String(MIGRATIONS.length), tables: [] });
     const stored = rows(account, "events");
     expect((await stub(name).events()).map((e) => [e.seq, e.id, e.state])).toEqual(stored.map((e) => [e.seq, e.id, e.state]));
+  });
+});
+
+describe("a rollback past a schema migration", () => {
+  it("code older than an object's schema refuses to migrate it, rather than miss or renumber its events", async () => {
+    const name = `cybavo/rollback-${Date.now()}`;
+    await stub(name).accept(await acceptInput("cybavo", name.split("/")[1]!, "k"));
+    const refused = await runInDurableObject(stub(name), (_instance, state) => {
+      const sql = state.storage.sql;
+      // As a newer release with one more migration would leave it, woken by this code.
+      sql.exec("UPDATE _meta SET value = ? WHERE key = 'schema'", String(MIGRATIONS.length + 1));
+      let error: unknown;
+      try {
+        migrate(new LedgerStorage(state.storage));
+      } catch (err) {
+        error = err;
+      }
+      sql.exec("UPDATE _meta SET value = ? WHERE key = 'schema'", String(MIGRATIONS.length));
+      return error instanceof Error ? `${error.name}: ${error.message}` : "no error";
+    });
+    expect(refused).toBe(
+      `LedgerSchemaTooNew: ledger schema ${MIGRATIONS.length + 1} was written by a newer release; this code knows ${MIGRATIONS.length} migrations: deploy the newer release again`,
+    );
   });
 });

@@ -3,7 +3,7 @@
  * whatever interleaves with a delivery run, and KV (the operators' index) never gates delivery.
  * Inside workerd with real SQLite Durable Objects, real KV and the real origin on loopback.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -343,5 +343,26 @@ describe("sequence numbers", () => {
       "0000000000000000002",
       "0000000000000000003",
     ]);
+  });
+});
+
+describe("a lost alarm", () => {
+  it("is set again by the next claim of a fresh isolate into the non-empty outbox; both events are delivered, in order", async () => {
+    const account = `lost-alarm-${uniqueAccount()}`;
+    const stub = ledger(SOURCE, account);
+    // The origin refuses the first attempt (the event waits for its retry), then the alarm is lost.
+    await scriptOrigin(account, [503]);
+    const first = await acceptInput(SOURCE, account, "first");
+    await stub.accept(first);
+    await eventually(async () => expect((await stub.event(first.id))?.event.attempts).toBe(1));
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.deleteAlarm();
+    });
+    await evictDurableObject(stub);
+    const second = await acceptInput(SOURCE, account, "second");
+    await stub.accept(second);
+    expect((await expectScheduled(stub, "after the second claim")).alarm).not.toBeNull();
+    await drain(SOURCE, account);
+    expect((await originEvents(account)).map((e) => e.id)).toEqual([first.id, second.id]);
   });
 });

@@ -52,6 +52,8 @@ export class AccountLedger extends DurableObject<Env> {
   private readonly cursors: Cursors;
   private readonly partitions: Partitions;
   private readonly requeue: Requeue;
+  /** Whether a claim of this isolate has made sure the alarm is set (see `accept`). */
+  private checkedAlarm = false;
   /** One delivery loop per object (see `alarm`). */
   private delivering = false;
   /**
@@ -98,6 +100,15 @@ export class AccountLedger extends DurableObject<Env> {
     // In the claim's synchronous block: nothing runs between the insert and this call (a fresh
     // isolate's one `getAlarm` in `wakeBy` is a storage read: the input gate holds other events).
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
+    else if (!this.checkedAlarm && claim.outcome === "stored") {
+      // The first claim of this isolate into a non-empty outbox makes sure its alarm is set:
+      // one that was lost (a run the runtime gave up retrying, as after a rollback past a schema
+      // migration: docs/deploy.md) would otherwise strand the outbox, as only a claim into an
+      // empty outbox sets one. Once per isolate; `wakeBy` writes nothing when it is set.
+      const due = this.outbox.headDueAt();
+      if (due !== undefined) await this.gate.wakeBy(due ?? Date.now());
+    }
+    this.checkedAlarm = true;
     return this.claimResult(claim.outcome);
   }
 
@@ -143,6 +154,15 @@ export class AccountLedger extends DurableObject<Env> {
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
     const claim = claimQuarantined(this.gate, this.identity, this.partitions, input);
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
+    else if (!this.checkedAlarm && claim.outcome === "stored") {
+      // The first claim of this isolate into a non-empty outbox makes sure its alarm is set:
+      // one that was lost (a run the runtime gave up retrying, as after a rollback past a schema
+      // migration: docs/deploy.md) would otherwise strand the outbox, as only a claim into an
+      // empty outbox sets one. Once per isolate; `wakeBy` writes nothing when it is set.
+      const due = this.outbox.headDueAt();
+      if (due !== undefined) await this.gate.wakeBy(due ?? Date.now());
+    }
+    this.checkedAlarm = true;
     return this.claimResult(claim.outcome);
   }
 

@@ -208,6 +208,14 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
 ];
 
+/** The object's schema is newer than this code knows: docs/deploy.md "Rollback". */
+export class LedgerSchemaTooNew extends Error {
+  override readonly name = "LedgerSchemaTooNew";
+  constructor(stored: number, known: number) {
+    super(`ledger schema ${stored} was written by a newer release; this code knows ${known} migrations: deploy the newer release again`);
+  }
+}
+
 /** Applies the migrations this object has not seen, each recorded as done in `_meta.schema`. */
 export function migrate(storage: LedgerStorage): void {
   const tables = storage.rows<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_meta', 'events')");
@@ -221,6 +229,10 @@ export function migrate(storage: LedgerStorage): void {
   }
   storage.run("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const done = Number(storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'")[0]?.value ?? 0);
+  // Written by a newer release (this code was rolled back past a migration): this code cannot
+  // read what that schema holds, so it refuses rather than miss or renumber events. The caller
+  // gets an error (a webhook answers 503: the provider retries until the newer code is back).
+  if (done > MIGRATIONS.length) throw new LedgerSchemaTooNew(done, MIGRATIONS.length);
   for (let version = done; version < MIGRATIONS.length; version++) {
     // Each migration with its `schema` mark in one transaction: a statement that fails (a full
     // disk while a table is copied) leaves the object as it was, and the next wake tries again.
