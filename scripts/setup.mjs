@@ -92,6 +92,9 @@ function main() {
   const wanted = checkConfig(config, {}).secrets;
   const set = new Set(listSecrets({ config: file, env: values.env }));
   const toSet = wanted.filter((name) => !set.has(name));
+  console.log(
+    `setup: the configuration names ${wanted.length} secrets: ${wanted.map((name) => `${name} (${set.has(name) ? "set" : "to set"})`).join(", ")}`,
+  );
   if (toSet.length === 0) console.log(`setup: all ${wanted.length} secrets already set`);
   for (const name of toSet) {
     console.log(`setup: setting secret ${name}${name === "ADMIN_TOKEN" ? " (16+ characters: the operator API's bearer token)" : ""}`);
