@@ -11,10 +11,10 @@
 // secrets are not checked: CI has no Cloudflare account), --skip-secrets, --no-admin (deploy
 // without the operator API: ADMIN_TOKEN may be unset). WRANGLER_BIN runs another wrangler for
 // `secret list` (the tests use a stand-in).
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
+import { runWrangler } from "./lib/wrangler.mjs";
 
 /** The example ids in the committed wrangler.toml. */
 const PLACEHOLDER_ID = /^0{31}[0-9]$/;
@@ -85,22 +85,9 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
 }
 
 /** The secret names set on the Worker, from `wrangler secret list --format json`; throws with wrangler's first error line. */
-export function listSecrets({ config, env, wrangler = process.env.WRANGLER_BIN }) {
-  const bin = wrangler ?? fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
-  const args = ["secret", "list", "--format", "json", "--config", config, ...(env ? ["--env", env] : [])];
-  const options = { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } };
-  const run = /\.m?js$/.test(bin) ? spawnSync(process.execPath, [bin, ...args], options) : spawnSync(bin, args, options);
-  if (run.status !== 0) {
-    // Wrangler's first error line, without its colours and its "[ERROR]" badge.
-    const text = `${run.stderr ?? ""}\n${run.stdout ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "").replace(/✘ \[ERROR\] /g, "");
-    throw new Error(
-      text
-        .split("\n")
-        .find((line) => line.trim() !== "")
-        ?.trim() ?? `exit ${run.status}`,
-    );
-  }
-  return JSON.parse(run.stdout).map((secret) => secret.name);
+export function listSecrets({ config, env }) {
+  const output = runWrangler(["secret", "list", "--format", "json", "--config", config, ...(env ? ["--env", env] : [])]);
+  return JSON.parse(output).map((secret) => secret.name);
 }
 
 function main() {

@@ -11,34 +11,14 @@
 // are found before they are created, secrets already set are not asked for.
 // Options: --config <file> (default wrangler.toml), --env <name>. WRANGLER_BIN runs another
 // wrangler (the tests use a stand-in that records the commands).
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
+import { runWrangler } from "./lib/wrangler.mjs";
 import { checkConfig, listSecrets } from "./preflight.mjs";
 
 const PLACEHOLDER_ID = /^0{31}[0-9]$/;
-
-function wranglerRunner(inherit) {
-  const bin = process.env.WRANGLER_BIN ?? fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
-  return (args) => {
-    const options = { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: inherit ? "inherit" : "pipe" };
-    const run = /\.m?js$/.test(bin) ? spawnSync(process.execPath, [bin, ...args], options) : spawnSync(bin, args, options);
-    if (run.status !== 0) {
-      const text = `${run.stderr ?? ""}\n${run.stdout ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "").replace(/✘ \[ERROR\] /g, "");
-      throw new Error(
-        `wrangler ${args.join(" ")}: ${
-          text
-            .split("\n")
-            .find((l) => l.trim() !== "")
-            ?.trim() ?? `exit ${run.status}`
-        }`,
-      );
-    }
-    return run.stdout ?? "";
-  };
-}
 
 /** Writes `id` into the `[[kv_namespaces]]` block whose binding is `binding`, keeping every other line (and comment) as it is. */
 export function writeNamespaceId(toml, binding, id) {
@@ -51,8 +31,7 @@ function main() {
   const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" }, env: { type: "string" } } });
   const file = values.config;
   const envArgs = values.env ? ["--env", values.env] : [];
-  const wrangler = wranglerRunner(false);
-  const interactive = wranglerRunner(true);
+  const wrangler = (args) => runWrangler(args);
   console.log(
     "npm run setup prepares a deploy on your Cloudflare account with wrangler: KV namespaces (created if missing), their ids written into " +
       `${file}, and the secrets the configuration names (wrangler asks you for each value). It needs a Cloudflare account and \`npx wrangler login\`.`,
@@ -98,7 +77,7 @@ function main() {
   if (toSet.length === 0) console.log(`setup: all ${wanted.length} secrets already set`);
   for (const name of toSet) {
     console.log(`setup: setting secret ${name}${name === "ADMIN_TOKEN" ? " (16+ characters: the operator API's bearer token)" : ""}`);
-    interactive(["secret", "put", name, "--config", file, ...envArgs]);
+    runWrangler(["secret", "put", name, "--config", file, ...envArgs], { inherit: true });
   }
 
   const after = checkConfig(unstable_readConfig({ config: file, ...(values.env && { env: values.env }) }, { hideWarnings: true }), {
