@@ -48,26 +48,41 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
   }
 
   const vars = config.vars ?? {};
-  const origin = typeof vars.ORIGIN_URL === "string" ? URL.parse(vars.ORIGIN_URL) : null;
-  if (origin === null) problems.push("ORIGIN_URL is missing or not a URL: set it in [vars] to your origin's https endpoint");
-  else if (origin.protocol !== "https:") problems.push(`ORIGIN_URL must be https in production, not ${origin.protocol}//${origin.host}`);
-  else if (PLACEHOLDER_HOST.test(origin.hostname))
-    placeholder(`ORIGIN_URL is the example ${origin.origin}: set it in [vars] to your origin's https endpoint`);
-
-  const sources = vars.SOURCES;
-  const wanted = new Set(["ORIGIN_SECRET", ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);
-  if (sources === undefined || sources === null || typeof sources !== "object" || Object.keys(sources).length === 0) {
-    problems.push("SOURCES is missing or empty: define at least one source in [vars.SOURCES] (docs/configuration.md)");
-  } else {
-    for (const [name, source] of Object.entries(sources)) {
-      const secrets = source?.secrets;
-      if (!Array.isArray(secrets)) {
-        // An rsa-sha256 Coins source verifies with a public key and names no secret.
-        if (source?.scheme !== "rsa-sha256") problems.push(`source ${name} names no secrets list`);
-        continue;
-      }
-      for (const secret of secrets) wanted.add(secret);
+  // SOURCES as the gateway reads it: a TOML table, or a JSON string (src/config.ts).
+  let sources = vars.SOURCES;
+  if (typeof sources === "string") {
+    try {
+      sources = JSON.parse(sources);
+    } catch {
+      problems.push("SOURCES is not valid JSON");
+      sources = undefined;
     }
+  }
+  const checkOrigin = (value, where, hint) => {
+    const origin = typeof value === "string" ? URL.parse(value) : null;
+    if (origin === null) problems.push(`${where} is missing or not a URL: ${hint}`);
+    else if (origin.protocol !== "https:") problems.push(`${where} must be https in production, not ${origin.protocol}//${origin.host}`);
+    else if (PLACEHOLDER_HOST.test(origin.hostname)) placeholder(`${where} is the example ${origin.origin}: ${hint}`);
+  };
+  // ORIGIN_URL is the default origin: needed unless every source names its own `origin`.
+  const entries = sources !== null && typeof sources === "object" ? Object.entries(sources) : [];
+  if (vars.ORIGIN_URL !== undefined || entries.length === 0 || entries.some(([, source]) => source?.origin === undefined)) {
+    checkOrigin(vars.ORIGIN_URL, "ORIGIN_URL", "set it in [vars] to your origin's https endpoint");
+  }
+  for (const [name, source] of entries) {
+    if (source?.origin !== undefined) checkOrigin(source.origin, `source ${name}'s origin`, "set it to that origin's https endpoint");
+  }
+
+  const wanted = new Set(["ORIGIN_SECRET", ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);
+  if (entries.length === 0) {
+    problems.push("SOURCES is missing or empty: define at least one source in [vars.SOURCES] (docs/configuration.md)");
+  }
+  for (const [name, source] of entries) {
+    // Its secrets list, and a CYBAVO source's per-wallet secret bindings (`walletSecrets`).
+    const named = [...(Array.isArray(source?.secrets) ? source.secrets : []), ...Object.values(source?.walletSecrets ?? {}).flat()];
+    // An rsa-sha256 Coins source verifies with a public key and names no secret.
+    if (named.length === 0 && source?.scheme !== "rsa-sha256") problems.push(`source ${name} names no secrets`);
+    for (const secret of named) wanted.add(secret);
   }
 
   if (secretNames !== undefined) {

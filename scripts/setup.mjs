@@ -48,24 +48,32 @@ function main() {
   const config = unstable_readConfig({ config: file, ...(values.env && { env: values.env }) }, { hideWarnings: true });
   const missing = (config.kv_namespaces ?? []).filter((kv) => !kv.id || PLACEHOLDER_ID.test(kv.id));
   if (missing.length > 0) {
-    let toml = readFileSync(file, "utf8");
-    const listNamespaces = () => JSON.parse(wrangler(["kv", "namespace", "list"]));
+    // An environment's namespaces are declared in its own block, in a form this script does not
+    // rewrite: it finds or creates them, and prints the ids to put there (never into the top level).
+    let toml = values.env ? undefined : readFileSync(file, "utf8");
+    const listNamespaces = () => JSON.parse(wrangler(["kv", "namespace", "list", "--config", file]));
     let namespaces = listNamespaces();
     for (const kv of missing) {
       const name = `${config.name}-${kv.binding}`;
       const title = `${values.env ? `${values.env}-` : ""}${name}`;
       let found = namespaces.find((n) => n.title === title);
       if (found === undefined) {
-        wrangler(["kv", "namespace", "create", name, ...envArgs]);
+        wrangler(["kv", "namespace", "create", name, "--config", file, ...envArgs]);
         namespaces = listNamespaces();
         found = namespaces.find((n) => n.title === title);
         if (found === undefined) throw new Error(`setup: created KV namespace "${title}" but cannot find it in wrangler kv namespace list`);
         console.log(`setup: created KV namespace ${title} (${found.id}) for ${kv.binding}`);
       } else console.log(`setup: reusing KV namespace ${title} (${found.id}) for ${kv.binding}`);
-      toml = writeNamespaceId(toml, kv.binding, found.id);
+      if (toml === undefined) console.log(`setup: put id = "${found.id}" for ${kv.binding} in [env.${values.env}] of ${file}`);
+      else toml = writeNamespaceId(toml, kv.binding, found.id);
     }
-    writeFileSync(file, toml);
-    console.log(`setup: wrote the KV namespace ids into ${file}`);
+    if (toml !== undefined) {
+      writeFileSync(file, toml);
+      console.log(`setup: wrote the KV namespace ids into ${file}`);
+    } else {
+      console.error(`setup: put the ids above into [env.${values.env}] of ${file}, then run npm run setup -- --env ${values.env} again`);
+      process.exit(1);
+    }
   } else console.log("setup: KV namespace ids already set");
 
   const wanted = checkConfig(config, {}).secrets;

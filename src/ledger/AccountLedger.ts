@@ -99,16 +99,19 @@ export class AccountLedger extends DurableObject<Env> {
     }
     // In the claim's synchronous block: nothing runs between the insert and this call (a fresh
     // isolate's one `getAlarm` in `wakeBy` is a storage read: the input gate holds other events).
-    if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
-    else if (!this.checkedAlarm && claim.outcome === "stored") {
+    if (claim.wakeAt !== undefined) {
+      await this.gate.wakeBy(claim.wakeAt);
+      this.checkedAlarm = true;
+    } else if (!this.checkedAlarm && claim.outcome === "stored" && !this.delivering) {
       // The first claim of this isolate into a non-empty outbox makes sure its alarm is set:
       // one that was lost (a run the runtime gave up retrying, as after a rollback past a schema
       // migration: docs/deploy.md) would otherwise strand the outbox, as only a claim into an
       // empty outbox sets one. Once per isolate; `wakeBy` writes nothing when it is set.
+      // Not while a delivery run is on: it sets the alarm from the stored state when it ends.
+      this.checkedAlarm = true;
       const due = this.outbox.headDueAt();
       if (due !== undefined) await this.gate.wakeBy(due ?? Date.now());
     }
-    this.checkedAlarm = true;
     return this.claimResult(claim.outcome);
   }
 
@@ -154,15 +157,6 @@ export class AccountLedger extends DurableObject<Env> {
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
     const claim = claimQuarantined(this.gate, this.identity, this.partitions, input);
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
-    else if (!this.checkedAlarm && claim.outcome === "stored") {
-      // The first claim of this isolate into a non-empty outbox makes sure its alarm is set:
-      // one that was lost (a run the runtime gave up retrying, as after a rollback past a schema
-      // migration: docs/deploy.md) would otherwise strand the outbox, as only a claim into an
-      // empty outbox sets one. Once per isolate; `wakeBy` writes nothing when it is set.
-      const due = this.outbox.headDueAt();
-      if (due !== undefined) await this.gate.wakeBy(due ?? Date.now());
-    }
-    this.checkedAlarm = true;
     return this.claimResult(claim.outcome);
   }
 

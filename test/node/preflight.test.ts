@@ -116,4 +116,21 @@ describe("npm run preflight", () => {
       "preflight: 2 problem(s) in <dir>/wrangler.toml: fix them before deploying",
     ]);
   });
+
+  it("reads SOURCES as the gateway does: CYBAVO wallet secrets are checked, a JSON string is read, per-source origins replace ORIGIN_URL", async () => {
+    const { checkConfig } = await import("../../scripts/preflight.mjs");
+    const base = { kv_namespaces: [], workers_dev: true };
+    const wallets = checkConfig(
+      { ...base, vars: { ORIGIN_URL: "https://o.acme-pay.io/h", SOURCES: { w: { provider: "cybavo", walletSecrets: { "5": ["S5"] } } } } },
+      { secretNames: ["ORIGIN_SECRET", "ADMIN_TOKEN"] },
+    );
+    expect(wallets.problems).toEqual(["secret S5 is not set: `npx wrangler secret put S5`"]);
+    const json = checkConfig({
+      ...base,
+      vars: { ORIGIN_URL: "https://o.acme-pay.io/h", SOURCES: JSON.stringify({ k: { provider: "killb", secrets: ["K"] } }) },
+    });
+    expect([json.problems, json.secrets]).toEqual([[], ["ORIGIN_SECRET", "ADMIN_TOKEN", "K"]]);
+    const own = checkConfig({ ...base, vars: { SOURCES: { k: { provider: "killb", secrets: ["K"], origin: "http://o.acme-pay.io/h" } } } });
+    expect(own.problems).toEqual(["source k's origin must be https in production, not http://o.acme-pay.io"]);
+  });
 });

@@ -74,11 +74,11 @@ describe("npm run setup", () => {
     expect(first.status, first.output).toBe(0);
     expect(first.calls).toEqual([
       "whoami",
-      "kv namespace list",
-      "kv namespace create webhook-gateway-SEEN",
-      "kv namespace list",
-      "kv namespace create webhook-gateway-OPS_INDEX",
-      "kv namespace list",
+      "kv namespace list --config <dir>/wrangler.toml",
+      "kv namespace create webhook-gateway-SEEN --config <dir>/wrangler.toml",
+      "kv namespace list --config <dir>/wrangler.toml",
+      "kv namespace create webhook-gateway-OPS_INDEX --config <dir>/wrangler.toml",
+      "kv namespace list --config <dir>/wrangler.toml",
       "secret list --format json --config <dir>/wrangler.toml",
       ...SECRETS.filter((s) => s !== "ORIGIN_SECRET").map((s) => `secret put ${s} --config <dir>/wrangler.toml`),
       "secret list --format json --config <dir>/wrangler.toml",
@@ -105,7 +105,9 @@ describe("npm run setup", () => {
     const dir = workspace({ namespaces: [{ id: "b".repeat(32), title: "webhook-gateway-SEEN" }], secrets: SECRETS });
     const run = setup(dir);
     expect(run.status, run.output).toBe(0);
-    expect(run.calls.filter((c) => c.startsWith("kv namespace create"))).toEqual(["kv namespace create webhook-gateway-OPS_INDEX"]);
+    expect(run.calls.filter((c) => c.startsWith("kv namespace create"))).toEqual([
+      "kv namespace create webhook-gateway-OPS_INDEX --config <dir>/wrangler.toml",
+    ]);
     expect(run.toml).toContain(`binding = "SEEN"\nid = "${"b".repeat(32)}"`);
   });
 
