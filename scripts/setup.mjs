@@ -31,13 +31,12 @@ function main() {
   const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" }, env: { type: "string" } } });
   const file = values.config;
   const envArgs = values.env ? ["--env", values.env] : [];
-  const wrangler = (args) => runWrangler(args);
   console.log(
     "npm run setup prepares a deploy on your Cloudflare account with wrangler: KV namespaces (created if missing), their ids written into " +
       `${file}, and the secrets the configuration names (wrangler asks you for each value). It needs a Cloudflare account and \`npx wrangler login\`.`,
   );
   try {
-    wrangler(["whoami"]);
+    runWrangler(["whoami"]);
   } catch (err) {
     console.error(
       `setup: not logged in to Cloudflare (${err.message}): run \`npx wrangler login\`, then npm run setup again. Nothing was changed.`,
@@ -51,14 +50,14 @@ function main() {
     // An environment's namespaces are declared in its own block, in a form this script does not
     // rewrite: it finds or creates them, and prints the ids to put there (never into the top level).
     let toml = values.env ? undefined : readFileSync(file, "utf8");
-    const listNamespaces = () => JSON.parse(wrangler(["kv", "namespace", "list", "--config", file]));
+    const listNamespaces = () => JSON.parse(runWrangler(["kv", "namespace", "list", "--config", file]));
     let namespaces = listNamespaces();
     for (const kv of missing) {
       const name = `${config.name}-${kv.binding}`;
       const title = `${values.env ? `${values.env}-` : ""}${name}`;
       let found = namespaces.find((n) => n.title === title);
       if (found === undefined) {
-        wrangler(["kv", "namespace", "create", name, "--config", file, ...envArgs]);
+        runWrangler(["kv", "namespace", "create", name, "--config", file, ...envArgs]);
         namespaces = listNamespaces();
         found = namespaces.find((n) => n.title === title);
         if (found === undefined) throw new Error(`setup: created KV namespace "${title}" but cannot find it in wrangler kv namespace list`);

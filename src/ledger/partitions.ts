@@ -57,8 +57,11 @@ export class Partitions {
   private lastSeqValue: number | undefined;
   /** A name number higher than any partition's so far. */
   private nextNumber = 0;
-  /** The claim's probe of every keys partition, built once per change of the list. */
-  private probe: string | undefined;
+  /**
+   * What the claim and the outbox read of the list on every call, built once per change of it:
+   * the partitions by kind, and the claim's probe of every keys partition.
+   */
+  private derived: { keys: readonly Partition[]; bodies: readonly Partition[]; probe: string } | undefined;
 
   constructor(
     private readonly storage: LedgerStorage,
@@ -68,7 +71,7 @@ export class Partitions {
   /** Drops what memory holds, to be read again from storage (after a transaction rolled back). */
   forget(): void {
     this.list = undefined;
-    this.probe = undefined;
+    this.derived = undefined;
     this.lastSeqValue = undefined;
     this.lastSeqOf.clear();
   }
@@ -85,22 +88,28 @@ export class Partitions {
     return this.list;
   }
 
+  private view(): NonNullable<Partitions["derived"]> {
+    if (this.derived === undefined) {
+      const keys = this.all().filter((p) => p.kind === "keys");
+      const probe = keys.map((p) => `AND NOT EXISTS (SELECT 1 FROM ${p.name} WHERE id = ?1)`).join(" ");
+      this.derived = { keys, bodies: this.all().filter((p) => p.kind === "bodies"), probe };
+    }
+    return this.derived;
+  }
+
   /** SQL conditions that hold when id `?1` is in no keys partition (a primary-key probe each). */
   absentFromKeys(): string {
-    this.probe ??= this.keys()
-      .map((p) => `AND NOT EXISTS (SELECT 1 FROM ${p.name} WHERE id = ?1)`)
-      .join(" ");
-    return this.probe;
+    return this.view().probe;
   }
 
   /** Keys partitions, oldest first. */
-  keys(): Partition[] {
-    return this.all().filter((p) => p.kind === "keys");
+  keys(): readonly Partition[] {
+    return this.view().keys;
   }
 
   /** Bodies partitions, oldest first (so in `seq` order). */
-  bodies(): Partition[] {
-    return this.all().filter((p) => p.kind === "bodies");
+  bodies(): readonly Partition[] {
+    return this.view().bodies;
   }
 
   /** The bodies partitions whose keys are in `keys`. */
@@ -175,7 +184,7 @@ export class Partitions {
     );
     const partition: Partition = { name, kind, startsAt, endsAt: end, keys, firstSeq };
     all.push(partition);
-    this.probe = undefined;
+    this.derived = undefined;
     if (kind === "bodies") this.lastSeqOf.set(name, 0);
     return partition;
   }
@@ -192,7 +201,7 @@ export class Partitions {
     });
     this.lastSeqOf.delete(partition.name);
     this.list = this.all().filter((p) => p.name !== partition.name);
-    this.probe = undefined;
+    this.derived = undefined;
   }
 
   /**
