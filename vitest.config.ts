@@ -9,7 +9,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { runnerImport } from "vite";
 import { defineConfig, type Plugin } from "vitest/config";
 import { startOrigin } from "./scripts/origin.mjs";
@@ -25,6 +25,10 @@ const { TEST_SECRETS, testBindings } = (await runnerImport<typeof import("./test
 // its info lines, such as "Using secrets defined in .dev.vars" once per test file, are not test
 // output. Set WRANGLER_LOG to see them.
 process.env.WRANGLER_LOG ??= "warn";
+
+// The operators' index schema (migrations/), applied to each test file's D1 database by
+// test/support/setup.ts, as `wrangler d1 migrations apply` applies it to a deployed one.
+const d1Migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
 // The origin the in-workerd tests deliver to. It lives as long as the vitest process; `unref`
 // lets the process exit when the run is over.
@@ -72,6 +76,7 @@ export default defineConfig({
                 ...testBindings(origin.url, coinsKeys.publicKey),
                 TEST_ORIGIN_URL: origin.url,
                 TEST_COINS_PRIVATE_KEY: coinsKeys.privateKey,
+                TEST_D1_MIGRATIONS: d1Migrations,
                 // Cases per provider in test/fuzz.test.ts (docs/operations.md: FUZZ_RUNS=100000).
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
               },
