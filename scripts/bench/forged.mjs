@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { applyLocalMigrations } from "../lib/local-d1.mjs";
 import { BODY_CAP, forgedCatalogue } from "./forged-bodies.mjs";
 import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
@@ -125,16 +126,22 @@ async function measureCase(gateway, bare, request, previous) {
 export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, previousRoot, log = () => {} }) {
   const catalogue = forgedCatalogue();
   const sources = JSON.stringify(catalogue.sources);
-  const startGateway = (script, dir) =>
-    startMeasured({
+  const startGateway = async (script, dir) => {
+    const server = await startMeasured({
       modules: true,
       scriptPath: script,
       modulesRoot: dir,
       compatibilityDate,
+      // OPS_INDEX: the KV index a bundle before the D1 index used (a `previousRoot` one).
       kvNamespaces: ["SEEN", "OPS_INDEX"],
+      d1Databases: ["INDEX_DB"],
       durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
       bindings: { ...catalogue.secrets, ORIGIN_SECRET, SOURCES: sources, ORIGIN_URL: "http://127.0.0.1:9/events" },
     });
+    // Rejected requests are recorded in the index database (off the request path).
+    await applyLocalMigrations(await server.mf.getD1Database("INDEX_DB"));
+    return server;
+  };
   const gateway = await startGateway(scriptPath, modulesRoot);
   const previous = previousRoot === undefined ? undefined : await startGateway(join(previousRoot, "index.js"), previousRoot);
   const bare = await startMeasured({

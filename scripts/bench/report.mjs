@@ -333,6 +333,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   renderRowsWritten(p, report);
   if (report.forged) renderForged(p, report.forged);
   renderRetained(p, report);
+  renderIndex(p, report);
   p("## Targets, and why they are met or missed");
   p();
   const kinds = ["new", "duplicate", "forged"].map((kind) => {
@@ -512,6 +513,46 @@ function renderRetained(p, report) {
     "Flat: the outbox reads from its cursor in the bodies partitions (the head's body and key), a claim probes each keys partition's primary key (0 rows read on a miss, whatever the partition holds), and retention reads the partitions' catalog, plus each bodies partition's rows once, when it is due to go; nothing scans the account's history. Before the cursors, the outbox head came from `events_by_state` and each prune read every retained row: 5,094 rows read per event at 1,000 retained rows and 15,144 at 3,000, when issue 12 was filed.",
   );
   p();
+}
+
+function renderIndex(p, report) {
+  const x = report.index;
+  if (!x) return;
+  p("## 8. The operators' index (D1): on against off");
+  p();
+  p(
+    `Two gateways from the same bundle, each with its own local origin and local D1 database, one writing the index (\`INDEX_MODE\` "all", the default) and one not ("off"), loaded with new CYBAVO events over 100 accounts in ${x.rounds.length} paired rounds of ${report.floorRun?.seconds ?? 2} s each; the order alternates per round and each round's ratio is index-on over index-off ingest, so the machine's drift between rounds cancels out. Every accepted event is delivered before the next measurement. The account objects write the index off the ack path, in one D1 batch per outbox run (docs/architecture.md "Operators' index").`,
+  );
+  p();
+  p("| round | index on (events/s) | index off (events/s) | on / off | CPU per delivered event, on / off |");
+  p("| --- | --- | --- | --- | --- |");
+  for (const r of x.rounds)
+    p(
+      `| ${r.round + 1} | ${fmt(r.onRps)} | ${fmt(r.offRps)} | ${fmt(r.ratio, 3)} | ${fmt(r.onCpuUsPerDelivered / r.offCpuUsPerDelivered, 3)} |`,
+    );
+  p();
+  p(
+    `Ingest with the index on is ${fmt(x.ratio.median, 3)}× the index-off figure (median of the rounds; ${fmt(x.ratio.min, 3)} to ${fmt(x.ratio.max, 3)}). Target: within 10 %, ${pass(x.ratio.median >= 0.9)}. The workerd CPU per delivered event (ingest, delivery and index together) is ${fmt(x.cpuPerDeliveredRatio.median, 3)}× with the index on.`,
+  );
+  p();
+  p("| index mode | D1 rows written per event | D1 cost per million events | SQLite rows written per event (the account objects) |");
+  p("| --- | --- | --- | --- |");
+  for (const mode of ["all", "attention"]) {
+    const r = x.rowsPerEvent[mode];
+    if (r) p(`| ${mode} | ${fmt(r.d1RowsWritten, 3)} | $${fmt(x.usdPerMillion[mode], 2)} | ${fmt(r.sqlRowsWritten, 3)} |`);
+  }
+  p();
+  p(
+    'D1 bills $1.00 per million rows written (and each index of a table as another row written). In "all" mode an event delivered at its first attempt is written once, as delivered: its row and its `events_by_time` entry, plus a row per provider reference in `refs`; the partial index `events_attention` holds only rows that are not delivered. "attention" indexes only dead letters, quarantined callbacks and events pending longer than `INDEX_PENDING_AFTER_SECONDS`: a delivered event costs an `UPDATE` that matches no row.',
+  );
+  p();
+  const l = x.lag;
+  if (l) {
+    p(
+      `Lag under sustained load (${fmt(l.events)} events over 100 accounts, ingest ${fmt(l.ingestRps)}/s, ${fmt(l.indexedRows)} of them indexed as delivered${l.allIndexed ? "" : ", NOT all within the wait"}): from receipt to its index row, p50 ${fmt(l.receivedToIndexedMs.p50)} ms, p95 ${fmt(l.receivedToIndexedMs.p95)} ms, max ${fmt(l.receivedToIndexedMs.max)} ms; from delivery to its index row, p50 ${fmt(l.deliveredToIndexedMs.p50)} ms, p95 ${fmt(l.deliveredToIndexedMs.p95)} ms, max ${fmt(l.deliveredToIndexedMs.max)} ms. The console shows the index's lag (GET /admin/index).`,
+    );
+    p();
+  }
 }
 
 function renderForged(p, forged) {

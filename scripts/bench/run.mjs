@@ -13,7 +13,10 @@
 //   5. billable operations per accepted event and per duplicate, counted by the gateway's own
 //      counters, priced at Cloudflare's list prices;
 //   6. CPU per forged request: each verifier's costliest forged bodies (scripts/bench/forged.mjs),
-//      as the workerd process's CPU time against the bare Worker's for the same request.
+//      as the workerd process's CPU time against the bare Worker's for the same request;
+//   7. rows read per event by an account holding 100,000 retained events (scripts/bench/retained.mjs);
+//   8. the operators' D1 index on and off in paired rounds: ingest ratio, D1 rows written per
+//      event in each index mode, and the index's lag under sustained load (scripts/bench/index-cost.mjs).
 // Writes docs/benchmarks.md and docs/benchmarks.json and prints the same numbers.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -24,8 +27,10 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { applyLocalMigrations } from "../lib/local-d1.mjs";
 import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
 import { measureForged } from "./forged.mjs";
+import { measureIndex } from "./index-cost.mjs";
 import { measureRetained } from "./retained.mjs";
 import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
@@ -95,7 +100,7 @@ async function compatibilityDateOf() {
   return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)[1];
 }
 
-async function startGateway(dir, scriptPath, originUrl, compatibilityDate, persistDir) {
+async function startGateway(dir, scriptPath, originUrl, compatibilityDate, persistDir, extraBindings = {}) {
   const before = await workerdChildren();
   // Miniflare 5 takes its options in a new shape; the converter is the one wrangler uses.
   const options = convertV4MiniflareOptions({
@@ -103,9 +108,10 @@ async function startGateway(dir, scriptPath, originUrl, compatibilityDate, persi
     scriptPath,
     modulesRoot: dir,
     compatibilityDate,
-    kvNamespaces: ["SEEN", "OPS_INDEX"],
+    kvNamespaces: ["SEEN"],
+    d1Databases: ["INDEX_DB"],
     durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-    bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000" },
+    bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000", ...extraBindings },
     host: "127.0.0.1",
     port: 0,
     // The gateway's log lines (one per request) are discarded, not printed by this process, which
@@ -121,6 +127,8 @@ async function startGateway(dir, scriptPath, originUrl, compatibilityDate, persi
   if (persistDir !== undefined) options.resourcePersistencePath = persistDir;
   const mf = new Miniflare(options);
   const url = (await mf.ready).toString().replace(/\/$/, "");
+  // The operators' index schema, as `wrangler d1 migrations apply --local` sets it up.
+  await applyLocalMigrations(await mf.getD1Database("INDEX_DB"));
   return { mf, url, pid: await newWorkerd(before) };
 }
 
@@ -372,6 +380,24 @@ async function retainedSection() {
   }
 }
 
+/** Section 8 (scripts/bench/index-cost.mjs): the operators' D1 index on and off, in paired rounds. */
+function indexSection() {
+  return measureIndex({
+    startGateway: (bindings, originUrl) => startGateway(dir, scriptPath, originUrl, compatibilityDate, undefined, bindings),
+    startOrigin,
+    requests,
+    measure,
+    load,
+    counters,
+    drained,
+    waitFor,
+    pool,
+    log,
+    rounds: ROUNDS,
+    roundSeconds: ROUND_SECONDS,
+  });
+}
+
 const dir = await mkdtemp(join(tmpdir(), "bench-"));
 const origin = await startOrigin();
 const scriptPath = await buildWorker(dir);
@@ -439,7 +465,18 @@ async function duplicateCost(n = 1000) {
   return { afterFirst, afterDup };
 }
 
-const report = { throughput: [], rounds: [], floorRun: null, e2e: [], scale: [], cost: {}, cpu: null, forged: null, retained: null };
+const report = {
+  throughput: [],
+  rounds: [],
+  floorRun: null,
+  e2e: [],
+  scale: [],
+  cost: {},
+  cpu: null,
+  forged: null,
+  retained: null,
+  index: null,
+};
 /** Runs one section alone (BENCH_COST_ONLY, BENCH_RETAINED_ONLY): prints what it returns, writes nothing, stops every server. */
 async function onlySection(run) {
   try {
@@ -466,6 +503,8 @@ if (process.env.BENCH_COST_ONLY) {
 }
 // BENCH_RETAINED_ONLY=1: section 7 alone (to check it quickly).
 if (process.env.BENCH_RETAINED_ONLY) await onlySection(retainedSection);
+// BENCH_INDEX_ONLY=1: section 8 alone.
+if (process.env.BENCH_INDEX_ONLY) await onlySection(indexSection);
 
 try {
   const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
@@ -592,6 +631,9 @@ try {
 
   // 7. Rows read per event by an account holding 100,000 retained events.
   report.retained = await retainedSection();
+
+  // 8. The operators' index on and off (its own gateways; the section-1 gateway idles meanwhile).
+  report.index = await indexSection();
 } finally {
   await gateway.mf.dispose();
   await bare.mf.dispose();
