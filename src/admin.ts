@@ -5,6 +5,8 @@
  * 400, 401, 404, 409 or 503. Secrets never appear in any answer.
  */
 import { type IRequest, Router } from "itty-router";
+import { actionRoutes } from "./admin/actions";
+import { type AdminArgs, decodeParams } from "./admin/params";
 import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { log } from "./log";
@@ -14,8 +16,6 @@ import { storageFailure } from "./platform-errors";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
 import { digest, timingSafeEqual, toBase64, utf8 } from "./verify/crypto";
-
-type Args = [Env, GatewayConfig];
 
 /**
  * True when the request carries the admin bearer token. The scheme name is case-insensitive
@@ -30,23 +30,6 @@ export async function authorized(request: Request, token: string | undefined): P
 }
 
 const badRequest = (message: string) => reply.json(400, { error: message });
-
-/**
- * Route middleware: percent-decodes the path parameters (itty-router leaves them encoded), so
- * an account id with a space, `/`, `%` or `+` names its own account. A malformed escape is the
- * caller's error (400), never an exception.
- */
-function decodeParams(request: IRequest, ..._args: Args): Response | undefined {
-  for (const [name, value] of Object.entries(request.params)) {
-    try {
-      request.params[name] = decodeURIComponent(value);
-    } catch {
-      // The caller's mistake, answered as such; the audit line records the path.
-      return badRequest("malformed percent-encoding in the path");
-    }
-  }
-  return undefined;
-}
 
 function limitOf(request: IRequest, fallback = 100): number {
   const n = Number(request.query.limit ?? fallback);
@@ -87,7 +70,7 @@ function present(
   };
 }
 
-export const adminRouter = Router<IRequest, Args, Response>({ base: "/admin" });
+export const adminRouter = Router<IRequest, AdminArgs, Response>({ base: "/admin" });
 
 adminRouter
   .get("/counters", async (_request, env, config) => {
@@ -190,8 +173,11 @@ adminRouter
     }
     const last = batch.at(-1);
     return reply.json(200, { source: source.name, results, ...(last && { next: String(last.seq) }) });
-  })
-  .all("*", () => reply.notFound());
+  });
+
+// Route modules of their own (src/admin/*.ts) register here, before the catch-all.
+actionRoutes(adminRouter);
+adminRouter.all("*", () => reply.notFound());
 
 /**
  * GET /admin/health: what the public /healthz no longer shows. The configured sources with

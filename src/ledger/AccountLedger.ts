@@ -29,6 +29,7 @@ import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
+import { type EraseResult, eraseEvent } from "./erase";
 import { ObjectIdentity } from "./identity";
 import { IndexSync } from "./index-sync";
 import { Outbox } from "./outbox";
@@ -148,6 +149,14 @@ export class AccountLedger extends DurableObject<Env> {
     const changed = this.requeue.replay(since, now);
     if (changed > 0) await this.gate.wakeBy(now);
     return changed;
+  }
+
+  /** Erases an event's (or a quarantined callback's) payload, keeping its identity (./erase.ts); the alarm re-indexes it. */
+  async erase(id: string, by: string): Promise<EraseResult> {
+    this.identity.check("erase", "account", "quarantine");
+    const result = eraseEvent(this.gate, this.partitions, this.cursors, id, by, Date.now());
+    if (typeof result === "object") await this.gate.wakeBy(Date.now());
+    return result;
   }
 
   // -------------------------------------------------------------------------------------------

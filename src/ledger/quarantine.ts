@@ -43,12 +43,13 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
 
 /**
  * Quarantined callbacks with their raw bytes and signed fields, oldest first, after `afterSeq`
- * (for re-processing). A row stored before signed fields were kept has none.
+ * (for re-processing). A row stored before signed fields were kept has none. An erased one
+ * (./erase.ts: no bytes left) has nothing to re-process and is passed over.
  */
 export function listQuarantined(storage: LedgerStorage, limit: number, afterSeq: number): QuarantinedEvent[] {
   return storage
     .rows<{ seq: number; id: string; reason: string; received_at: number; raw: ArrayBuffer; signed: string | null }>(
-      "SELECT seq, id, reason, received_at, raw, signed FROM events WHERE state = 'quarantined' AND seq > ? ORDER BY seq LIMIT ?",
+      "SELECT seq, id, reason, received_at, raw, signed FROM events WHERE state = 'quarantined' AND raw IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?",
       afterSeq,
       Math.min(limit, 500),
     )

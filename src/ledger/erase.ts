@@ -1,0 +1,86 @@
+/**
+ * An operator's erasure of an event's payload (personal data), keeping its identity
+ * (docs/operations.md "Erase an event's payload"). What goes: the CloudEvent body, and for a
+ * quarantined callback the raw bytes and the signed fields kept with them. What stays: the key
+ * row (id, seq, idempotency key, state, times, attempts), so a provider's retry of the same
+ * callback is still a duplicate and is never delivered again, and the history of attempts.
+ * When and by whom is recorded in the row's `reason` ("erased at <RFC 3339> by <actor>"): the
+ * schema has no column of its own for it, and every delivery error is kept in `attempts`.
+ *
+ * A pending event is not erasable: its body is what the outbox is about to send. A row in a
+ * time partition moves to `events` first (./partitions.ts invariant 3: a partition row is
+ * pending or delivered with its body), and its body row is deleted with the move. Without a
+ * body, redeliver answers `not_redeliverable` and replay passes it over (./requeue.ts).
+ */
+import type { Cursors } from "./cursors";
+import type { Partitions } from "./partitions";
+import type { LedgerStorage } from "./storage";
+
+export type EraseResult = { erasedAt: number } | "not_found" | "not_erasable";
+
+const ERASED = /^erased at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) by /;
+
+/** The `reason` an erasure records. */
+export function erasedReason(at: number, by: string): string {
+  return `erased at ${new Date(at).toISOString()} by ${by}`;
+}
+
+/** When a row's payload was erased (Unix ms), read from its `reason`; undefined if it was not. */
+export function erasedAt(reason: string | null): number | undefined {
+  const match = reason === null ? null : ERASED.exec(reason);
+  return match === null ? undefined : Date.parse(match[1] ?? "");
+}
+
+interface Row {
+  seq: number;
+  state: string;
+  reason: string | null;
+  body: string | null;
+  raw: ArrayBuffer | null;
+}
+
+/**
+ * Erases the payload of event (or quarantined callback) `id`, by `by` at `now`. Erasing an
+ * erased row changes nothing and answers the first erasure's time. The row is marked for the
+ * operators' index to be written again (its reason changed), and retention looks at it again.
+ */
+export function eraseEvent(
+  storage: LedgerStorage,
+  partitions: Partitions,
+  cursors: Cursors,
+  id: string,
+  by: string,
+  now: number,
+): EraseResult {
+  const read = () =>
+    storage.rows<Row & Record<string, SqlStorageValue>>("SELECT seq, state, reason, body, raw FROM events WHERE id = ?", id)[0];
+  const row = read();
+  if (row === undefined) {
+    const keys = partitions.locate(id);
+    if (keys === undefined) return "not_found";
+    const state = storage.rows<{ state: string }>(`SELECT state FROM ${keys.name} WHERE id = ?`, id)[0]?.state;
+    if (state === "pending") return "not_erasable";
+    return storage.atomically(() => {
+      partitions.moveToEvents(keys, id, { state: "delivered", requeued: 0, nextAttemptAt: null });
+      return erase(storage, cursors, read()!, by, now);
+    });
+  }
+  if (row.state === "pending") return "not_erasable";
+  const already = erasedAt(row.reason);
+  if (already !== undefined && row.body === null && row.raw === null) return { erasedAt: already };
+  return erase(storage, cursors, row, by, now);
+}
+
+function erase(storage: LedgerStorage, cursors: Cursors, row: Row, by: string, now: number): EraseResult {
+  // `indexed`: 0 makes the index sync write the row again (its reason changed); a deletion it
+  // still owes (2) is kept.
+  storage.run(
+    `UPDATE events SET body = NULL, raw = NULL, signed = NULL, reason = ?2,
+       indexed = CASE WHEN indexed = 2 THEN 2 ELSE 0 END
+     WHERE seq = ?1`,
+    row.seq,
+    erasedReason(now, by),
+  );
+  cursors.revisit(row.seq);
+  return { erasedAt: now };
+}

@@ -1,0 +1,181 @@
+/**
+ * Erasing an event's payload (personal data) while keeping its identity
+ * (docs/operations.md "Erase an event's payload", docs/guarantees.md): the CloudEvent body (or a
+ * quarantined callback's bytes and signed fields) is gone from every table, the key row stays, so
+ * the provider's retry of the same callback is still a duplicate and is never delivered again;
+ * an erased event cannot be redelivered or replayed; a pending one cannot be erased.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { QUARANTINE_ACCOUNT } from "../src/ingress";
+import { runAlarmNow } from "./support/alarms";
+import {
+  admin,
+  cybavoCallback,
+  drain,
+  ledger,
+  newRows,
+  originEvents,
+  postCybavo,
+  scriptOrigin,
+  storedEvents,
+  uniqueAccount,
+} from "./support/gateway";
+import { allRows } from "./support/ledger-sql";
+
+type Detail = { id: string; state: string; reason: string | null; event: unknown; attempts: unknown[] };
+
+const eventPath = (wallet: number, id: string) => `/sources/cybavo/accounts/${wallet}/events/${id}`;
+
+/** Posts a fresh CYBAVO deposit for `wallet`; returns the callback and its event id. */
+async function send(wallet: number) {
+  const callback = cybavoCallback({ wallet_id: wallet });
+  const before = await storedEvents("cybavo", String(wallet));
+  expect((await postCybavo("cybavo", callback)).status).toBe(200);
+  const [row] = newRows(before, await storedEvents("cybavo", String(wallet)));
+  return { callback, id: row!.id };
+}
+
+/** Every row of the account's object, wherever it is (events or a partition), with whether a body is kept for it. */
+function rowsOf(wallet: number) {
+  return runInDurableObject(ledger("cybavo", String(wallet)), (_instance, state) => allRows(state.storage.sql));
+}
+
+/** The `events` row of one id, as stored (body, raw, signed, reason, indexed). */
+function storedRow(source: string, account: string, id: string) {
+  return runInDurableObject(
+    ledger(source, account),
+    (_instance, state) =>
+      state.storage.sql
+        .exec<{
+          state: string;
+          body: string | null;
+          raw: ArrayBuffer | null;
+          signed: string | null;
+          reason: string | null;
+          indexed: number;
+        }>("SELECT state, body, raw, signed, reason, indexed FROM events WHERE id = ?", id)
+        .toArray()[0],
+  );
+}
+
+const ERASED = /^erased at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) by (.+)$/;
+
+describe("erase an event's payload", () => {
+  it("a delivered event: body gone, key kept, the provider's retry stays a duplicate, never delivered again", async () => {
+    const wallet = uniqueAccount();
+    const { callback, id } = await send(wallet);
+    await drain("cybavo", String(wallet));
+    expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
+
+    const started = Date.now();
+    const response = await admin("POST", `${eventPath(wallet, id)}/erase`);
+    expect(response.status).toBe(200);
+    const body = await response.json<{ id: string; erasedAt: string }>();
+    expect(body.id).toBe(id);
+    expect(Date.parse(body.erasedAt)).toBeGreaterThanOrEqual(started);
+    expect(Date.parse(body.erasedAt)).toBeLessThanOrEqual(Date.now());
+
+    // Moved out of its partition into `events`, with no body anywhere; the key (id, seq, state) stays.
+    const rows = (await rowsOf(wallet)).filter((r) => r.id === id);
+    expect(rows.map((r) => [r.table, r.state, r.hasBody])).toEqual([["events", "delivered", 0]]);
+    const stored = await storedRow("cybavo", String(wallet), id);
+    expect(stored?.body).toBeNull();
+    expect(stored?.reason).toBe(`erased at ${body.erasedAt} by admin`);
+
+    const detail = await (await admin("GET", eventPath(wallet, id))).json<Detail>();
+    expect([detail.state, detail.event, detail.reason]).toEqual(["delivered", null, `erased at ${body.erasedAt} by admin`]);
+    expect(detail.attempts).toHaveLength(1);
+
+    // The provider sends the same callback again: acked as a duplicate, stored and delivered nowhere.
+    expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    await drain("cybavo", String(wallet));
+    expect((await storedEvents("cybavo", String(wallet))).map((r) => r.id)).toEqual([id]);
+    expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
+
+    // Neither redelivered nor replayed.
+    const redeliver = await admin("POST", `${eventPath(wallet, id)}/redeliver`);
+    expect([redeliver.status, await redeliver.json()]).toEqual([409, { error: "not_redeliverable" }]);
+    const replay = await admin("POST", `/sources/cybavo/accounts/${wallet}/replay?since=0`);
+    expect(await replay.json()).toEqual({ status: "queued", events: 0 });
+    await drain("cybavo", String(wallet));
+    expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
+
+    // Erasing again changes nothing and answers the first erasure's time.
+    const again = await admin("POST", `${eventPath(wallet, id)}/erase`);
+    expect([again.status, await again.json()]).toEqual([200, body]);
+  });
+
+  it("a dead letter: erased, and can no longer be redelivered", async () => {
+    const wallet = uniqueAccount();
+    await scriptOrigin(String(wallet), [410]);
+    const { id } = await send(wallet);
+    await drain("cybavo", String(wallet));
+    expect((await storedRow("cybavo", String(wallet), id))?.state).toBe("dead");
+
+    const response = await admin("POST", `${eventPath(wallet, id)}/erase`);
+    expect(response.status).toBe(200);
+    const stored = await storedRow("cybavo", String(wallet), id);
+    expect([stored?.state, stored?.body, stored?.reason]).toEqual(["dead", null, expect.stringMatching(ERASED)]);
+    // The failed attempt keeps its error: the history says why it died.
+    const detail = await (await admin("GET", eventPath(wallet, id))).json<{ attempts: { error: string }[] }>();
+    expect(detail.attempts.map((a) => a.error)).toEqual(["HTTP 410"]);
+    expect((await admin("POST", `${eventPath(wallet, id)}/redeliver`)).status).toBe(409);
+    await drain("cybavo", String(wallet));
+    expect(await originEvents(String(wallet))).toEqual([]);
+  });
+
+  it("a pending event is not erasable (409): it would change what is delivered", async () => {
+    const wallet = uniqueAccount();
+    await scriptOrigin(String(wallet), [503]);
+    const { id } = await send(wallet);
+    await runAlarmNow(ledger("cybavo", String(wallet)));
+    expect((await storedEvents("cybavo", String(wallet))).map((r) => [r.id, r.state, r.attempts])).toEqual([[id, "pending", 1]]);
+
+    const response = await admin("POST", `${eventPath(wallet, id)}/erase`);
+    expect([response.status, await response.json()]).toEqual([409, { error: "not_erasable" }]);
+    await drain("cybavo", String(wallet));
+    const delivered = await originEvents(String(wallet));
+    expect(delivered.map((e) => [e.id, e.json.subject])).toEqual([[id, String(wallet)]]);
+  });
+
+  it("404 for an unknown event, account or source", async () => {
+    const wallet = uniqueAccount();
+    const { id } = await send(wallet);
+    await drain("cybavo", String(wallet));
+    expect((await admin("POST", `${eventPath(wallet, "evt_00000000000000000000000000000000")}/erase`)).status).toBe(404);
+    expect((await admin("POST", `${eventPath(wallet + 1, id)}/erase`)).status).toBe(404);
+    expect((await admin("POST", `/sources/nope/accounts/${wallet}/events/${id}/erase`)).status).toBe(404);
+    expect((await admin("POST", "/sources/cybavo/quarantine/evt_00000000000000000000000000000000/erase")).status).toBe(404);
+  });
+
+  it("a quarantined callback: bytes and signed fields gone, the same callback again is a duplicate, re-processing skips it", async () => {
+    const wallet = uniqueAccount();
+    const callback = cybavoCallback({ wallet_id: wallet, state: 42 });
+    const before = await storedEvents("cybavo", QUARANTINE_ACCOUNT);
+    expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    const [added] = newRows(before, await storedEvents("cybavo", QUARANTINE_ACCOUNT));
+    expect(added?.reason).toBe("unmapped: state 42");
+    const id = added!.id;
+
+    const response = await admin("POST", `/sources/cybavo/quarantine/${id}/erase`);
+    expect(response.status).toBe(200);
+    const { erasedAt } = await response.json<{ id: string; erasedAt: string }>();
+    const stored = await storedRow("cybavo", QUARANTINE_ACCOUNT, id);
+    expect([stored?.state, stored?.raw, stored?.signed, stored?.body, stored?.reason]).toEqual([
+      "quarantined",
+      null,
+      null,
+      null,
+      `erased at ${erasedAt} by admin`,
+    ]);
+    const detail = await (await admin("GET", `/sources/cybavo/quarantine/${id}`)).json<{ rawBase64: string | null }>();
+    expect(detail.rawBase64).toBeNull();
+
+    // The same bytes again: still one quarantine row, nothing new to re-process.
+    expect((await postCybavo("cybavo", callback)).status).toBe(200);
+    expect(newRows(before, await storedEvents("cybavo", QUARANTINE_ACCOUNT)).map((r) => r.id)).toEqual([id]);
+    const reprocessed = await (await admin("POST", "/sources/cybavo/quarantine/reprocess?limit=500")).json<{ results: { id: string }[] }>();
+    expect(reprocessed.results.map((r) => r.id)).not.toContain(id);
+  });
+});
