@@ -1,10 +1,22 @@
-// Writes schema/gateway-event.json from the valibot definition in src/event.ts, so the
-// published JSON Schema and the TypeScript types come from one source: `npm run schema`.
-// test/event-schema.test.ts fails when the committed file and the definition disagree.
-import { mkdir, writeFile } from "node:fs/promises";
+// Writes the generated schemas, so published documents and TypeScript types come from one source:
+// `npm run schema`.
+// - schema/gateway-event.json: the outbound event, from the valibot definition in src/event.ts
+//   (test/event-schema.test.ts fails when the committed file and the definition disagree);
+// - schema/openapi.json: the operator API (OpenAPI 3.1), from the valibot schemas its routes use
+//   in src/admin-api/ (test/node/openapi.test.ts checks it is current; the Worker serves it at
+//   GET /admin/openapi.json).
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { importTs } from "./lib/import-ts.mjs";
 
+const out = (name) => new URL(`../schema/${name}`, import.meta.url);
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
+
 const { gatewayEventJsonSchema } = await importTs("src/event-schema.ts");
-await mkdir(new URL("../schema/", import.meta.url), { recursive: true });
-await writeFile(new URL("../schema/gateway-event.json", import.meta.url), `${JSON.stringify(gatewayEventJsonSchema(), null, 2)}\n`);
+const { adminOpenApi } = await importTs("src/admin-api/openapi.ts");
+const { version } = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+
+await mkdir(out(""), { recursive: true });
+await writeFile(out("gateway-event.json"), json(gatewayEventJsonSchema()));
 console.log("wrote schema/gateway-event.json");
+await writeFile(out("openapi.json"), json(adminOpenApi(version)));
+console.log("wrote schema/openapi.json");

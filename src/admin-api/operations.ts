@@ -1,0 +1,94 @@
+/**
+ * Schemas of the operator API's other routes: health, counters, the overview and rejected
+ * requests, the accounts' backlog and origin health, the operators' index state, and the console
+ * session.
+ */
+import * as v from "valibot";
+import { limitQuery, SourceName, TimeInput, Timestamp, text } from "./common";
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Counters = v.pipe(v.record(v.string(), v.number()), v.description("Counter name → value; a counter appears once non-zero."));
+
+export const Health = v.object({
+  status: v.picklist(["ok", "invalid_config"]),
+  admin: v.literal("enabled"),
+  sources: v.optional(v.record(v.string(), v.object({ provider: v.string(), secrets: count }))),
+  errors: v.optional(v.pipe(v.array(v.string()), v.description("Each configuration error, naming the field; never a secret."))),
+});
+
+export const AllCounters = v.object({ sources: v.record(v.string(), Counters) });
+export const SourceCounters = v.object({ source: SourceName, counters: Counters });
+
+export const OverviewQuery = v.object({ since: v.optional(TimeInput), source: text("Only this source.") });
+const Bucket = v.object({
+  at: Timestamp,
+  accepted: count,
+  duplicate: count,
+  rejected: count,
+  quarantined: count,
+  delivered: count,
+  failed: count,
+  dead: count,
+});
+export const Overview = v.object({
+  bucketMs: v.literal(300_000),
+  sources: v.record(
+    v.string(),
+    v.object({
+      series: v.array(Bucket),
+      latencyMs: v.pipe(
+        v.nullable(v.object({ p50: v.number(), p95: v.number() })),
+        v.description("Delivery latency; null without deliveries."),
+      ),
+    }),
+  ),
+});
+
+export const RejectionsQuery = v.object({ source: text("Only this source."), limit: limitQuery(1000, 100) });
+export const Rejections = v.object({
+  rejections: v.array(
+    v.object({
+      source: v.pipe(v.string(), v.description("The path's source segment as sent (cut short).")),
+      at: Timestamp,
+      status: v.number(),
+      cause: v.pipe(v.string(), v.description("unknown_source, bad_signature, stale_timestamp, ip_not_allowed, malformed, too_large, …")),
+      bytes: v.nullable(v.number()),
+      ip: v.nullable(v.string()),
+    }),
+  ),
+});
+
+export const AccountsQuery = v.object({ source: text("Only this source.") });
+export const Accounts = v.object({
+  accounts: v.array(
+    v.object({
+      source: SourceName,
+      account: v.string(),
+      pending: count,
+      oldestPendingAt: v.nullable(Timestamp),
+      lastAttemptAt: v.nullable(Timestamp),
+      lastStatus: v.nullable(v.number()),
+      lastError: v.nullable(v.string()),
+      consecutiveFailures: count,
+      lagMs: v.nullable(v.number()),
+      updatedAt: Timestamp,
+    }),
+  ),
+});
+
+export const IndexState = v.object({
+  mode: v.pipe(v.picklist(["all", "attention"]), v.description("all: every event; attention: only those that need an operator.")),
+  retentionDays: count,
+  lagMs: v.pipe(v.nullable(v.number()), v.description("The largest lag of an account's last batch.")),
+  updatedAt: v.nullable(Timestamp),
+});
+
+export const SessionBody = v.pipe(
+  v.object({ token: v.pipe(v.string(), v.description("ADMIN_TOKEN or the read-only token.")) }),
+  v.title("SignIn"),
+);
+export const Session = v.object({
+  actor: v.pipe(v.string(), v.description("Who the session's actions are logged as.")),
+  role: v.picklist(["admin", "read"]),
+  expiresAt: Timestamp,
+});
