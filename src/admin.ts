@@ -6,12 +6,12 @@
  */
 import { type IRequest, Router } from "itty-router";
 import { actionRoutes } from "./admin/actions";
+import { indexRoutes } from "./admin/index-routes";
 import { type AdminArgs, decodeParams } from "./admin/params";
 import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { log } from "./log";
 import { internalLedger } from "./object-names";
-import { listIndex } from "./ops-index";
 import { storageFailure } from "./platform-errors";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
@@ -126,16 +126,6 @@ adminRouter
     if (since === undefined) return badRequest("since (RFC 3339 or Unix milliseconds) is required");
     return reply.json(202, { status: "queued", events: await target.ledger.replay(since) });
   })
-  .get("/dead-letters", async (request, env) => {
-    const source = typeof request.query.source === "string" ? request.query.source : undefined;
-    const cursor = typeof request.query.cursor === "string" ? request.query.cursor : undefined;
-    return reply.json(200, await listIndex(env.OPS_INDEX, "dead", source, cursor, limitOf(request)));
-  })
-  .get("/quarantine", async (request, env) => {
-    const source = typeof request.query.source === "string" ? request.query.source : undefined;
-    const cursor = typeof request.query.cursor === "string" ? request.query.cursor : undefined;
-    return reply.json(200, await listIndex(env.OPS_INDEX, "quarantine", source, cursor, limitOf(request)));
-  })
   .get("/sources/:source/quarantine/:id", decodeParams, async (request, env, config) => {
     const source = config.sources.get(request.params.source ?? "");
     const quarantine = source && internalLedger(env, source.name, QUARANTINE_ACCOUNT);
@@ -177,6 +167,7 @@ adminRouter
 
 // Route modules of their own (src/admin/*.ts) register here, before the catch-all.
 actionRoutes(adminRouter);
+indexRoutes(adminRouter);
 adminRouter.all("*", () => reply.notFound());
 
 /**

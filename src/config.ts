@@ -29,6 +29,8 @@ export const NUMBERS = {
   retentionKeysSeconds: ["RETENTION_KEYS_SECONDS", 400 * DAY_SECONDS],
   /** How often each isolate writes its counters to the per-source stats object. */
   statsFlushMs: ["STATS_FLUSH_MS", 10_000],
+  /** The operators' D1 index keeps delivered events this many days (src/index-db/retention.ts). */
+  indexRetentionDays: ["INDEX_RETENTION_DAYS", 90],
 } as const;
 type NumberSetting = keyof typeof NUMBERS;
 
