@@ -5,6 +5,7 @@
 import { type IRequest, Router } from "itty-router";
 import { handleAdmin } from "./admin";
 import { loadConfig } from "./config";
+import { serveConsole } from "./console";
 import { handleWebhook } from "./ingress";
 import { log } from "./log";
 import { throttled } from "./log-throttle";
@@ -51,6 +52,9 @@ router
     return handleWebhook(request, env, ctx, loaded.config, source);
   })
   .all("/admin/*", (request, env) => handleAdmin(request, env, loadConfig(env)))
+  // The operator console: static files, served with their security headers (src/console.ts).
+  .all("/console", (request, env) => serveConsole(request, env))
+  .all("/console/*", (request, env) => serveConsole(request, env))
   .all("*", () => reply.notFound());
 
 export default {
