@@ -15,12 +15,16 @@ import { Webhook } from "standardwebhooks";
  *   POST   /_script               {"subject": S, "replies": [503, "hang", 200]}: the next replies for S
  *                                  ("hang" = no answer until the gateway gives up; a reply
  *                                  {"status": 503, "retryAfter": "0"} also sends Retry-After)
+ *   PUT    /_jwks/N              a JSON Web Key Set (body) published under the name N, served at
+ *   GET    /jwks/N/cdn-cgi/access/certs  as Cloudflare Access serves a team's keys: the tests of
+ *                                  the Access check use http://<origin>/jwks/N as the team domain
  */
 export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEvent = () => {}, onInvalid = () => {} }) {
   const webhook = new Webhook(secret);
   const events = [];
   const attempts = [];
   const scripts = new Map();
+  const keySets = new Map();
 
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -49,6 +53,16 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEven
       const { subject, replies } = JSON.parse(body);
       scripts.set(subject, [...replies]);
       return send(200, { ok: true });
+    }
+    const published = /^\/_jwks\/([^/]+)$/.exec(url.pathname);
+    if (published !== null && req.method === "PUT") {
+      keySets.set(published[1], JSON.parse(body));
+      return send(200, { ok: true });
+    }
+    const certs = /^\/jwks\/([^/]+)\/cdn-cgi\/access\/certs$/.exec(url.pathname);
+    if (certs !== null && req.method === "GET") {
+      const keys = keySets.get(certs[1]);
+      return keys === undefined ? send(404, { error: "no key set" }) : send(200, keys);
     }
     if (req.method !== "POST") return send(405, { error: "method_not_allowed" });
 

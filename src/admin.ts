@@ -1,13 +1,14 @@
 /**
- * The operator API under /admin/ (bearer ADMIN_TOKEN, compared in constant time). Reference
- * with curl examples: docs/operations.md. Every route answers JSON with `Cache-Control:
+ * The operator API under /admin/ (bearer token or console session, checked by src/auth/gate.ts).
+ * Reference with curl examples: docs/operations.md. Every route answers JSON with `Cache-Control:
  * no-store` (answers carry payloads with personal data); errors are `{"error": "..."}` with
- * 400, 401, 404, 409 or 503. Secrets never appear in any answer.
+ * 400, 401, 403, 404, 409 or 503. Secrets never appear in any answer.
  */
 import { type IRequest, Router } from "itty-router";
 import { actionRoutes } from "./admin/actions";
 import { indexRoutes } from "./admin/index-routes";
 import { type AdminArgs, decodeParams } from "./admin/params";
+import { adminGate } from "./auth/gate";
 import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
 import { log } from "./log";
@@ -15,19 +16,7 @@ import { internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
-import { digest, timingSafeEqual, toBase64, utf8 } from "./verify/crypto";
-
-/**
- * True when the request carries the admin bearer token. The scheme name is case-insensitive
- * (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`); the token is compared exactly, in
- * constant time (hashing first makes both sides one length).
- */
-export async function authorized(request: Request, token: string | undefined): Promise<boolean> {
-  const credentials = /^bearer +(.+)$/i.exec(request.headers.get("authorization") ?? "");
-  if (token === undefined || credentials === null) return false;
-  const [given, expected] = await Promise.all([digest("SHA-256", utf8(credentials[1] ?? "")), digest("SHA-256", utf8(token))]);
-  return timingSafeEqual(given, expected);
-}
+import { toBase64 } from "./verify/crypto";
 
 const badRequest = (message: string) => reply.json(400, { error: message });
 
@@ -200,22 +189,26 @@ async function route(request: Request, env: Env, loaded: ConfigResult): Promise<
 }
 
 /**
- * Entry point for /admin/*: authenticates, then routes. The token is read from the
- * configuration even when the rest of it is invalid, so GET /admin/health can say what is wrong.
+ * Entry point for /admin/*: the gate (Access, session routes, credentials, Origin, role), then
+ * the route. The authentication settings are read even when the rest of the configuration is
+ * invalid, so GET /admin/health can say what is wrong.
  */
 export async function handleAdmin(request: Request, env: Env, loaded: ConfigResult): Promise<Response> {
   const started = Date.now();
-  const token = loaded.ok ? loaded.config.adminToken : loaded.adminToken;
-  const ok = await authorized(request, token);
-  const response = ok ? await route(request, env, loaded) : reply.bearerChallenge();
-  // The audit trail of operator actions: method, path and outcome; never the token.
+  const gated = await adminGate(request, loaded.ok ? loaded.config.auth : loaded.auth);
+  const response = gated.response ?? (await route(request, env, loaded));
+  // The audit trail of operator actions: who (actor, role, how), method, path and outcome;
+  // never a token or a cookie.
   const url = new URL(request.url);
   log("admin", {
     method: request.method,
     path: url.pathname,
     query: url.search,
     status: response.status,
-    authorized: ok,
+    authorized: gated.principal !== undefined,
+    actor: gated.principal?.actor,
+    role: gated.principal?.role,
+    via: gated.principal?.via,
     ms: Date.now() - started,
   });
   return reply.noStore(response);
