@@ -36,7 +36,7 @@ import { Outbox } from "./outbox";
 import { Partitions } from "./partitions";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
 import { type EventsQuery, eventWithAttempts, listEvents } from "./reads";
-import { Requeue } from "./requeue";
+import { type RedeliverGuard, Requeue } from "./requeue";
 import { PRUNE_EVERY_MS, prune } from "./retention";
 import type { AttemptRow, EventRow } from "./schema";
 import { migrate } from "./schema";
@@ -130,11 +130,11 @@ export class AccountLedger extends DurableObject<Env> {
     return eventWithAttempts(this.gate, this.partitions, id);
   }
 
-  /** Puts an event back at its place in the outbox, due now (./requeue.ts `redeliver`). Storage, alarm, then the index entry. */
-  async redeliver(id: string): Promise<"queued" | "not_found" | "not_redeliverable"> {
+  /** Puts an event back in the outbox, due now, unless a bulk job's `guard` skips it (./requeue.ts). Storage, alarm, then the index. */
+  async redeliver(id: string, guard?: RedeliverGuard): Promise<"queued" | "skipped" | "not_found" | "not_redeliverable"> {
     this.identity.check("redeliver", "account");
     const now = Date.now();
-    const result = this.requeue.redeliver(id, now);
+    const result = this.requeue.redeliver(id, now, guard);
     if (result !== "queued" && result !== "queued_dead") return result;
     await this.gate.wakeBy(now);
     // Best effort: a failure leaves the row marked, and the alarm retries it.

@@ -9,7 +9,10 @@
 import type { Cursors } from "./cursors";
 import type { Partitions } from "./partitions";
 import { keepSuccess } from "./partitions";
+import { guardSkips, type RedeliverGuard } from "./redeliver-guard";
 import type { LedgerStorage } from "./storage";
+
+export type { RedeliverGuard } from "./redeliver-guard";
 
 export class Requeue {
   constructor(
@@ -24,17 +27,22 @@ export class Requeue {
    * Older pending events (a head backing off) are made due now too, as the outbox cannot send
    * this one before them. A dead letter's KV index entry is marked to be deleted (indexed = 2).
    * A delivered event in a partition moves to `events` first (./partitions.ts invariant 3);
-   * a pending one there is only made due.
+   * a pending one there is only made due. With a `guard` (a bulk job's), an event touched since
+   * its mark is left as it is: "skipped" (./redeliver-guard.ts).
    */
-  redeliver(id: string, now: number): "queued" | "queued_dead" | "not_found" | "not_redeliverable" {
-    const row = this.storage.rows<{ seq: number; state: string; body: string | null }>(
-      "SELECT seq, state, body FROM events WHERE id = ?",
+  redeliver(id: string, now: number, guard?: RedeliverGuard): "queued" | "queued_dead" | "skipped" | "not_found" | "not_redeliverable" {
+    const row = this.storage.rows<{ seq: number; state: string; body: string | null; delivered_at: number | null }>(
+      "SELECT seq, state, body, delivered_at FROM events WHERE id = ?",
       id,
     )[0];
     if (row === undefined) {
       const keys = this.partitions.locate(id);
       if (keys === undefined) return "not_found";
-      const key = this.storage.rows<{ seq: number; state: string }>(`SELECT seq, state FROM ${keys.name} WHERE id = ?`, id)[0]!;
+      const key = this.storage.rows<{ seq: number; state: string; delivered_at: number | null }>(
+        `SELECT seq, state, delivered_at FROM ${keys.name} WHERE id = ?`,
+        id,
+      )[0]!;
+      if (guard !== undefined && guardSkips(this.storage, key, guard)) return "skipped";
       if (this.partitions.bodiesHolding(keys, key.seq) === undefined) return "not_redeliverable";
       if (key.state === "pending") {
         this.storage.run(`UPDATE ${keys.name} SET next_attempt_at = ?2 WHERE id = ?1 AND next_attempt_at > ?2`, id, now);
@@ -45,6 +53,7 @@ export class Requeue {
       this.dueNowBefore(key.seq, now);
       return "queued";
     }
+    if (guard !== undefined && guardSkips(this.storage, row, guard)) return "skipped";
     if ((row.state !== "dead" && row.state !== "pending" && row.state !== "delivered") || row.body === null) return "not_redeliverable";
     keepSuccess(this.storage, "events", "seq = ?", row.seq);
     // `requeued`: the outbox finds it behind its cursor; retention looks at it again once delivered.
