@@ -7,6 +7,7 @@
 import { type IRequest, Router } from "itty-router";
 import { actionRoutes } from "./admin/actions";
 import { indexRoutes } from "./admin/index-routes";
+import { overviewRoutes } from "./admin/overview";
 import { type AdminArgs, decodeParams } from "./admin/params";
 import { adminGate } from "./auth/gate";
 import type { ConfigResult, GatewayConfig } from "./config";
@@ -157,6 +158,7 @@ adminRouter
 // Route modules of their own (src/admin/*.ts) register here, before the catch-all.
 actionRoutes(adminRouter);
 indexRoutes(adminRouter);
+overviewRoutes(adminRouter);
 adminRouter.all("*", () => reply.notFound());
 
 /**

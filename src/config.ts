@@ -31,6 +31,9 @@ export const NUMBERS = {
   statsFlushMs: ["STATS_FLUSH_MS", 10_000],
   /** The operators' D1 index keeps delivered events this many days (src/index-db/retention.ts). */
   indexRetentionDays: ["INDEX_RETENTION_DAYS", 90],
+  /** Rejected requests are kept this many days, and at most this many per source (src/overview/retention.ts). */
+  rejectionsRetentionDays: ["REJECTIONS_RETENTION_DAYS", 7],
+  rejectionsPerSource: ["REJECTIONS_PER_SOURCE", 1000],
 } as const;
 type NumberSetting = keyof typeof NUMBERS;
 

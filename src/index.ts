@@ -9,6 +9,7 @@ import { serveConsole } from "./console";
 import { handleWebhook } from "./ingress";
 import { log } from "./log";
 import { throttled } from "./log-throttle";
+import { recordRejection, rejectionOf } from "./rejections";
 import { reply } from "./replies";
 
 export { AccountLedger } from "./ledger/AccountLedger";
@@ -46,9 +47,14 @@ router
         status: 404,
       });
       if (fields !== null) log("ingress", fields);
+      const segment = request.params.source ?? "";
+      recordRejection(env, ctx, loaded.config.statsFlushMs, rejectionOf(request, segment, 404, "unknown_source", Date.now()));
       return reply.notFound();
     }
-    if (request.method !== "POST") return reply.methodNotAllowed("POST");
+    if (request.method !== "POST") {
+      recordRejection(env, ctx, loaded.config.statsFlushMs, rejectionOf(request, source.name, 405, "method_not_allowed", Date.now()));
+      return reply.methodNotAllowed("POST");
+    }
     return handleWebhook(request, env, ctx, loaded.config, source);
   })
   .all("/admin/*", (request, env) => handleAdmin(request, env, loadConfig(env)))

@@ -16,6 +16,7 @@ import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
 import { reply } from "./replies";
+import { type RejectionCause, recordRejection, rejectionOf } from "./rejections";
 import { readBodyCapped } from "./request-body";
 import { type Counter, count, flushIfDue } from "./stats";
 import { eventRowProblem } from "./storage-limits";
@@ -227,13 +228,18 @@ export async function handleWebhook(
     });
     return response;
   };
+  /** A 4xx answer to a request that did not verify: noted for operators (src/rejections.ts), never its body. */
+  const refused = (cause: RejectionCause, response: Response, bytesRead?: number) => {
+    recordRejection(env, ctx, config.statsFlushMs, rejectionOf(request, source.name, response.status, cause, now, bytesRead));
+    return response;
+  };
 
   if (source.ipAllowList !== undefined && !ipAllowed(source.ipAllowList, request.headers.get("cf-connecting-ip"))) {
-    return done("forbidden", reply.forbidden(), throttled(source.name, "forbidden", now, {}));
+    return done("forbidden", refused("ip_not_allowed", reply.forbidden()), throttled(source.name, "forbidden", now, {}));
   }
 
   const body = await readBodyCapped(request, config.maxBodyBytes);
-  if (body === "too_large") return done("too_large", reply.tooLarge(), throttled(source.name, "too_large", now, {}));
+  if (body === "too_large") return done("too_large", refused("too_large", reply.tooLarge()), throttled(source.name, "too_large", now, {}));
 
   const inbound: SignedRequest = { body, headers: request.headers, method: request.method, url: request.url, now };
   const verified = await source.provider.verify(inbound, source);
@@ -242,9 +248,11 @@ export async function handleWebhook(
     // named in the line, every time. A forged or stale request is an expected outcome (info)
     // whose volume an attacker picks: one line per source and reason per 10 s, with a count.
     if ("config" in verified) {
-      return done("rejected", reply.unauthorized(), { reason: verified.reason, level: "error", error: verified.config });
+      const response = refused(verified.reason, reply.unauthorized(), body.byteLength);
+      return done("rejected", response, { reason: verified.reason, level: "error", error: verified.config });
     }
-    return done("rejected", reply.unauthorized(), throttled(source.name, verified.reason, now, { reason: verified.reason }));
+    const response = refused(verified.reason, reply.unauthorized(), body.byteLength);
+    return done("rejected", response, throttled(source.name, verified.reason, now, { reason: verified.reason }));
   }
 
   // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.
@@ -254,7 +262,8 @@ export async function handleWebhook(
     if (parsed.kind === "quarantine") {
       stored = await storeQuarantined(env, source, body, parsed.reason, now, verified);
       countClaim(source.name, stored.claim);
-      if (stored.claim.replayed) return done("replayed", reply.unauthorized(), { eventId: stored.id });
+      if (stored.claim.replayed)
+        return done("replayed", refused("replayed", reply.unauthorized(), body.byteLength), { eventId: stored.id });
       return done("quarantined", reply.ack(source.provider.ack), {
         eventId: stored.id,
         reason: parsed.reason,
@@ -281,7 +290,7 @@ export async function handleWebhook(
     return done("storage_error", reply.unavailable(failure.retryAfterSeconds), { level: failure.level, ...failure.fields });
   }
   const { id, claim } = stored;
-  if (claim.replayed) return done("replayed", reply.unauthorized(), { eventId: id });
+  if (claim.replayed) return done("replayed", refused("replayed", reply.unauthorized(), body.byteLength), { eventId: id });
   // The edge cache learns an event when a provider first retries it: most events are never
   // retried, so writing every accepted one (KV writes cost 10× reads) would mostly be waste.
   if (claim.duplicate && verified.replay === undefined) {

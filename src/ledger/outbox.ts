@@ -188,6 +188,7 @@ export class Outbox {
     }
     this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retryAt);
     this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
+    stats.failed = (stats.failed ?? 0) + 1;
     return false;
   }
 
