@@ -11,6 +11,7 @@ import { log } from "./log";
 import { throttled } from "./log-throttle";
 import { recordRejection, rejectionOf } from "./rejections";
 import { reply } from "./replies";
+import { runScheduled } from "./scheduled";
 
 export { AccountLedger } from "./ledger/AccountLedger";
 
@@ -65,4 +66,6 @@ router
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+  // Cron triggers (wrangler.toml [triggers]): index retention and the other D1 upkeep (src/scheduled.ts).
+  scheduled: (controller, env) => runScheduled(env, controller.scheduledTime),
 } satisfies ExportedHandler<Env>;

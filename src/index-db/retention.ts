@@ -26,13 +26,14 @@ export interface IndexPruneLimits {
 
 export const INDEX_PRUNE_LIMITS: IndexPruneLimits = { batchRows: 1000, maxBatches: 20 };
 
-export interface IndexPruneResult {
+/** What one run deleted (a type, not an interface: it is logged as it is). */
+export type IndexPruneResult = {
   readonly events: number;
   readonly refs: number;
   readonly accounts: number;
   /** False when a kind used all its batches: more may have expired, for the next run. */
   readonly done: boolean;
-}
+};
 
 /** The expired events one batch takes: the oldest first, along events_by_time; (received_at, id) makes the choice exact. */
 const EXPIRED_BATCH =
