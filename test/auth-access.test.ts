@@ -88,10 +88,10 @@ describe("Cloudflare Access, checked by the Worker", () => {
       { status: 202, actor: "ops@example.com", role: "admin", via: "bearer" },
     ]);
     expect(JSON.stringify(lines)).not.toContain(assertion.split(".")[2]);
-    // A service token's JWT has no email: its subject (or common name) is the actor.
-    const service = await jwt(main, { email: undefined, common_name: "abc123.access" });
+    // A service token's JWT has no email and an empty subject: its client id (common_name) is the actor.
+    const service = await jwt(main, { email: undefined, sub: "", common_name: "88bf3b6d86161464f6509f7219099e57.access" });
     const logged = await captureLogs(() => request(main, "/admin/sources/cybavo/accounts/1/replay?since=0", service, { method: "POST" }));
-    expect(logged.lines.filter((l) => l.msg === "admin").map((l) => l.actor)).toEqual(["7335d417-61da-459d-899c-0a01c76a2f94"]);
+    expect(logged.lines.filter((l) => l.msg === "admin").map((l) => l.actor)).toEqual(["88bf3b6d86161464f6509f7219099e57.access"]);
   });
 
   it("is checked before the token: without a JWT even the right bearer token is 403, and no token is 403 too", async () => {

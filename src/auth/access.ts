@@ -9,9 +9,10 @@
  * service token, is the actor of the audit log.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
-import { type AuthSettings, loadConfig } from "../config";
+import { loadConfig } from "../config";
 import { log } from "../log";
 import { reply } from "../replies";
+import type { AuthSettings } from "./settings";
 
 export const ACCESS_HEADER = "cf-access-jwt-assertion";
 

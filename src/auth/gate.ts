@@ -8,12 +8,13 @@
  *    own Origin (403 origin_mismatch); bearer requests need none (a browser never adds one).
  * 5. The read role may not change state (403 read_only).
  */
-import type { AuthSettings } from "../config";
+
 import { reply } from "../replies";
 import { checkAccess } from "./access";
 import { sameOrigin } from "./origin";
 import { isStateChanging, type Principal, rememberPrincipal } from "./principal";
 import { cookieSession, type Gated, originMismatch, sessionRoute } from "./session-routes";
+import type { AuthSettings } from "./settings";
 import { bearerToken, roleOfToken } from "./tokens";
 
 export const SESSION_PATH = "/admin/session";

@@ -5,7 +5,6 @@
  * Cloudflare rate limiting rule on `/admin/session` (docs/deploy.md).
  */
 import * as v from "valibot";
-import type { AuthSettings } from "../config";
 import { reply } from "../replies";
 import { readBodyCapped } from "../request-body";
 import { fromUtf8 } from "../verify/crypto";
@@ -13,6 +12,7 @@ import { CLEAR_SESSION_COOKIE, sessionCookieOf, setSessionCookie } from "./cooki
 import { sameOrigin } from "./origin";
 import type { Principal } from "./principal";
 import { issueSession, readSession } from "./session";
+import type { AuthSettings } from "./settings";
 import { roleOfToken } from "./tokens";
 
 /** What the admin gate answers: a response to send as is, and who asked when that is known. */

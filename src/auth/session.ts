@@ -8,10 +8,10 @@
  * cookie from the browser (docs/operations.md "Console sign-in and sessions").
  */
 import * as v from "valibot";
-import type { AuthSettings } from "../config";
 import { fromUtf8, timingSafeEqual, utf8 } from "../verify/crypto";
 import { fromBase64Url, toBase64Url } from "./encoding";
 import type { Role } from "./principal";
+import type { AuthSettings } from "./settings";
 
 export interface Session {
   readonly actor: string;

@@ -3,9 +3,10 @@
  * read role. A presented token is compared with both, in constant time, always both: hashing
  * first makes every side one length, so neither a token's length nor where it differs shows.
  */
-import type { AuthSettings } from "../config";
+
 import { digest, timingSafeEqual, utf8 } from "../verify/crypto";
 import type { Role } from "./principal";
+import type { AuthSettings } from "./settings";
 
 /**
  * The token of an `Authorization: Bearer <token>` header; undefined without one. The scheme
