@@ -320,6 +320,19 @@ describe("the read-only role", () => {
   });
 });
 
+describe("the actor reaches the routes", () => {
+  it("an erasure records the session's actor, not a generic admin", async () => {
+    const dead = await deadLetter();
+    const cookie = await session(secrets.ADMIN_TOKEN, "alice");
+    const response = await withCookie("POST", `/sources/cybavo/accounts/${dead.wallet}/events/${dead.id}/erase`, cookie, {
+      origin: GATEWAY,
+    });
+    expect(response.status).toBe(200);
+    const reasons = (await storedEvents("cybavo", dead.wallet)).map((r) => r.reason);
+    expect(reasons).toEqual([expect.stringMatching(/^erased at \S+ by alice$/)]);
+  });
+});
+
 describe("the audit line", () => {
   it("names the actor and role of every state-changing request, never a token or a cookie", async () => {
     const dead = await deadLetter();

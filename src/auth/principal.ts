@@ -24,13 +24,9 @@ export function isStateChanging(method: string): boolean {
 // Keyed by the request object itself: the router hands the same object to every route.
 const principals = new WeakMap<Request, Principal>();
 
-/**
- * Records the caller of a request that passed the gate. The actor is also set as the request's
- * `actor` field, where itty-router routes read per-request values (src/admin/actor.ts does).
- */
+/** Records the caller of a request that passed the gate, for its route (src/admin/actor.ts). */
 export function rememberPrincipal(request: Request, principal: Principal): void {
   principals.set(request, principal);
-  (request as Request & { actor?: string }).actor = principal.actor;
 }
 
 /** The authenticated caller of an admin request that passed the gate; undefined before it. */
