@@ -7,6 +7,7 @@
  * (docs/console.md, "Security model"). The page holds no secret: it signs in through
  * /admin/session and the API answers by cookie.
  */
+import { accessCheck } from "./auth/access";
 import { reply } from "./replies";
 
 export const CONSOLE_PATH = "/console/";
@@ -39,16 +40,16 @@ function secured(response: Response, cacheControl: string): Response {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-export function isConsolePath(pathname: string): boolean {
-  return pathname === "/console" || pathname.startsWith(CONSOLE_PATH);
-}
-
 /**
- * Serves a /console or /console/* request from the built assets. `/console` redirects to
+ * Serves a /console or /console/* request from the built assets, once Cloudflare Access (when
+ * configured) has let it through: the page is no secret, but behind Access nobody outside the
+ * team learns even which gateway this is. `/console` redirects to
  * `/console/` (the page's relative script and style paths need the slash); a path with no file
  * is the gateway's usual 404, never the page (no single-page fallback: views are in the hash).
  */
 export async function serveConsole(request: Request, env: Env): Promise<Response> {
+  const access = await accessCheck(request, env);
+  if (access instanceof Response) return secured(access, "no-store");
   const url = new URL(request.url);
   if (request.method !== "GET" && request.method !== "HEAD") return secured(reply.methodNotAllowed("GET, HEAD"), "no-store");
   if (url.pathname === "/console") {
