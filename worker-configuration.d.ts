@@ -25,11 +25,12 @@ interface __BaseEnv_Env {
 	ADMIN_TOKEN: string;
 	ADMIN_READ_TOKEN: string;
 	LEDGER: DurableObjectNamespace<import("./src/index").AccountLedger>;
+	JOBS: DurableObjectNamespace<import("./src/index").BulkJob>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "AccountLedger";
+		durableNamespaces: "AccountLedger" | "BulkJob";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

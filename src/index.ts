@@ -13,6 +13,7 @@ import { recordRejection, rejectionOf } from "./rejections";
 import { reply } from "./replies";
 import { runScheduled } from "./scheduled";
 
+export { BulkJob } from "./jobs/BulkJob";
 export { AccountLedger } from "./ledger/AccountLedger";
 
 type Args = [Env, ExecutionContext];

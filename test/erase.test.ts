@@ -81,10 +81,10 @@ describe("erase an event's payload", () => {
     expect(rows.map((r) => [r.table, r.state, r.hasBody])).toEqual([["events", "delivered", 0]]);
     const stored = await storedRow("cybavo", String(wallet), id);
     expect(stored?.body).toBeNull();
-    expect(stored?.reason).toBe(`erased at ${body.erasedAt} by admin`);
+    expect(stored?.reason).toBe(`erased at ${body.erasedAt} by token`);
 
     const detail = await (await admin("GET", eventPath(wallet, id))).json<Detail>();
-    expect([detail.state, detail.event, detail.reason]).toEqual(["delivered", null, `erased at ${body.erasedAt} by admin`]);
+    expect([detail.state, detail.event, detail.reason]).toEqual(["delivered", null, `erased at ${body.erasedAt} by token`]);
     expect(detail.attempts).toHaveLength(1);
 
     // The provider sends the same callback again: acked as a duplicate, stored and delivered nowhere.
@@ -167,7 +167,7 @@ describe("erase an event's payload", () => {
       null,
       null,
       null,
-      `erased at ${erasedAt} by admin`,
+      `erased at ${erasedAt} by token`,
     ]);
     const detail = await (await admin("GET", `/sources/cybavo/quarantine/${id}`)).json<{ rawBase64: string | null }>();
     expect(detail.rawBase64).toBeNull();

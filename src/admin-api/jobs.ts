@@ -41,6 +41,7 @@ export const Job = v.pipe(
     createdBy: v.pipe(v.string(), v.description("The operator who started it.")),
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    error: v.optional(v.pipe(v.string(), v.description("Why a failed job could not go on."))),
   }),
   v.title("Job"),
 );

@@ -1,13 +1,16 @@
 /**
  * Operators' actions on stored events (docs/operations.md): erase an event's payload, or a
- * quarantined callback's, keeping its identity. Registered on the admin router by src/admin.ts.
+ * quarantined callback's, keeping its identity; bulk jobs (./jobs.ts); the OpenAPI document.
+ * Registered on the admin router by src/admin.ts.
  */
 import type { IRequest } from "itty-router";
+import openapi from "../../schema/openapi.json" with { type: "json" };
 import { ledgerFor, QUARANTINE_ACCOUNT } from "../ingress";
 import type { EraseResult } from "../ledger/erase";
 import { internalLedger } from "../object-names";
 import { reply } from "../replies";
 import { actorOf } from "./actor";
+import { jobRoutes } from "./jobs";
 import { type AdminRouter, decodeParams } from "./params";
 
 /** The answer to an erasure: 200 `{id, erasedAt}`, 404, or 409 while the event is pending. */
@@ -31,4 +34,8 @@ export function actionRoutes(router: AdminRouter): void {
       if (source === undefined) return reply.notFound();
       return erased(id, await internalLedger(env, source.name, QUARANTINE_ACCOUNT).erase(id, actorOf(request)));
     });
+  jobRoutes(router);
+  // The OpenAPI document of this API, generated from src/admin-api/ (`npm run schema`). Behind
+  // the same gate as every admin route (docs/operations.md "OpenAPI").
+  router.get("/openapi.json", () => reply.json(200, openapi));
 }

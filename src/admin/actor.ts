@@ -1,12 +1,11 @@
 /**
  * Who an operator action is recorded as having been done by (an erasure's `reason`, a bulk job's
- * `createdBy`). The operator API authenticates one bearer token, shared by every operator, so its
- * holder is "admin"; an identity set on the request by the authentication step (`actor`) is used
- * when there is one.
+ * `createdBy`): the caller the admin gate found (src/auth/principal.ts: the Access identity, the
+ * name given at sign-in, or "token" for the bearer token).
  */
-import type { IRequest } from "itty-router";
+import { principalOf } from "../auth/principal";
 
-export function actorOf(request: IRequest): string {
-  const actor: unknown = request.actor;
-  return typeof actor === "string" && actor !== "" ? actor : "admin";
+export function actorOf(request: Request): string {
+  // Every routed request passed the gate, which records its caller; "unknown" is never expected.
+  return principalOf(request)?.actor ?? "unknown";
 }

@@ -1,0 +1,75 @@
+/**
+ * The bulk job routes (docs/operations.md "Bulk redeliver"): POST /admin/jobs checks the
+ * operator's confirmed count against the index and starts a job in a Durable Object of its own
+ * (src/jobs/BulkJob.ts); GET lists recent jobs (D1, src/jobs/registry.ts) or asks one job for
+ * its progress; cancel stops it before its next event.
+ */
+import type { IRequest } from "itty-router";
+import * as v from "valibot";
+import { CreateJobBody } from "../admin-api/jobs";
+import { countIndexed, parseFilter } from "../index-db/filter";
+import type { JobSpec } from "../jobs/BulkJob";
+import { recentJobs } from "../jobs/registry";
+import { reply } from "../replies";
+import { actorOf } from "./actor";
+import { type AdminRouter, decodeParams } from "./params";
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function jobObject(env: Env, id: string) {
+  return env.JOBS.get(env.JOBS.idFromName(id));
+}
+
+/** The body of POST /admin/jobs, validated with the schema the OpenAPI document shows; a message for a 400 otherwise. */
+async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBody } | { ok: false; error: string }> {
+  let json: unknown;
+  try {
+    json = await request.json();
+  } catch {
+    // The caller's mistake, answered as such.
+    return { ok: false, error: "the body must be JSON" };
+  }
+  const parsed = v.safeParse(CreateJobBody, json);
+  if (parsed.success) return { ok: true, value: parsed.output };
+  const issue = parsed.issues[0];
+  const path = issue?.path?.map((item) => String(item.key)).join(".");
+  return { ok: false, error: `${path ? `${path}: ` : ""}${issue?.message ?? "invalid body"}` };
+}
+
+export function jobRoutes(router: AdminRouter): void {
+  router
+    .post("/jobs", async (request, env) => {
+      const body = await bodyOf(request);
+      if (!body.ok) return reply.json(400, { error: body.error });
+      const filter = parseFilter(body.value.filter);
+      if (!filter.ok) return reply.json(400, { error: `filter: ${filter.error}` });
+      // The count the operator confirmed, taken again: anything changed since the preview is a
+      // 409 with the new count, and nothing starts.
+      const createdAt = Date.now();
+      const count = await countIndexed(env.INDEX_DB, filter.value);
+      if (count !== body.value.expect) return reply.json(409, { error: "count_changed", count });
+      const id = crypto.randomUUID();
+      const spec: JobSpec = {
+        id,
+        kind: body.value.kind,
+        filter: body.value.filter,
+        // Only events received before the job exists: new ones never join it.
+        selection: { ...filter.value, to: Math.min(filter.value.to ?? createdAt, createdAt) },
+        expected: count,
+        createdBy: actorOf(request),
+        createdAt,
+      };
+      return reply.json(202, { job: await jobObject(env, id).start(spec) });
+    })
+    .get("/jobs", async (_request, env) => reply.json(200, { jobs: await recentJobs(env.INDEX_DB) }))
+    .get("/jobs/:id", decodeParams, async (request, env) => {
+      const id = request.params.id ?? "";
+      const job = JOB_ID.test(id) ? await jobObject(env, id).job() : undefined;
+      return job === undefined ? reply.notFound() : reply.json(200, { job });
+    })
+    .post("/jobs/:id/cancel", decodeParams, async (request, env) => {
+      const id = request.params.id ?? "";
+      const job = JOB_ID.test(id) ? await jobObject(env, id).cancel(actorOf(request)) : undefined;
+      return job === undefined ? reply.notFound() : reply.json(200, { job });
+    });
+}
