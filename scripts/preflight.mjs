@@ -1,6 +1,7 @@
 // `npm run preflight`: checks the deploy configuration before `wrangler deploy` (`npm run deploy`
 // runs it first) and prints one line per problem, then exits 1 if there is any:
 //   - a KV namespace without an id, or with the example placeholder id;
+//   - a D1 database (the operators' index) without a database_id, or with the example one;
 //   - no URL that answers: `workers_dev = false` and no route;
 //   - ORIGIN_URL missing, not https, or the example placeholder;
 //   - SOURCES missing or a source that names no secret list;
@@ -18,6 +19,7 @@ import { runWrangler } from "./lib/wrangler.mjs";
 
 /** The example ids in the committed wrangler.toml. */
 const PLACEHOLDER_ID = /^0{31}[0-9]$/;
+const PLACEHOLDER_DATABASE_ID = /^0{8}-0{4}-0{4}-0{4}-0{11}[0-9]$/;
 const PLACEHOLDER_HOST = /(^|\.)example\.(com|org|net)$/;
 
 /**
@@ -38,6 +40,13 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
       placeholder(
         `KV namespace ${kv.binding} has the example id ${kv.id}: run \`npx wrangler kv namespace create ${kv.binding}\` and put its id in the config`,
       );
+  }
+
+  for (const d1 of config.d1_databases ?? []) {
+    const create = `run \`npm run setup\` or \`npx wrangler d1 create ${d1.database_name ?? `${config.name}-index`}\` and put its database_id in the config`;
+    if (!d1.database_id) problems.push(`D1 database ${d1.binding} has no database_id: ${create}`);
+    else if (PLACEHOLDER_DATABASE_ID.test(d1.database_id))
+      placeholder(`D1 database ${d1.binding} has the example database_id ${d1.database_id}: ${create}`);
   }
 
   const routes = [...(config.routes ?? []), ...(config.route ? [config.route] : [])];

@@ -1,12 +1,15 @@
-// `npm start`: the gateway on local workerd (wrangler dev, with KV and Durable Object storage
-// persisted in .wrangler/state) plus a local demo origin that verifies every event with the
-// official `standardwebhooks` package and prints it. Ctrl-C stops both.
+// `npm start`: the gateway on local workerd (wrangler dev, with KV, D1 and Durable Object
+// storage persisted in .wrangler/state) plus a local demo origin that verifies every event with
+// the official `standardwebhooks` package and prints it. Ctrl-C stops both. Before wrangler dev
+// starts, the operators' index (D1) gets the migrations/ it lacks, as `npm run deploy` applies
+// them remotely, so a fresh clone's first request finds its tables.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readDevVars, root } from "./lib/dev-vars.mjs";
+import { runWrangler } from "./lib/wrangler.mjs";
 import { startOrigin } from "./origin.mjs";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "8787" } } });
@@ -61,9 +64,33 @@ const origin = await startOrigin({
 console.log(`demo origin listening on ${origin.url}${originUrl.pathname}`);
 
 const wrangler = fileURLToPath(new URL("node_modules/wrangler/bin/wrangler.js", root));
+const persistTo = ".wrangler/state";
+// The same database wrangler dev opens (same config, same --persist-to); quiet when nothing was
+// to apply. Not interactive, so wrangler applies without asking.
+try {
+  const applied = runWrangler(
+    [
+      "d1",
+      "migrations",
+      "apply",
+      "INDEX_DB",
+      "--local",
+      "--persist-to",
+      fileURLToPath(new URL(persistTo, root)),
+      "--config",
+      fileURLToPath(new URL("wrangler.toml", root)),
+    ],
+    { env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+  );
+  if (!applied.includes("No migrations to apply")) console.log("applied migrations/ to the local index database (D1, in .wrangler/state)");
+} catch (err) {
+  console.error(`npm start: could not apply migrations/ to the local index database: ${err.message}`);
+  origin.close();
+  process.exit(1);
+}
 const gateway = spawn(
   process.execPath,
-  [wrangler, "dev", "--ip", "127.0.0.1", "--port", values.port, "--persist-to", ".wrangler/state", "--show-interactive-dev-session=false"],
+  [wrangler, "dev", "--ip", "127.0.0.1", "--port", values.port, "--persist-to", persistTo, "--show-interactive-dev-session=false"],
   {
     cwd: fileURLToPath(root),
     stdio: "inherit",

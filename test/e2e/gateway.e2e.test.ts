@@ -20,6 +20,7 @@ import { signCybavo } from "../../src/providers/cybavo/signer.mjs";
 import vectors from "../fixtures/vectors.json" with { type: "json" };
 import { TEST_SECRETS, testBindings } from "../support/test-config";
 import {
+  applyIndexMigrations,
   buildWorker,
   expectedEventId,
   makeTempDir,
@@ -75,6 +76,7 @@ beforeAll(async () => {
       ),
   );
   gatewayUrl = await mf.ready;
+  await applyIndexMigrations(mf);
 });
 
 afterAll(async () => {
@@ -349,6 +351,14 @@ describe("gateway served by Miniflare on 127.0.0.1", () => {
     }
     await sleep(QUIET_MS);
     expect(eventsFor(String(wallet))).toEqual([]);
+    // Both are in the operators' list of rejected requests (D1, migrations/ applied), newest
+    // first: cause and size, never the body.
+    const response = await fetch(new URL("/admin/rejections?source=cybavo", gatewayUrl), {
+      headers: { authorization: `Bearer ${TEST_SECRETS.ADMIN_TOKEN}` },
+    });
+    const { rejections } = (await response.json()) as { rejections: { cause: string; bytes: number }[] };
+    expect(rejections.map((r) => [r.cause, r.bytes])).toEqual(attempts.reverse().map((a) => ["bad_signature", Buffer.byteLength(a.body)]));
+    expect(JSON.stringify(rejections)).not.toContain(String(callback.serial));
   });
 
   it("every delivery the origin received verifies, parses as a CloudEvent, matches the schema, and came once", () => {

@@ -13,8 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { env as processEnv } from "node:process";
 import { fileURLToPath } from "node:url";
-import type { Json } from "miniflare";
+import type { Json, Miniflare } from "miniflare";
 import { unstable_convertConfigBindingsToStartWorkerBindings, unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { applyLocalMigrations } from "../../scripts/lib/local-d1.mjs";
 
 /** The project root (where wrangler.toml is). */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -60,6 +61,16 @@ export function wranglerWorkerOptions() {
     ...options
   } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml")).workerOptions;
   return { ...options, bindings: (bindings ?? {}) as Record<string, Json> };
+}
+
+/**
+ * Gives a Miniflare gateway's operators' index (the D1 database `INDEX_DB`, which
+ * wranglerWorkerOptions declares from wrangler.toml, empty) the schema of migrations/, as
+ * `npm start` and `npm run deploy` apply it with wrangler. Call it once `mf.ready` has resolved,
+ * before the first request; returns the names of the migrations applied.
+ */
+export async function applyIndexMigrations(mf: Miniflare): Promise<string[]> {
+  return applyLocalMigrations(await mf.getD1Database("INDEX_DB"));
 }
 
 /**

@@ -13,6 +13,12 @@ import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const committed = readFileSync(join(root, "wrangler.toml"), "utf8");
+/** The KV bindings the committed configuration declares, in order, with their example ids. */
+const KV = [...committed.matchAll(/\[\[kv_namespaces\]\]\s*\nbinding = "(\w+)"\s*\nid = "(\w+)"/g)].map((m) => ({
+  binding: m[1]!,
+  id: m[2]!,
+}));
+const EXAMPLE_DATABASE_ID = "00000000-0000-0000-0000-000000000000";
 const ALL_SECRETS = [
   "CYBAVO_API_SECRET",
   "CREGIS_API_KEY",
@@ -61,17 +67,22 @@ const filled = (toml: string) =>
   toml
     .replace('id = "00000000000000000000000000000000"', 'id = "3f1c0d9a6b2e4c7d8e9f0a1b2c3d4e5f"')
     .replace('id = "00000000000000000000000000000001"', 'id = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"')
+    .replace(`database_id = "${EXAMPLE_DATABASE_ID}"`, 'database_id = "7c2e4a1b-5d3f-4e6a-9b8c-0d1e2f3a4b5c"')
     .replace("https://origin.example.com/webhooks/gateway", "https://payments.acme-pay.io/webhooks/gateway");
 
 describe("npm run preflight", () => {
   it("on the committed example: one line per placeholder, and it fails", () => {
     const { status, lines, calls } = preflight(workspace(), "--skip-secrets");
     expect(status).toBe(1);
+    expect(KV[0]).toEqual({ binding: "SEEN", id: "00000000000000000000000000000000" });
     expect(lines).toEqual([
-      "preflight: KV namespace SEEN has the example id 00000000000000000000000000000000: run `npx wrangler kv namespace create SEEN` and put its id in the config",
-      "preflight: KV namespace OPS_INDEX has the example id 00000000000000000000000000000001: run `npx wrangler kv namespace create OPS_INDEX` and put its id in the config",
+      ...KV.map(
+        ({ binding, id }) =>
+          `preflight: KV namespace ${binding} has the example id ${id}: run \`npx wrangler kv namespace create ${binding}\` and put its id in the config`,
+      ),
+      `preflight: D1 database INDEX_DB has the example database_id ${EXAMPLE_DATABASE_ID}: run \`npm run setup\` or \`npx wrangler d1 create webhook-gateway-index\` and put its database_id in the config`,
       "preflight: ORIGIN_URL is the example https://origin.example.com: set it in [vars] to your origin's https endpoint",
-      "preflight: 3 problem(s) in <dir>/wrangler.toml: fix them before deploying",
+      `preflight: ${KV.length + 2} problem(s) in <dir>/wrangler.toml: fix them before deploying`,
     ]);
     expect(calls).toEqual([]);
   });
@@ -79,7 +90,7 @@ describe("npm run preflight", () => {
   it("on the committed example with --allow-placeholders (as CI runs it): notes, and it passes without an account", () => {
     const { status, lines, calls } = preflight(workspace(), "--allow-placeholders");
     expect(status).toBe(0);
-    expect(lines.filter((l) => l.startsWith("preflight: note:"))).toHaveLength(3);
+    expect(lines.filter((l) => l.startsWith("preflight: note:"))).toHaveLength(KV.length + 2);
     expect(lines.at(-1)).toBe("preflight: <dir>/wrangler.toml is ready to deploy (secrets not checked)");
     expect(calls).toEqual([]);
   });
@@ -100,6 +111,16 @@ describe("npm run preflight", () => {
       "preflight: 2 problem(s) in <dir>/wrangler.toml: fix them before deploying",
     ]);
     expect(preflight(workspace(filled, [...missing, "CABITAL_SECRET"]), "--no-admin").status).toBe(0);
+  });
+
+  it("fails on a D1 database without a database_id", () => {
+    const dir = workspace((t) => filled(t).replace(/^database_id = .*\n/m, ""));
+    const { status, lines } = preflight(dir);
+    expect(status).toBe(1);
+    expect(lines).toEqual([
+      "preflight: D1 database INDEX_DB has no database_id: run `npm run setup` or `npx wrangler d1 create webhook-gateway-index` and put its database_id in the config",
+      "preflight: 1 problem(s) in <dir>/wrangler.toml: fix them before deploying",
+    ]);
   });
 
   it("fails on a configuration nothing could reach, and on an origin that is not https", () => {
