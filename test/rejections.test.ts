@@ -12,6 +12,7 @@ import { loadConfig } from "../src/config";
 import worker from "../src/index";
 import { pruneOverview } from "../src/overview/retention";
 import { forgetRejections, REJECTIONS_PER_FLUSH } from "../src/rejections";
+import { runScheduled } from "../src/scheduled";
 import { count, flushIfDue } from "../src/stats";
 import { admin, call, captureLogs, cybavoCallback, cybavoChecksum, post } from "./support/gateway";
 import { kits } from "./support/kits";
@@ -333,6 +334,26 @@ describe("retention", () => {
     });
     // Again: nothing more to delete.
     expect(await pruneOverview(env, config.config, now)).toEqual({ rejections: 0, counts: 0 });
+  });
+});
+
+describe("the cron", () => {
+  it("runs the overview's retention: an expired rejection and an expired count go, and the run says how many", async () => {
+    const now = Date.now();
+    await env.INDEX_DB.batch([
+      env.INDEX_DB.prepare("INSERT INTO rejections (source, at, status, cause) VALUES ('cron-a', ?, 403, 'ip_not_allowed')").bind(
+        now - 30 * DAY,
+      ),
+      env.INDEX_DB.prepare("INSERT INTO counts (source, bucket, name, value) VALUES ('cron-a', ?, 'accepted', 1)").bind(now - 400 * DAY),
+    ]);
+    const { lines } = await captureLogs(() => runScheduled(env, now));
+    expect(lines.filter((l) => l.msg === "scheduled" && l.task === "overview_retention").map((l) => [l.rejections, l.counts])).toEqual([
+      [1, 1],
+    ]);
+    const left = await env.INDEX_DB.prepare(
+      "SELECT (SELECT COUNT(*) FROM rejections WHERE source = 'cron-a') + (SELECT COUNT(*) FROM counts WHERE source = 'cron-a') AS n",
+    ).first<{ n: number }>();
+    expect(left).toEqual({ n: 0 });
   });
 });
 
