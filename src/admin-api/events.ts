@@ -130,6 +130,7 @@ export const IndexCount = v.object({ count });
 /** Dead letters and quarantined callbacks across accounts. */
 export const HeldQuery = v.object({
   source: text("Only this source."),
+  account: text("Only this account."),
   cursor: text("The `cursor` of the previous page."),
   limit: limitQuery(1000, 100),
 });

@@ -19,9 +19,12 @@ export const Health = v.object({
 export const AllCounters = v.object({ sources: v.record(v.string(), Counters) });
 export const SourceCounters = v.object({ source: SourceName, counters: Counters });
 
-export const OverviewQuery = v.object({ since: v.optional(TimeInput), source: text("Only this source.") });
+export const OverviewQuery = v.object({
+  since: v.optional(v.pipe(TimeInput, v.description("The window's start: at most 7 days back, not in the future; default 24 hours ago."))),
+  source: text("Only this source (a configured one, else 404)."),
+});
 const Bucket = v.object({
-  at: Timestamp,
+  at: v.pipe(v.number(), v.description("The bucket's start, Unix ms.")),
   accepted: count,
   duplicate: count,
   rejected: count,
@@ -49,16 +52,21 @@ export const Rejections = v.object({
   rejections: v.array(
     v.object({
       source: v.pipe(v.string(), v.description("The path's source segment as sent (cut short).")),
-      at: Timestamp,
+      at: v.pipe(v.number(), v.description("When, Unix ms.")),
       status: v.number(),
       cause: v.pipe(v.string(), v.description("unknown_source, bad_signature, stale_timestamp, ip_not_allowed, malformed, too_large, …")),
       bytes: v.nullable(v.number()),
       ip: v.nullable(v.string()),
+      count: v.pipe(count, v.description("Requests this row stands for: 1, or more for a summary row of a flood.")),
     }),
   ),
 });
 
-export const AccountsQuery = v.object({ source: text("Only this source.") });
+export const AccountsQuery = v.object({
+  source: text("Only this source."),
+  cursor: text("The `next` of the previous page."),
+  limit: limitQuery(1000, 100),
+});
 export const Accounts = v.object({
   accounts: v.array(
     v.object({
@@ -74,17 +82,22 @@ export const Accounts = v.object({
       updatedAt: Timestamp,
     }),
   ),
+  next: v.optional(v.pipe(v.string(), v.description("Present while more accounts follow: pass it as `cursor`."))),
 });
 
 export const IndexState = v.object({
   mode: v.pipe(v.picklist(["all", "attention"]), v.description("all: every event; attention: only those that need an operator.")),
   retentionDays: count,
   lagMs: v.pipe(v.nullable(v.number()), v.description("The largest lag of an account's last batch.")),
-  updatedAt: v.nullable(Timestamp),
+  updatedAt: v.pipe(v.nullable(Timestamp), v.description("The index's newest write.")),
+  sinceUpdateMs: v.pipe(v.nullable(v.number()), v.description("Now minus `updatedAt`.")),
 });
 
 export const SessionBody = v.pipe(
-  v.object({ token: v.pipe(v.string(), v.description("ADMIN_TOKEN or the read-only token.")) }),
+  v.object({
+    token: v.pipe(v.string(), v.description("ADMIN_TOKEN or the read-only token.")),
+    name: v.optional(v.pipe(v.string(), v.description("Who signs in, for the audit log: 1 to 64 printable characters."))),
+  }),
   v.title("SignIn"),
 );
 export const Session = v.object({

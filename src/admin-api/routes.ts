@@ -60,7 +60,11 @@ export const ROUTES: readonly ApiRoute[] = [
     tag: "operations",
     summary: "Counts per 5-minute bucket and delivery latency, per source",
     query: ops.OverviewQuery,
-    responses: { 200: ok(ops.Overview) },
+    responses: {
+      200: ok(ops.Overview),
+      400: { description: "`since` unreadable, too far back or in the future.", schema: ErrorBody },
+      404: { description: "Unknown source.", schema: ErrorBody },
+    },
   },
   {
     method: "get",
