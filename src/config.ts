@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { type AuthSettings, readAuth } from "./auth/settings";
 import { PROVIDERS } from "./event";
+import { type IndexMode, readIndexMode } from "./index-db/mode";
 import { type IpRange, parseRange } from "./ip";
 import { log } from "./log";
 import { providers } from "./providers";
@@ -32,6 +33,8 @@ export const NUMBERS = {
   statsFlushMs: ["STATS_FLUSH_MS", 10_000],
   /** The operators' D1 index keeps delivered events this many days (src/index-db/retention.ts). */
   indexRetentionDays: ["INDEX_RETENTION_DAYS", 90],
+  /** In INDEX_MODE "attention", a pending event is indexed once it has waited this long (src/ledger/index-feed.ts). */
+  indexPendingAfterSeconds: ["INDEX_PENDING_AFTER_SECONDS", 900],
   /** Rejected requests are kept this many days, and at most this many per source (src/overview/retention.ts). */
   rejectionsRetentionDays: ["REJECTIONS_RETENTION_DAYS", 7],
   rejectionsPerSource: ["REJECTIONS_PER_SOURCE", 1000],
@@ -58,6 +61,8 @@ export interface GatewayConfig extends Readonly<Record<NumberSetting, number>> {
   readonly originSecrets: readonly Uint8Array<ArrayBuffer>[];
   /** Who may use the operator API, and how (src/auth/). */
   readonly auth: AuthSettings;
+  /** What the account objects write to the operators' D1 index (src/index-db/mode.ts). */
+  readonly indexMode: IndexMode;
 }
 
 /**
@@ -232,9 +237,10 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     errors.push("RETENTION_KEYS_SECONDS: must be at least RETENTION_DELIVERED_SECONDS (a key outlives its event's body)");
   }
   const auth = readAuth(env, errors);
+  const indexMode = readIndexMode(env, errors);
 
   if (errors.length > 0) return { ok: false, errors, auth };
-  return { ok: true, config: { sources, originSecrets, ...numbers, auth } };
+  return { ok: true, config: { sources, originSecrets, ...numbers, auth, indexMode } };
 }
 
 // The env object is stable for an isolate's life, so the parsed config is cached against it.

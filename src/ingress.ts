@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import type { GatewayConfig, SourceConfig } from "./config";
 import { rememberAtEdge } from "./edge-cache";
+import { eventId, legacyEventId } from "./event-id";
 import { ipAllowed } from "./ip";
 import { knownStored, noteRetry, rememberHere } from "./isolate-cache";
 import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
@@ -15,32 +16,17 @@ import { throttled } from "./log-throttle";
 import { accountLedger, internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
-import { reply } from "./replies";
 import { type RejectionCause, recordRejection, rejectionOf } from "./rejections";
+import { reply } from "./replies";
 import { readBodyCapped } from "./request-body";
+import { keptHeaders } from "./request-headers";
 import { type Counter, count, flushIfDue } from "./stats";
 import { eventRowProblem } from "./storage-limits";
 import { digest, fromUtf8, toHex, utf8 } from "./verify/crypto";
 import { jsonProblem } from "./verify/json-text";
 import { prefixed } from "./verify/types";
 
-/**
- * `evt_` + 128 bits of SHA-256 over the JSON array [source, account, key]: the same provider
- * event always gets the same id, and two accounts never share one (an account key and an
- * idempotency key are both read from signed content; docs/guarantees.md "Identity"). The JSON
- * array keeps the three parts unambiguous whatever characters they hold.
- */
-export async function eventId(source: string, account: string, idempotencyKey: string): Promise<string> {
-  return `evt_${toHex(await digest("SHA-256", utf8(JSON.stringify([source, account, idempotencyKey])))).slice(0, 32)}`;
-}
-
-/**
- * The id the gateway gave the same event before ids named the account (0.1): ledgers that hold
- * events stored then check it too, so a provider's retry across the upgrade stays a duplicate.
- */
-export async function legacyEventId(source: string, idempotencyKey: string): Promise<string> {
-  return `evt_${toHex(await digest("SHA-256", utf8(`${source}\n${idempotencyKey}`))).slice(0, 32)}`;
-}
+export { eventId, legacyEventId } from "./event-id";
 
 /**
  * Serializes the CloudEvent, splicing the provider's payload in as its original JSON text, so
@@ -155,6 +141,7 @@ export async function storeEvent(
   text: string,
   receivedAt: number,
   replay?: Replay,
+  headers?: Record<string, string>,
 ): Promise<{ id: string; claim: ClaimResult }> {
   const claim = await ledgerFor(env, source.name, normalized.accountKey).accept({
     id,
@@ -166,11 +153,16 @@ export async function storeEvent(
     body: eventBody(source, id, normalized, receivedAt, text),
     receivedAt,
     ...(replay !== undefined && { replay }),
+    ...(headers !== undefined && { headers }),
   });
   return { id, claim };
 }
 
-type Verified = { readonly replay?: Replay | undefined; readonly signed?: SignedFields | undefined };
+type Verified = {
+  readonly replay?: Replay | undefined;
+  readonly signed?: SignedFields | undefined;
+  readonly headers?: Record<string, string>;
+};
 
 /**
  * Stores a verified but unreadable callback whole in the source's quarantine ledger: its bytes
@@ -178,7 +170,7 @@ type Verified = { readonly replay?: Replay | undefined; readonly signed?: Signed
  * the event a fresh delivery would make (src/admin.ts).
  */
 async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array, reason: string, receivedAt: number, verified: Verified) {
-  const { replay, signed } = verified;
+  const { replay, signed, headers } = verified;
   const key = await quarantineKey(source, body, signed);
   const id = await eventId(source.name, QUARANTINE_ACCOUNT, key);
   const claim = await internalLedger(env, source.name, QUARANTINE_ACCOUNT).quarantine({
@@ -191,6 +183,7 @@ async function storeQuarantined(env: Env, source: SourceConfig, body: Uint8Array
     receivedAt,
     ...(replay !== undefined && { replay }),
     ...(signed !== undefined && { signed }),
+    ...(headers !== undefined && { headers }),
   });
   return { id, claim };
 }
@@ -257,10 +250,12 @@ export async function handleWebhook(
 
   // Signed values from outside the body (Standard Webhooks' webhook-id) reach the adapter here.
   const parsed = parseVerified(source, body, verified.signed);
+  // The allow-listed request headers (./request-headers.ts), kept with the event for operators.
+  const headers = keptHeaders(request.headers);
   let stored: { id: string; claim: ClaimResult };
   try {
     if (parsed.kind === "quarantine") {
-      stored = await storeQuarantined(env, source, body, parsed.reason, now, verified);
+      stored = await storeQuarantined(env, source, body, parsed.reason, now, { ...verified, ...(headers && { headers }) });
       countClaim(source.name, stored.claim);
       if (stored.claim.replayed)
         return done("replayed", refused("replayed", reply.unauthorized(), body.byteLength), { eventId: stored.id });
@@ -279,7 +274,7 @@ export async function handleWebhook(
       );
       if (cache !== undefined) return done("duplicate", reply.ack(source.provider.ack), { eventId: id, cache });
     }
-    stored = await storeEvent(env, source, id, parsed.normalized, parsed.text, now, verified.replay);
+    stored = await storeEvent(env, source, id, parsed.normalized, parsed.text, now, verified.replay, headers);
     countClaim(source.name, stored.claim);
     // The Durable Object has it durably (stored now or before): a retry here needs neither KV nor the DO.
     if (verified.replay === undefined && !stored.claim.replayed) rememberHere(id, now, config.edgeCacheTtlSeconds * 1000);

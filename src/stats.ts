@@ -34,6 +34,8 @@ export const COUNTERS = [
   "kv_reads",
   "kv_writes",
   "subrequests",
+  // Rows the operators' D1 index wrote for the account objects (D1's own count: src/ledger/index-feed.ts).
+  "d1_rows_written",
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Partial<Record<Counter, number>>;

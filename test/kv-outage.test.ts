@@ -1,8 +1,8 @@
 /**
- * KV (edge cache SEEN, operators' index OPS_INDEX) failing on every get, put, delete and list
- * for a while: during ingest, delivery, dead-lettering and redelivery. KV is an index and a
- * cache, never a gate: every event is still acked and delivered in its account's order, no
- * account stalls, and the operator lists catch up once KV answers again.
+ * KV (the edge cache SEEN) failing on every get, put, delete and list for a while: during
+ * ingest, delivery, dead-lettering and redelivery. KV is a cache, never a gate: every event is
+ * still acked and delivered in its account's order and no account stalls. The operators' index
+ * is D1 (test/index-feed.test.ts has its outages): a KV outage leaves its lists current.
  *
  * The Worker gets KV-failing bindings per request; the Durable Objects get their bindings from
  * the runtime, so their own `env` is wrapped (test/support/ledger-faults.ts). Real KV, real
@@ -51,7 +51,7 @@ describe("KV outage", () => {
         sent.get(wallet)!.push(await eventId(SOURCE, String(wallet), String(wallet * 10 + i)));
       }
     }
-    // A callback the adapter cannot read: quarantined (its index entry cannot be written yet).
+    // A callback the adapter cannot read: quarantined.
     const unreadable = cybavoCallback({ wallet_id: a, state: 42 });
     expect((await postCybavo(SOURCE, unreadable, undefined, {}, down)).status).toBe(200);
 
@@ -63,29 +63,23 @@ describe("KV outage", () => {
     expect((await originEvents(String(a))).map((e) => e.id)).toEqual(restA);
     expect((await originEvents(String(b))).map((e) => e.id)).toEqual(restB);
 
-    // Redeliver during the outage: queued, delivered, although the index entry cannot be touched.
+    // Redeliver during the outage: queued and delivered.
     const redeliver = await admin("POST", `/sources/${SOURCE}/accounts/${a}/events/${deadA}/redeliver`);
     expect(redeliver.status).toBe(202);
     await drain(SOURCE, String(a));
     expect((await originEvents(String(a))).map((e) => e.id)).toEqual([...restA, deadA]);
 
-    // Nothing stalls: nothing pending, and every ledger with index work has a retry wake-up
-    // (A: the dead letter's entry to delete; B: its dead letter to list; quarantine: the entry).
+    // Nothing stalls: nothing pending, and the index (D1) took every change during the outage:
+    // B's dead letter is listed, A's redelivered one is not, the quarantined callback is.
     for (const stub of stubs) await expectScheduled(stub);
-    expect((await ledgerState(stubs[0]!)).indexWork).toBe(1);
-    expect((await ledgerState(stubs[1]!)).indexWork).toBe(1);
-    expect((await ledgerState(stubs[2]!)).indexWork).toBeGreaterThanOrEqual(1);
-    expect((await listed("dead-letters")).map((e) => e.id)).not.toContain(deadB);
-
-    // KV answers again; each ledger's retry wake-up runs (fast-forwarded) and the lists catch up.
-    for (const undo of restore) await undo();
-    for (const stub of stubs) await runDurableObjectAlarm(stub);
+    await runDurableObjectAlarm(stubs[2]!);
     for (const stub of stubs) expect((await ledgerState(stub)).indexWork).toBe(0);
     const dead = await listed("dead-letters");
     expect(dead.filter((e) => e.id === deadB)).toEqual([expect.objectContaining({ account: String(b), reason: "HTTP 410" })]);
     expect(dead.map((e) => e.id)).not.toContain(deadA);
     const quarantined = await listed("quarantine");
     expect(quarantined.filter((e) => e.reason === "unmapped: state 42" && e.account === QUARANTINE_ACCOUNT)).toHaveLength(1);
+    for (const undo of restore) await undo();
 
     // And the accounts go on: a new event after the outage is delivered next, in order.
     const after = cybavoCallback({ wallet_id: b, serial: b * 10 + 9 });

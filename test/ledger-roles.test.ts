@@ -55,7 +55,7 @@ describe("ledger roles", () => {
   it("the first write records the role; other roles' methods refuse, naming both, and write nothing", async () => {
     const stub = fresh();
     await writes.quarantine(stub, 1);
-    // Its alarm (the KV index entry) is done first: what follows must change nothing.
+    // Its alarm (the index row) is done first: what follows must change nothing.
     await runDurableObjectAlarm(stub);
     await eventually(async () => expect((await ledgerState(stub)).indexWork).toBe(0));
     const before = await snapshot(stub);

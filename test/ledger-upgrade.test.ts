@@ -5,9 +5,10 @@
  * schema migrations run in the object; then pending outbox rows are delivered in order under
  * their stored ids, dead letters keep their attempts, quarantined callbacks stay listable with
  * their raw bytes, a stored key is still a duplicate (0.1 ids included), a recorded nonce is
- * still a replay, and the counters keep their values.
+ * still a replay, and the counters keep their values. Migration 9 re-indexes each object's
+ * history into the operators' D1 index when it next wakes (the upgrade's backfill).
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { eventId } from "../src/ingress";
@@ -17,7 +18,9 @@ import v01 from "./fixtures/ledger-upgrade/v0.1-c445f17.json" with { type: "json
 import v02 from "./fixtures/ledger-upgrade/v0.2-09c7e2b.json" with { type: "json" };
 import v03 from "./fixtures/ledger-upgrade/v0.3-a17511a.json" with { type: "json" };
 import v04 from "./fixtures/ledger-upgrade/v0.4-c8407a3.json" with { type: "json" };
+import v05 from "./fixtures/ledger-upgrade/v0.5-0afac89.json" with { type: "json" };
 import { captureLogs, cybavoCallback, drain, originEvents, postCybavo, scriptOrigin } from "./support/gateway";
+import { indexedRows } from "./support/index-db";
 import { acceptInput } from "./support/ledger-faults";
 import { allRows } from "./support/ledger-sql";
 
@@ -40,15 +43,24 @@ interface Fixture {
 /** The serial of the event each upgraded account receives after the upgrade (its fixtures use others). */
 const NEW_SERIAL = 990_000_001;
 
-/** Columns that hold Unix ms: moved forward by the fixture's age, so retention sees it as fresh. */
-const TIME_COLUMNS = new Set(["events.received_at", "events.next_attempt_at", "events.delivered_at", "attempts.at", "nonces.expires_at"]);
+/** Columns that hold Unix ms: moved forward by the fixture's age, so retention sees it as fresh (a keys partition's as `events`'). */
+const TIME_COLUMNS = new Set([
+  "events.received_at",
+  "events.next_attempt_at",
+  "events.delivered_at",
+  "attempts.at",
+  "nonces.expires_at",
+  "partitions.starts_at",
+  "partitions.ends_at",
+]);
+const timeColumn = (table: string, column: string) => TIME_COLUMNS.has(`${/^keys_\d+$/.test(table) ? "events" : table}.${column}`);
 
 const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const stub = (name: string) => env.LEDGER.get(env.LEDGER.idFromName(name));
 
 function sqlValue(table: string, column: string, value: Value, shift: number): SqlStorageValue {
   if (value !== null && typeof value === "object") return fromBase64(value.base64).buffer as ArrayBuffer;
-  if (typeof value === "number" && TIME_COLUMNS.has(`${table}.${column}`)) return value + shift;
+  if (typeof value === "number" && timeColumn(table, column)) return value + shift;
   return value;
 }
 
@@ -85,11 +97,18 @@ function rows(object: FixtureObject, table: string): Record<string, Value>[] {
   return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i]!])));
 }
 
+/** Every event row an object held, in `events` and (from 0.5, migration 8) in its keys partitions, in `seq` order. */
+function eventRows(object: FixtureObject): Record<string, Value>[] {
+  const tables = Object.keys(object.tables).filter((t) => t === "events" || /^keys_\d+$/.test(t));
+  return tables.flatMap((t) => rows(object, t)).sort((a, b) => Number(a.seq) - Number(b.seq));
+}
+
 describe.each([
   ["0.1 (c445f17)", v01 as Fixture],
   ["0.2 (09c7e2b)", v02 as Fixture],
   ["0.3 (a17511a)", v03 as Fixture],
   ["0.4 (c8407a3)", v04 as Fixture],
+  ["0.5 (0afac89)", v05 as Fixture],
 ])("a ledger written by %s", (_label, fixture) => {
   const [account, cabital, quarantine, stats] = fixture.objects as [FixtureObject, FixtureObject, FixtureObject, FixtureObject];
   const wallet = account.name.split("/")[1]!;
@@ -97,7 +116,7 @@ describe.each([
   // ~stats objects serve the other test files.
   const quarantineName = `upgrade-${fixture.commit}/~quarantine`;
   const statsName = `upgrade-${fixture.commit}/~stats`;
-  const stored = rows(account, "events");
+  const stored = eventRows(account);
 
   beforeAll(async () => {
     const shift = Date.now() - fixture.capturedAt;
@@ -141,8 +160,8 @@ describe.each([
     const fresh = rowsNow.at(-1)!;
     expect(fresh.table).toMatch(/^keys_\d+$/);
     expect(fresh.seq).toBe(Math.max(...stored.map((e) => Number(e.seq))) + 1);
-    // The stored rows stay in `events`, where they were.
-    expect(rowsNow.filter((r) => r.table === "events").map((r) => r.id)).toEqual(stored.map((e) => e.id));
+    // The stored rows stay where they were: in `events`, or (0.5) in their time partition.
+    expect(rowsNow.filter((r) => r.table === "events").map((r) => r.id)).toEqual(rows(account, "events").map((e) => e.id));
   });
 
   it("delivers the pending outbox rows in order, under their stored ids and sequence, then the new event", async () => {
@@ -177,6 +196,18 @@ describe.each([
     expect(await stub(account.name).redeliver(String(dead.id))).toBe("queued");
     await drain("cybavo", wallet);
     expect((await originEvents(wallet)).map((e) => e.id).at(-1)).toBe(dead.id);
+  });
+
+  it("re-indexes its history into the operators' D1 index when it wakes (migration 9's backfill)", async () => {
+    // The account's alarm has run (the deliveries above); the quarantine's runs now.
+    await runDurableObjectAlarm(stub(quarantineName));
+    const ledgerSide = (await stub(account.name).events()).map((e) => [e.id, e.seq, e.state, e.attempts, e.delivered_at]);
+    const indexSide = (await indexedRows("cybavo", wallet)).map((r) => [r.id, r.seq, r.status, r.attempts, r.delivered_at]);
+    expect(indexSide).toEqual(ledgerSide);
+    const quarantined = new Map((await indexedRows("cybavo", "~quarantine")).map((r) => [r.id, r]));
+    for (const kept of rows(quarantine, "events")) {
+      expect(quarantined.get(String(kept.id))).toMatchObject({ status: "quarantined", type: null, refs: "[]", reason: kept.reason });
+    }
   });
 
   it("keeps quarantined callbacks listable with their raw bytes", async () => {
@@ -228,8 +259,8 @@ describe.each([
     expect(await role(cabital.name)).toBe("account");
     expect(await role(statsName)).toBe("stats");
     // The quarantine has had reads only so far: no role yet, until it re-processes a callback
-    // (0.3 and 0.4 recorded roles already).
-    expect(await role(quarantineName)).toBe(["0.3", "0.4"].includes(fixture.version) ? "quarantine" : undefined);
+    // (0.3 and later recorded roles already).
+    expect(await role(quarantineName)).toBe(["0.3", "0.4", "0.5"].includes(fixture.version) ? "quarantine" : undefined);
     await stub(quarantineName).markReprocessed(String(rows(quarantine, "events")[0]!.id), "accepted as evt_test");
     expect(await role(quarantineName)).toBe("quarantine");
   });

@@ -1,24 +1,23 @@
 /**
  * The outbox never strands an event: the alarm is never later than the outbox head's due time,
- * whatever interleaves with a delivery run, and KV (the operators' index) never gates delivery.
- * Inside workerd with real SQLite Durable Objects, real KV and the real origin on loopback.
+ * whatever interleaves with a delivery run, and D1 (the operators' index) never gates delivery.
+ * Inside workerd with real SQLite Durable Objects, real D1 and the real origin on loopback.
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AccountLedger } from "../src/ledger/AccountLedger";
-import { listIndex } from "../src/ops-index";
 import { runAlarmNow } from "./support/alarms";
 import { admin, drain, originAttempts, originEvents, scriptOrigin, uniqueAccount } from "./support/gateway";
-import { acceptInput, eventually, expectScheduled, failKvIn, hookedEnv, ledger, ledgerState, makeDue } from "./support/ledger-faults";
+import { backOffPassed, indexedRows } from "./support/index-db";
+import { acceptInput, eventually, expectScheduled, failD1In, hookedEnv, ledger, ledgerState, makeDue } from "./support/ledger-faults";
 import { ageRows, allRows } from "./support/ledger-sql";
 
 const SOURCE = "cybavo";
 
 /**
  * Runs one alarm of a fresh account whose outbox holds a dead letter to be (410) and an event
- * to deliver, with every awaited call of the run (origin, KV index, counters flush) behind a
+ * to deliver, with every awaited call of the run (origin, D1 index, counters flush) behind a
  * hook; at the `inject`-th such call, a new event is accepted. Returns the await points seen.
  */
 async function alarmWithAcceptAt(inject: number): Promise<{
@@ -69,10 +68,11 @@ async function alarmWithAcceptAt(inject: number): Promise<{
 
 describe("an event accepted during any await of a delivery run", () => {
   it("is never left behind a later wake-up, and is delivered by the runtime's own alarm", async () => {
-    // A dry run lists the run's await points: both origin calls, the dead letter's KV index
-    // write, the counters flush.
+    // A dry run lists the run's await points: both origin calls, the index batch (the dead
+    // letter and the delivered event), the counters flush (the overview's series to D1, then
+    // the stats object).
     const dry = await alarmWithAcceptAt(0);
-    expect(dry.points).toEqual(["origin", "origin", "OPS_INDEX.put", "LEDGER.addCounters"]);
+    expect(dry.points).toEqual(["origin", "origin", "INDEX_DB.batch", "INDEX_DB.batch", "LEDGER.addCounters"]);
 
     for (let inject = 1; inject <= dry.points.length; inject++) {
       const { account, lateId, after } = await alarmWithAcceptAt(inject);
@@ -99,7 +99,7 @@ describe("an event accepted during any await of a delivery run", () => {
   it("stress: 10 accounts × 30 events in concurrent bursts while the runtime's alarms deliver (some dead letters): all delivered, in order", async () => {
     const accounts = Array.from({ length: 10 }, () => `stress-${uniqueAccount()}`);
     // Every third account's first event is refused (410): a dead letter, so its runs also
-    // write the KV index, one more await where a new event can arrive.
+    // write a dead letter to the index, one more await where a new event can arrive.
     for (const [i, account] of accounts.entries()) if (i % 3 === 0) await scriptOrigin(account, [410]);
     const sent = new Map<string, string[]>(accounts.map((a) => [a, []]));
     for (let burst = 0; burst < 6; burst++) {
@@ -133,8 +133,11 @@ describe("an event accepted during any await of a delivery run", () => {
   }, 60_000);
 });
 
-describe("KV is an index, never a gate", () => {
-  it("redeliver while KV fails: the event is delivered anyway and the dead-letter list catches up", async () => {
+/** The account's dead letters as the operators' index lists them. */
+const indexedDead = async (account: string) => (await indexedRows(SOURCE, account)).filter((r) => r.status === "dead").map((r) => r.id);
+
+describe("D1 is an index, never a gate", () => {
+  it("redeliver while D1 fails: the event is delivered anyway and the index catches up", async () => {
     const account = `redeliver-${uniqueAccount()}`;
     const stub = ledger(SOURCE, account);
     await scriptOrigin(account, [410]);
@@ -142,36 +145,37 @@ describe("KV is an index, never a gate", () => {
     await stub.accept(first);
     await drain(SOURCE, account);
     expect((await stub.events()).map((r) => r.state)).toEqual(["dead"]);
-    const listed = async () => (await listIndex(env.OPS_INDEX, "dead", SOURCE, undefined, 1000)).entries.map((e) => e.id);
-    expect(await listed()).toContain(first.id);
+    expect(await indexedDead(account)).toEqual([first.id]);
 
-    const restore = await failKvIn(stub);
-    // The bug: redeliver awaited the KV delete before setting the alarm; a KV error left the
-    // event pending with no alarm, and nothing ever armed one again.
+    const restore = await failD1In(stub);
+    // The bug (with the KV index before): redeliver awaited the index write before setting the
+    // alarm; an error left the event pending with no alarm, and nothing ever armed one again.
     expect(await stub.redeliver(first.id)).toBe("queued");
     // Pending with its alarm due, or already delivered by it.
     const state = await expectScheduled(stub, "after redeliver");
     if (state.head !== undefined) expect(state.head.id).toBe(first.id);
-    // Delivered by the runtime's alarm while KV still fails.
+    // Delivered by the runtime's alarm while D1 still fails.
     await eventually(async () => expect((await originEvents(account)).map((e) => e.id)).toEqual([first.id]));
-    // The stale dead-letter entry waits for KV, with a retry wake-up set.
-    expect(await listed()).toContain(first.id);
+    // The stale dead-letter row waits for D1, with a retry wake-up set.
+    expect(await indexedDead(account)).toEqual([first.id]);
     await eventually(async () => {
       const s = await ledgerState(stub);
       expect(s.indexWork).toBe(1);
       expect(s.alarm).not.toBeNull();
     });
     await restore();
+    await backOffPassed(stub);
     await runDurableObjectAlarm(stub);
-    expect(await listed()).not.toContain(first.id);
+    expect(await indexedDead(account)).toEqual([]);
+    expect((await indexedRows(SOURCE, account)).map((r) => r.status)).toEqual(["delivered"]);
     expect((await ledgerState(stub)).indexWork).toBe(0);
   });
 
-  it("a dead letter whose KV write fails sets its own retry wake-up, not the 7-day prune", async () => {
+  it("a dead letter whose D1 write fails sets its own retry wake-up, not the 7-day prune", async () => {
     const account = `index-retry-${uniqueAccount()}`;
     const stub = ledger(SOURCE, account);
     await scriptOrigin(account, [410]);
-    const restore = await failKvIn(stub);
+    const restore = await failD1In(stub);
     const dead = await acceptInput(SOURCE, account, "dead");
     await stub.accept(dead);
     await drain(SOURCE, account);
@@ -180,22 +184,22 @@ describe("KV is an index, never a gate", () => {
     expect(state.alarm).not.toBeNull();
     expect(state.alarm!).toBeLessThanOrEqual(Date.now() + 5 * 60_000);
     await restore();
+    await backOffPassed(stub);
     await runDurableObjectAlarm(stub);
-    const entries = (await listIndex(env.OPS_INDEX, "dead", SOURCE, undefined, 1000)).entries;
-    expect(entries.filter((e) => e.id === dead.id)).toEqual([
-      { source: SOURCE, account, id: dead.id, reason: "HTTP 410", at: dead.receivedAt },
+    expect(await indexedRows(SOURCE, account)).toEqual([
+      expect.objectContaining({ id: dead.id, account, status: "dead", reason: "HTTP 410", received_at: dead.receivedAt }),
     ]);
     expect((await ledgerState(stub)).indexWork).toBe(0);
   });
 
-  it("property: any interleaving of claims, duplicates, runs, origin failures, redeliveries and KV outages keeps the alarm at or before the head; at the end all is delivered and the index matches", async () => {
+  it("property: any interleaving of claims, duplicates, runs, origin failures, redeliveries and D1 outages keeps the alarm at or before the head; at the end all is delivered and the index matches", async () => {
     type Op =
       | { kind: "accept" }
       | { kind: "duplicate"; of: number }
       | { kind: "run"; due: boolean }
       | { kind: "origin"; reply: 503 | 410 | "retry-after-0" }
       | { kind: "redeliver"; of: number }
-      | { kind: "kv"; up: boolean };
+      | { kind: "d1"; up: boolean };
     const op: fc.Arbitrary<Op> = fc.oneof(
       { weight: 4, arbitrary: fc.constant<Op>({ kind: "accept" }) },
       { weight: 1, arbitrary: fc.nat({ max: 9 }).map<Op>((of) => ({ kind: "duplicate", of })) },
@@ -205,14 +209,14 @@ describe("KV is an index, never a gate", () => {
         arbitrary: fc.constantFrom<503 | 410 | "retry-after-0">(503, 410, "retry-after-0").map<Op>((reply) => ({ kind: "origin", reply })),
       },
       { weight: 1, arbitrary: fc.nat({ max: 9 }).map<Op>((of) => ({ kind: "redeliver", of })) },
-      { weight: 1, arbitrary: fc.boolean().map<Op>((up) => ({ kind: "kv", up })) },
+      { weight: 1, arbitrary: fc.boolean().map<Op>((up) => ({ kind: "d1", up })) },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 12 }), async (ops) => {
         const account = `prop-${uniqueAccount()}`;
         const stub = ledger(SOURCE, account);
         const ids: string[] = [];
-        let restoreKv: (() => Promise<void>) | undefined;
+        let restoreD1: (() => Promise<void>) | undefined;
         for (const [step, o] of ops.entries()) {
           if (o.kind === "accept") {
             const input = await acceptInput(SOURCE, account, `k${ids.length}`);
@@ -228,25 +232,25 @@ describe("KV is an index, never a gate", () => {
             await scriptOrigin(account, [o.reply === "retry-after-0" ? { status: 503, retryAfter: "0" } : o.reply]);
           } else if (o.kind === "redeliver" && ids.length > 0) {
             await stub.redeliver(ids[o.of % ids.length]!);
-          } else if (o.kind === "kv") {
-            if (!o.up && restoreKv === undefined) restoreKv = await failKvIn(stub);
-            if (o.up && restoreKv !== undefined) {
-              await restoreKv();
-              restoreKv = undefined;
+          } else if (o.kind === "d1") {
+            if (!o.up && restoreD1 === undefined) restoreD1 = await failD1In(stub);
+            if (o.up && restoreD1 !== undefined) {
+              await restoreD1();
+              restoreD1 = undefined;
             }
           }
           await expectScheduled(stub, `step ${step} ${JSON.stringify(o)} of ${JSON.stringify(ops)}`);
         }
-        if (restoreKv !== undefined) await restoreKv();
+        if (restoreD1 !== undefined) await restoreD1();
         await scriptOrigin(account, []);
         await drain(SOURCE, account);
-        await runDurableObjectAlarm(stub); // the index pass, now that KV answers
+        await backOffPassed(stub); // its wait stands for time passing
+        await runDurableObjectAlarm(stub); // the index sync, now that D1 answers
         const rows = await stub.events(1000);
         expect(rows.filter((r) => r.state === "pending")).toEqual([]);
         expect((await ledgerState(stub)).indexWork).toBe(0);
         const dead = rows.filter((r) => r.state === "dead").map((r) => r.id);
-        const indexed = (await listIndex(env.OPS_INDEX, "dead", SOURCE, undefined, 1000)).entries.filter((e) => e.account === account);
-        expect(indexed.map((e) => e.id).sort()).toEqual([...dead].sort());
+        expect((await indexedDead(account)).sort()).toEqual([...dead].sort());
         // Sequence numbers: one per accepted event, 1..n, duplicates took none.
         expect(rows.map((r) => r.seq)).toEqual(ids.map((_, i) => i + 1));
         // Every delivered event reached the origin; the origin saw nothing else.

@@ -14,8 +14,9 @@
  *   entry, one row written; `nonces` adds its `nonces_by_expiry` entry;
  * - `events`: `seq` is the rowid (no AUTOINCREMENT, so no `sqlite_sequence` row), one index on
  *   `id` (UNIQUE), and partial indexes an ordinary event never enters: `events_index_work` (a
- *   dead or quarantined row whose KV index entry is still to be written or deleted),
- *   `events_requeued` (a pending row an operator put back), `events_held` (dead or quarantined).
+ *   row whose row in the operators' D1 index is still to be written: `indexed = 0`, since
+ *   migration 9), `events_requeued` (a pending row an operator put back), `events_held` (dead
+ *   or quarantined).
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -53,8 +54,12 @@ const NONCE = 1 + 1;
 /** A retention cursor moved (src/ledger/cursors.ts): one `_meta` row. */
 const CURSOR = 1;
 const SET_ALARM = 1;
-/** A new object's schema, created in one step (src/ledger/schema.ts FRESH_SCHEMA) with its `schema` mark, as SQLite counts each statement. */
-const FRESH_SCHEMA_ROWS = 19;
+/**
+ * A new object's schema, created in one step (src/ledger/schema.ts FRESH_SCHEMA) with its `schema`
+ * mark, as SQLite counts each statement: 19 before migration 9, whose `headers` column (an
+ * ALTER TABLE of `events`, as `delivered_ms` before it) rewrites the table's `sqlite_master` row: 1 more.
+ */
+const FRESH_SCHEMA_ROWS = 20;
 
 /** The object's storage gate, read inside the object: rows read and written since it woke. */
 const gateOf = (instance: AccountLedger) => (instance as unknown as { gate: LedgerStorage }).gate;
@@ -157,7 +162,7 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
     expect(result.alarm!).toBeLessThanOrEqual(result.now);
   });
 
-  it("a new object creates its schema in one step: 19 rows written", async () => {
+  it("a new object creates its schema in one step: 20 rows written", async () => {
     const stub = env.LEDGER.get(env.LEDGER.idFromName(`gate-fresh-${uniqueAccount()}`));
     // The constructor has run `migrate` on empty storage, and nothing else yet.
     const written = await runInDurableObject(stub, (instance: AccountLedger) => gateOf(instance).totals().rowsWritten);
@@ -186,19 +191,22 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       accept: IDENTITY + PARTITION_PAIR + 2 * PENDING_EVENT + SET_ALARM,
       // The dead letter: its attempt row (1), its key updated (1), then moved: the `events` row
       // with its `id`, `events_held` and `events_index_work` entries (4), its key and body deleted
-      // (2). The next event delivered (1). The KV index entry written, and recorded (1: the row
-      // leaves `events_index_work`). The outbox cursor is stored at most every 64 events: not here.
+      // (2). The next event delivered (1). Both sent to the D1 index, and the dead letter marked (1: the row
+      // leaves `events_index_work`). The outbox and index cursors are stored at most every 64 events: not here.
       // The run ends with nothing pending and a prune planned: one alarm.
       "dead letter, delivery, index": 1 + 1 + 4 + 2 + DELIVERED + 1 + SET_ALARM,
       // Its success kept in the history (an `attempts` row: 1); moved to `events`: the row, its
-      // `id` and `events_requeued` entries (3), its key and body deleted (2); then the alarm, due now.
-      "redeliver a delivered event": 1 + 3 + 2 + SET_ALARM,
+      // `id`, `events_requeued` and `events_index_work` entries (4: since migration 9 every row
+      // whose index row is to be written is in `events_index_work`, a pending one too), its key
+      // and body deleted (2); then the alarm, due now; then the index sync the operator's action
+      // runs marks the row written (1: it leaves `events_index_work`).
+      "redeliver a delivered event": 1 + 4 + 2 + SET_ALARM + 1,
     });
     expect((await stub.events()).map((e) => e.state)).toEqual(["dead", "pending"]);
   });
 
   it("quarantine a callback with a nonce, index it, and refuse its replay", async () => {
-    // A source of its own: the KV index entries this writes are seen by no other test.
+    // A source of its own: the index rows this writes are seen by no other test.
     const stub = ledger("gate-test", `~quarantine-${uniqueAccount()}`);
     await stub.events({ limit: 1 });
     const input = (key: string, nonce: string, signed?: Record<string, string>) => ({
@@ -228,7 +236,7 @@ describe("the storage gate counts rows written as Cloudflare bills them", () => 
       step("index");
     });
     expect(steps).toEqual({
-      // Nonce, identity, the event, and the alarm that writes its KV index entry.
+      // Nonce, identity, the event, and the alarm that writes its row to the D1 index.
       first: NONCE + IDENTITY + QUARANTINED_EVENT + SET_ALARM,
       // No alarm: the gate set one at the first callback, due at or before now, and an alarm
       // already due no later than wanted is left alone (src/ledger/storage.ts `wakeBy`). (The

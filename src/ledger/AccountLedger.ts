@@ -8,16 +8,16 @@
  * The modules, each one role: ./storage.ts (the one gate to SQL and the alarm, counting billed
  * rows), ./schema.ts (migrations), ./identity.ts (what this object is), ./claim.ts (claims and
  * nonces), ./partitions.ts (the time partitions events live in, dropped whole), ./outbox.ts
- * (delivery, attempts, retries), ./requeue.ts (redeliver and replay), ./index-sync.ts (the
- * operators' KV index), ./retention.ts (prune), ./quarantine.ts, ./counters.ts, ./reads.ts
+ * (delivery, attempts, retries), ./requeue.ts (redeliver and replay), ./index-feed.ts (the
+ * operators' D1 index), ./retention.ts (prune), ./quarantine.ts, ./counters.ts, ./reads.ts
  * (operators' reads).
  *
  * Scheduling rule (docs/architecture.md "Outbox scheduling"): storage state first, then the
- * alarm, then best-effort KV. The alarm is never later than the outbox head's due time: every
- * change to the outbox sets it in the same synchronous block as the write (or leaves one already
- * due no later: `wakeBy` in ./storage.ts), and an alarm run
- * derives its next wake-up from the stored state after its last await. KV is never on that
- * path: a failed KV call leaves the row marked for the next run and sets a retry wake-up.
+ * alarm, then the best-effort index (D1). The alarm is never later than the outbox head's due
+ * time: every change to the outbox sets it in the same synchronous block as the write (or leaves
+ * one already due no later: `wakeBy` in ./storage.ts), and an alarm run derives its next wake-up
+ * from the stored state after its last await. D1 is never on that path: a failed batch leaves
+ * the rows to send and sets a retry wake-up.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type GatewayConfig, loadConfig } from "../config";
@@ -31,7 +31,7 @@ import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
 import { type EraseResult, eraseEvent } from "./erase";
 import { ObjectIdentity } from "./identity";
-import { IndexSync } from "./index-sync";
+import { IndexFeed } from "./index-feed";
 import { Outbox } from "./outbox";
 import { Partitions } from "./partitions";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
@@ -49,13 +49,12 @@ export class AccountLedger extends DurableObject<Env> {
   private readonly gate: LedgerStorage;
   private readonly identity: ObjectIdentity;
   private readonly outbox: Outbox;
-  private readonly index: IndexSync;
+  private readonly index: IndexFeed;
   private readonly cursors: Cursors;
   private readonly partitions: Partitions;
   private readonly requeue: Requeue;
-  /** Whether a claim of this isolate has made sure the alarm is set (see `accept`). */
+  /** Whether a claim of this isolate has made sure the alarm is set (see `accept`); one delivery loop per object (see `alarm`). */
   private checkedAlarm = false;
-  /** One delivery loop per object (see `alarm`). */
   private delivering = false;
   /**
    * When the next prune is due (in memory): set by each prune from what is retained, never
@@ -69,14 +68,14 @@ export class AccountLedger extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.gate = new LedgerStorage(ctx.storage);
-    migrate(this.gate);
+    // An upgraded object runs its alarm at once: migration 9 left its history for the index feed.
+    if (migrate(this.gate)) void ctx.blockConcurrencyWhile(() => this.gate.wakeBy(Date.now()));
     this.identity = new ObjectIdentity(this.gate);
     this.cursors = new Cursors(this.gate);
     this.partitions = new Partitions(this.gate, this.cursors);
     this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions);
     this.requeue = new Requeue(this.gate, this.cursors, this.partitions);
-    // Read at each use: tests swap the instance's bindings to inject KV failures.
-    this.index = new IndexSync(this.gate, this.identity, () => this.env);
+    this.index = new IndexFeed(this.gate, this.identity, this.cursors, this.partitions, () => this.env); // env read at each use (tests swap it)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -137,8 +136,8 @@ export class AccountLedger extends DurableObject<Env> {
     const result = this.requeue.redeliver(id, now, guard);
     if (result !== "queued" && result !== "queued_dead") return result;
     await this.gate.wakeBy(now);
-    // Best effort: a failure leaves the row marked, and the alarm retries it.
-    if (result === "queued_dead") await this.index.sync({});
+    // Best effort: a failure leaves the row marked, and the alarm retries it. A bulk job's leave it to the alarm.
+    if (guard === undefined) await this.index.afterAction();
     return "queued";
   }
 
@@ -148,6 +147,7 @@ export class AccountLedger extends DurableObject<Env> {
     const now = Date.now();
     const changed = this.requeue.replay(since, now);
     if (changed > 0) await this.gate.wakeBy(now);
+    if (changed > 0) await this.index.afterAction();
     return changed;
   }
 
@@ -187,14 +187,14 @@ export class AccountLedger extends DurableObject<Env> {
     return keptSigned(this.gate, id);
   }
 
-  /** Marks a quarantined callback as re-processed. Storage, then the alarm that retries the index deletion, then the deletion. */
+  /** Marks a quarantined callback as re-processed. Storage, then the alarm that retries the index, then the index. */
   async markReprocessed(id: string, outcome: string): Promise<void> {
     this.identity.claim("markReprocessed", "quarantine");
     const seq = markReprocessed(this.gate, id, outcome);
     if (seq === undefined) return;
     this.cursors.revisit(seq);
     await this.gate.wakeBy(Date.now());
-    await this.index.sync({});
+    await this.index.afterAction();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ export class AccountLedger extends DurableObject<Env> {
     try {
       const stats: Counts = { alarms: 1 };
       if (config !== undefined) await this.outbox.deliver(config, stats);
-      await this.index.sync(stats);
+      await this.index.sync(stats, config);
       if (config !== undefined) this.pruneIfDue(config, Date.now(), (stats.delivered ?? 0) > 0);
       await this.flushStats({ ...stats, ...this.gate.take() }, config);
     } catch (err) {
@@ -246,7 +246,7 @@ export class AccountLedger extends DurableObject<Env> {
     } finally {
       this.delivering = false;
       // After the last await, and also when something above threw: nothing is stranded.
-      await this.schedule(config !== undefined);
+      await this.schedule(config);
     }
   }
 
@@ -271,14 +271,14 @@ export class AccountLedger extends DurableObject<Env> {
   /**
    * Sets the alarm from the stored state, in one synchronous block (nothing can change the
    * state between the read and the set): the outbox head's due time (a retry soon when the
-   * configuration cannot be read), the index retry while rows wait for KV, the next prune.
+   * configuration cannot be read), the index's next look or retry (./index-feed.ts), the next prune.
    */
-  private async schedule(configured: boolean): Promise<void> {
+  private async schedule(config: GatewayConfig | undefined): Promise<void> {
     const now = Date.now();
     const wakes: number[] = [];
     const head = this.outbox.headDueAt();
-    if (head !== undefined) wakes.push(configured ? (head ?? now) : now + RETRY.baseMs);
-    const index = this.index.wakeAt(now);
+    if (head !== undefined) wakes.push(config !== undefined ? (head ?? now) : now + RETRY.baseMs);
+    const index = this.index.wakeAt(now, config);
     if (index !== undefined) wakes.push(index);
     if (this.nextPruneAt !== undefined) wakes.push(this.nextPruneAt);
     if (wakes.length > 0) await this.gate.wakeBy(Math.min(...wakes));

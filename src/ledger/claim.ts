@@ -74,7 +74,9 @@ export function claimEvent(
   );
   if (inserted.length === 0) return { outcome: "duplicate" };
   partitions.takeSeq(bodies);
-  storage.run(`INSERT INTO ${bodies.name} (seq, id, body) VALUES (?, ?, ?)`, seq, input.id, input.body);
+  // The request headers ride in the body's row (a column, not a row more).
+  const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
+  storage.run(`INSERT INTO ${bodies.name} (seq, id, body, headers) VALUES (?, ?, ?, ?)`, seq, input.id, input.body, headers);
   // A non-empty outbox already has its alarm at or before the head's due time (or a run in
   // progress, which schedules from the stored state when it ends); only a first pending event
   // needs one now, at the row's due time (its receipt), not at "now": never after the head.

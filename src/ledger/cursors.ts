@@ -17,13 +17,19 @@
  * - `seq_floor`: a `seq` no longer held in any table: the highest AUTOINCREMENT gave before
  *   migration 7, raised to a dropped bodies partition's last (./partitions.ts); a claim numbers
  *   after it, so `seq` never goes back.
+ * - `index_after`: every time-partition row at or before it is delivered and its index row
+ *   says so (./index-feed.ts). Rows of `events` are not its business (their `indexed` flag is).
+ *   Stored lazily like `outbox_after`: an older stored value only sends rows again, and D1
+ *   writes are idempotent.
  */
 import type { LedgerStorage } from "./storage";
 
-export type CursorName = "outbox_after" | "bodies_after" | "keys_after" | "seq_floor";
+export type CursorName = "outbox_after" | "bodies_after" | "keys_after" | "seq_floor" | "index_after";
 
 /** How far the outbox cursor may run ahead of its stored value. */
 export const OUTBOX_STORE_EVERY = 64;
+/** How far the index cursor may run ahead of its stored value. */
+export const INDEX_STORE_EVERY = 64;
 
 export class Cursors {
   private readonly value = new Map<CursorName, number>();

@@ -205,14 +205,16 @@ export class Outbox {
   /**
    * Sets columns of the head's row (`?1` is its key), in its keys partition or in `events`.
    * Returns the keys partition when the row was there. A partition row that is no longer there
-   * (an operator moved it meanwhile) is updated in `events`, where it went.
+   * (an operator moved it meanwhile) is updated in `events`, where it went. A row of `events`
+   * is marked for the operators' index (`indexed = 0`: ./index-feed.ts); partition rows are
+   * found from the index's cursor instead.
    */
   private update(head: Head, set: string, ...values: unknown[]): Partition | undefined {
     if (head.keys !== undefined) {
       const hit = this.storage.rows(`UPDATE ${head.keys.name} SET ${set} WHERE id = ?1 RETURNING seq`, head.id, ...values);
       if (hit.length > 0) return head.keys;
     }
-    this.storage.run(`UPDATE events SET ${set} WHERE id = ?1`, head.id, ...values);
+    this.storage.run(`UPDATE events SET ${set}, indexed = 0 WHERE id = ?1`, head.id, ...values);
     return undefined;
   }
 

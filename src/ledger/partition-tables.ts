@@ -49,11 +49,15 @@ export function keysTable(name: string): string {
 ) WITHOUT ROWID`;
 }
 
+/** The column migration 9 adds to the bodies partitions it finds (`ALTER TABLE <name> …`); new ones are created with it. */
+export const BODIES_HEADERS = "ADD COLUMN headers TEXT";
+
 export function bodiesTable(name: string): string {
   return `CREATE TABLE ${name} (
-  seq  INTEGER PRIMARY KEY,             -- the account's sequence: arrival order
-  id   TEXT    NOT NULL,
-  body TEXT    NOT NULL                 -- the CloudEvent JSON to send
+  seq     INTEGER PRIMARY KEY,          -- the account's sequence: arrival order
+  id      TEXT    NOT NULL,
+  body    TEXT    NOT NULL,             -- the CloudEvent JSON to send
+  headers TEXT                          -- the allow-listed request headers (JSON), src/ingress.ts
 )`;
 }
 

@@ -244,9 +244,9 @@ export class Partitions {
       keepSuccess(this.storage, keys, `state = 'delivered' AND received_at >= ? AND id IN (SELECT id FROM ${bodies.name})`, since);
       const seqs = this.storage
         .rows<{ seq: number }>(
-          `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
+          `INSERT INTO events (${KEY_COLUMNS}, body, headers, requeued, indexed)
            SELECT k.id, k.seq, k.source, k.idempotency_key, k.type, 'pending', k.reason, k.received_at, k.attempts, ?2,
-                  k.last_status, NULL, NULL, b.body, 1, 0
+                  k.last_status, NULL, NULL, b.body, b.headers, 1, 0
            FROM ${bodies.name} AS b JOIN ${keys} AS k ON k.id = b.id
            WHERE k.state = 'delivered' AND k.received_at >= ?1 RETURNING seq`,
           since,
@@ -268,22 +268,23 @@ export class Partitions {
   /**
    * Moves a partition row to `events` (and out of its partitions) with the given changes, in one
    * synchronous block: a dead letter, or an event an operator puts back. Its body comes with it
-   * while its bodies partition is kept; `indexed` starts at 0 (a dead letter's KV index entry is
-   * then written by the index sync). Returns the `seq`, or undefined if the id is not there.
+   * while its bodies partition is kept (with its request headers); `indexed` starts at 0 (its
+   * new state is written to the operators' index by ./index-feed.ts). Returns the `seq`, or
+   * undefined if the id is not there.
    */
   moveToEvents(keys: Partition, id: string, set: { state: string; requeued: 0 | 1; nextAttemptAt: number | null }): number | undefined {
     const seq = this.storage.rows<{ seq: number }>(`SELECT seq FROM ${keys.name} WHERE id = ?`, id)[0]?.seq;
     if (seq === undefined) return undefined;
     const bodies = this.bodiesHolding(keys, seq);
-    const body = bodies === undefined ? "NULL" : `(SELECT body FROM ${bodies.name} WHERE seq = k.seq)`;
+    const fromBodies = (column: string) => (bodies === undefined ? "NULL" : `(SELECT ${column} FROM ${bodies.name} WHERE seq = k.seq)`);
     return this.atomically(() => {
       // Put back by an operator: its success is kept in the history, and it is not delivered now.
       if (set.state === "pending") keepSuccess(this.storage, keys.name, "id = ?", id);
       this.storage.run(
-        `INSERT INTO events (${KEY_COLUMNS}, body, requeued, indexed)
+        `INSERT INTO events (${KEY_COLUMNS}, body, headers, requeued, indexed)
          SELECT id, seq, source, idempotency_key, type, ?2, reason, received_at, attempts, ?3, last_status,
                 CASE WHEN ?2 = 'pending' THEN NULL ELSE delivered_at END, CASE WHEN ?2 = 'pending' THEN NULL ELSE delivered_ms END,
-                ${body}, ?4, 0
+                ${fromBodies("body")}, ${fromBodies("headers")}, ?4, 0
          FROM ${keys.name} AS k WHERE id = ?1`,
         id,
         set.state,

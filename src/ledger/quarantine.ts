@@ -2,8 +2,8 @@
  * The quarantine role (`{source}/~quarantine`): verified callbacks the adapters could not read,
  * kept whole (the bytes, and the signed values the verifier read outside them, such as a
  * Standard Webhooks `webhook-id`) and never forwarded, until an operator re-processes them
- * through newer adapters or a fixed configuration (src/admin.ts). Their KV index entries are
- * written and deleted by the index sync.
+ * through newer adapters or a fixed configuration (src/admin.ts). Their rows in the operators'
+ * index are written by ./index-feed.ts (every row here starts with `indexed` = 0).
  */
 
 import type { SignedFields } from "../providers/provider";
@@ -21,11 +21,12 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
   identity.remember(input.source, input.account);
   // Verified input is kept whole: the bytes and what the signature covered outside them.
   const signed = input.signed === undefined || Object.keys(input.signed).length === 0 ? null : JSON.stringify(input.signed);
+  const headers = input.headers === undefined ? null : JSON.stringify(input.headers);
   // Numbered as an account's events are (./partitions.ts invariant 1); taken only if inserted.
   const seq = partitions.highestSeq() + 1;
   const inserted = storage.rows(
-    `INSERT INTO events (seq, id, source, idempotency_key, state, raw, reason, received_at, signed)
-     SELECT ?7, ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?8
+    `INSERT INTO events (seq, id, source, idempotency_key, state, raw, reason, received_at, signed, headers)
+     SELECT ?7, ?1, ?2, ?3, 'quarantined', ?4, ?5, ?6, ?8, ?9
      WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?1) RETURNING seq`,
     input.id,
     input.source,
@@ -35,9 +36,10 @@ export function claimQuarantined(storage: LedgerStorage, identity: ObjectIdentit
     input.receivedAt,
     seq,
     signed,
+    headers,
   );
   if (inserted.length > 0) partitions.takeSeq();
-  // The alarm writes the operators' KV index entry (and retries it while KV fails).
+  // The alarm writes its row to the operators' index (and retries it while D1 fails).
   return inserted.length > 0 ? { outcome: "stored", wakeAt: Date.now() } : { outcome: "duplicate" };
 }
 
@@ -93,12 +95,12 @@ export function rawBytes(storage: LedgerStorage, id: string): Uint8Array | undef
 
 /**
  * Marks a quarantined callback as re-processed (its event now lives in its account's ledger);
- * its KV index entry is to be deleted (indexed = 2). Returns the row's `seq` if it changed (its
+ * its index row is to be written again (indexed = 0). Returns the row's `seq` if it changed (its
  * key is now retention's to prune: the caller moves retention's cursor back to it).
  */
 export function markReprocessed(storage: LedgerStorage, id: string, outcome: string): number | undefined {
   return storage.rows<{ seq: number }>(
-    "UPDATE events SET state = 'reprocessed', reason = ?, indexed = 2 WHERE id = ? AND state = 'quarantined' RETURNING seq",
+    "UPDATE events SET state = 'reprocessed', reason = ?, indexed = 0 WHERE id = ? AND state = 'quarantined' RETURNING seq",
     outcome,
     id,
   )[0]?.seq;

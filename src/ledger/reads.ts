@@ -2,7 +2,7 @@
  * The operators' reads of a ledger's events (src/admin.ts): an account's outbox and history, or
  * a source's quarantine. An account's events are in `events` and in its time partitions
  * (./partitions.ts); these reads span both. Bodies are shown as the origin receives them, with
- * `sequence`.
+ * `sequence`; the detail of one event adds the allow-listed request headers it came with.
  */
 import { withSequence } from "../delivery";
 import { KEY_COLUMNS, type Partition } from "./partition-tables";
@@ -68,14 +68,22 @@ export function eventWithAttempts(
   partitions: Partitions | undefined,
   id: string,
 ): { event: EventRow; attempts: AttemptRow[] } | undefined {
-  let row = storage.rows(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, id)[0] as unknown as EventRow | undefined;
+  let row = storage.rows(`SELECT ${EVENT_COLUMNS}, headers FROM events WHERE id = ?`, id)[0] as unknown as DetailRow | undefined;
   const keys = row === undefined ? partitions?.locate(id) : undefined;
   if (keys !== undefined && partitions !== undefined) {
-    row = storage.rows(`SELECT ${KEY_COLUMNS}, NULL AS body FROM ${keys.name} WHERE id = ?`, id)[0] as unknown as EventRow;
-    row.body = bodyOf(storage, partitions, keys, row.seq);
+    row = storage.rows(
+      `SELECT ${KEY_COLUMNS}, NULL AS body, NULL AS headers FROM ${keys.name} WHERE id = ?`,
+      id,
+    )[0] as unknown as DetailRow;
+    const bodies = partitions.bodiesHolding(keys, row.seq);
+    const kept =
+      bodies &&
+      storage.rows<{ body: string; headers: string | null }>(`SELECT body, headers FROM ${bodies.name} WHERE seq = ?`, row.seq)[0];
+    row.body = kept?.body ?? null;
+    row.headers = kept?.headers ?? null;
   }
   if (row === undefined) return undefined;
-  const event = asSent(row);
+  const event = asSent({ ...row, headers: headersOf(row.headers) });
   const attempts = storage.rows(
     "SELECT attempt, at, outcome, status, error, ms FROM attempts WHERE event_seq = ? ORDER BY attempt",
     event.seq,
@@ -91,6 +99,22 @@ export function eventWithAttempts(
     });
   }
   return { event, attempts };
+}
+
+/** A row as the detail reads it: the request headers as stored (JSON text). */
+type DetailRow = Omit<EventRow, "headers"> & { headers: string | null };
+
+/**
+ * The kept request headers (src/ingress.ts writes them: an object of strings); null when none
+ * were kept. A value of another shape is a fault of the gateway, so it throws rather than show it.
+ */
+function headersOf(text: string | null): Record<string, string> | null {
+  if (text === null) return null;
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === "string")) {
+    throw new TypeError("reads: a stored headers value is not an object of strings");
+  }
+  return value as Record<string, string>;
 }
 
 /** A partition row's CloudEvent, while its bodies partition is kept. */

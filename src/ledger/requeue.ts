@@ -25,7 +25,7 @@ export class Requeue {
    * Puts a dead (or backing-off, or delivered) event back at its place in the outbox, due
    * `now`. Its `seq` is unchanged, so it goes before newer events of the account: FIFO holds.
    * Older pending events (a head backing off) are made due now too, as the outbox cannot send
-   * this one before them. A dead letter's KV index entry is marked to be deleted (indexed = 2).
+   * this one before them. Its row is marked for the operators' index (`indexed = 0`).
    * A delivered event in a partition moves to `events` first (./partitions.ts invariant 3);
    * a pending one there is only made due. With a `guard` (a bulk job's), an event touched since
    * its mark is left as it is: "skipped" (./redeliver-guard.ts).
@@ -58,7 +58,7 @@ export class Requeue {
     keepSuccess(this.storage, "events", "seq = ?", row.seq);
     // `requeued`: the outbox finds it behind its cursor; retention looks at it again once delivered.
     this.storage.run(
-      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL, indexed = CASE WHEN state = 'dead' THEN 2 ELSE indexed END WHERE seq = ?",
+      "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL, indexed = 0 WHERE seq = ?",
       now,
       row.seq,
     );
@@ -103,7 +103,7 @@ export class Requeue {
     keepSuccess(this.storage, "events", "state = 'delivered' AND body IS NOT NULL AND received_at >= ?", since);
     const seqs = this.storage
       .rows<{ seq: number }>(
-        "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
+        "UPDATE events SET state = 'pending', requeued = 1, next_attempt_at = ?, delivered_at = NULL, delivered_ms = NULL, indexed = 0 WHERE state = 'delivered' AND body IS NOT NULL AND received_at >= ? RETURNING seq",
         now,
         since,
       )

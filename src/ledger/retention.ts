@@ -94,8 +94,9 @@ function dropPartitions(
       waits.push(bodies.endsAt + retentionBodies);
       continue;
     }
-    // Something in it is still pending: the outbox passes it first (a prune an hour later sees).
-    if (cursors.get("outbox_after") < partitions.lastSeq(bodies)) {
+    // Something in it is still pending: the outbox passes it first (a prune an hour later sees);
+    // or the operators' index has not taken all of it yet (D1 down): it waits, nothing is missed.
+    if (Math.min(cursors.get("outbox_after"), cursors.get("index_after")) < partitions.lastSeq(bodies)) {
       waits.push(now + PRUNE_EVERY_MS);
       continue;
     }

@@ -3,12 +3,17 @@
  * the constructor) applies the ones an object has not seen yet (recorded in its `_meta` table),
  * so an object created by an earlier version upgrades itself when it wakes. Append only: a
  * deployed object may be at any earlier number (test/ledger-upgrade.test.ts wakes the storage
- * that 0.1, 0.2, 0.3 and 0.4 wrote).
+ * that 0.1, 0.2, 0.3, 0.4 and 0.5 wrote). A migration is a list of statements, or a function
+ * that reads the object (its catalog of partitions) and returns them.
  */
-import { CATALOG_TABLE } from "./partition-tables";
+import { BODIES_HEADERS, CATALOG_TABLE } from "./partition-tables";
 import type { LedgerStorage } from "./storage";
 
-/** The event table as migration 7 leaves it (and as a new object creates it). */
+/**
+ * The event table as migration 7 leaves it (and as a new object creates it). Its text is what
+ * SQLite keeps, so it stays as migration 7 wrote it: since migration 9, `indexed` is the D1
+ * index's (0: its row is still to be written, 1: written), KV's 2 is gone.
+ */
 const EVENTS_TABLE = `CREATE TABLE events (
   seq             INTEGER PRIMARY KEY,  -- arrival order = delivery order = CloudEvents sequence; never reused (migration 7)
   id              TEXT    NOT NULL UNIQUE, -- evt_...: the claim; a duplicate conflicts here
@@ -35,15 +40,30 @@ const EVENTS_DELIVERED_MS = "ALTER TABLE events ADD COLUMN delivered_ms INTEGER"
 const EVENT_TABLE_COLUMNS =
   "seq, id, source, idempotency_key, type, state, body, raw, reason, received_at, attempts, next_attempt_at, last_status, delivered_at, indexed, signed";
 
-const EVENT_INDEXES = [
-  // Rows whose operators' KV index entry is to be written or deleted (src/ledger/index-sync.ts):
-  // partial, so delivering an event (which never enters it) writes nothing more.
-  "CREATE INDEX events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))",
+/** The KV index's work (migrations 5 to 8): rows whose entry was to be written or deleted. */
+const KV_INDEX_WORK =
+  "CREATE INDEX events_index_work ON events (seq) WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))";
+/**
+ * The D1 index's work (migration 9, src/ledger/index-feed.ts): every row of `events` whose index
+ * row is not yet written as it stands. Every write that changes such a row sets `indexed = 0`.
+ * Partial, so a row that is written (1) is in it only between its change and the next sync, and
+ * the common path (time partitions) never enters it.
+ */
+const INDEX_WORK = "CREATE INDEX events_index_work ON events (seq) WHERE indexed = 0";
+const OTHER_EVENT_INDEXES = [
   // Pending rows an operator put back behind the outbox cursor: empty unless someone redelivers.
   "CREATE INDEX events_requeued ON events (seq) WHERE requeued = 1 AND state = 'pending'",
   // Dead letters and quarantined callbacks, for the quarantine's list (`state = 'quarantined'`).
   "CREATE INDEX events_held ON events (state, seq) WHERE state IN ('dead', 'quarantined')",
 ];
+/** `events`' indexes as migration 7 made them (the KV index's work), kept as they were: migrations are never edited. */
+const EVENT_INDEXES_V7 = [KV_INDEX_WORK, ...OTHER_EVENT_INDEXES];
+
+/**
+ * The request headers an event or quarantined callback was received with, allow-listed by
+ * src/ingress.ts (JSON object; NULL before migration 9): in the row, so no row more is written.
+ */
+const EVENTS_HEADERS = "ALTER TABLE events ADD COLUMN headers TEXT";
 
 const NONCES_TABLE = `CREATE TABLE nonces (
   nonce      TEXT    PRIMARY KEY,
@@ -81,23 +101,27 @@ function rebuildWithoutRowid(table: string, create: string, columns: string): st
 
 /**
  * What a new object creates: the schema every migration together leaves, in one step, without
- * replaying the copies and rebuilds older objects went through: 19 rows written with its
- * `schema` mark (test/storage-gate.test.ts); test/ledger-upgrade.test.ts checks both paths end
- * the same.
+ * replaying the copies and rebuilds older objects went through, with its `schema` mark (its rows
+ * written: test/storage-gate.test.ts); test/ledger-upgrade.test.ts checks both paths end the same.
  */
 export const FRESH_SCHEMA: readonly string[] = [
   META_TABLE,
   EVENTS_TABLE,
-  ...EVENT_INDEXES,
+  INDEX_WORK,
+  ...OTHER_EVENT_INDEXES,
   NONCES_TABLE,
   NONCES_INDEX,
   ATTEMPTS_TABLE,
   COUNTERS_TABLE,
   CATALOG_TABLE,
   EVENTS_DELIVERED_MS,
+  EVENTS_HEADERS,
 ];
 
-export const MIGRATIONS: readonly (readonly string[])[] = [
+/** A migration: its statements, or a function of the object's storage that returns them (run in the same transaction). */
+export type Migration = readonly string[] | ((storage: LedgerStorage) => readonly string[]);
+
+export const MIGRATIONS: readonly Migration[] = [
   [
     `CREATE TABLE IF NOT EXISTS events (
        seq             INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order = delivery order = CloudEvents sequence; never reused
@@ -186,7 +210,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        CAST(COALESCE((SELECT MIN(seq) - 1 FROM events WHERE state = 'pending'), (SELECT MAX(seq) FROM events), 0) AS TEXT)`,
     "DROP TABLE events",
     "ALTER TABLE events_next RENAME TO events",
-    ...EVENT_INDEXES,
+    ...EVENT_INDEXES_V7,
     // Keyed tables without a rowid: a row is then one b-tree entry, so a write is one row
     // written, not two (the row and its primary-key index).
     ...rebuildWithoutRowid("nonces", NONCES_TABLE, "nonce, expires_at"),
@@ -206,6 +230,23 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     EVENTS_DELIVERED_MS,
     ...rebuildWithoutRowid("attempts", ATTEMPTS_TABLE, "event_seq, attempt, at, outcome, status, error, ms"),
   ],
+  (storage) => [
+    // The operators' index moves from Workers KV to D1 (src/ledger/index-feed.ts), which holds
+    // every event, not only dead and quarantined ones: `indexed` = 0 now means "this row's index
+    // row is still to be written", and the partial index holds exactly those rows.
+    // The upgrade's backfill: every row of `events` is written to D1 when the object next wakes
+    // (the time partitions are walked from the index cursor `index_after`, 0 until then). Marked
+    // before the index is made: one row written each, not two.
+    "DROP INDEX IF EXISTS events_index_work",
+    "UPDATE events SET indexed = 0 WHERE indexed != 0",
+    INDEX_WORK,
+    // The allow-listed request headers, kept with the body: in `events` and in every bodies
+    // partition the catalog lists (new ones are created with the column: ./partition-tables.ts).
+    EVENTS_HEADERS,
+    ...storage
+      .rows<{ name: string }>("SELECT name FROM partitions WHERE kind = 'bodies' ORDER BY name")
+      .map((p) => `ALTER TABLE ${p.name} ${BODIES_HEADERS}`),
+  ],
 ];
 
 /** The object's schema is newer than this code knows: docs/deploy.md "Rollback". */
@@ -216,8 +257,12 @@ export class LedgerSchemaTooNew extends Error {
   }
 }
 
-/** Applies the migrations this object has not seen, each recorded as done in `_meta.schema`. */
-export function migrate(storage: LedgerStorage): void {
+/**
+ * Applies the migrations this object has not seen, each recorded as done in `_meta.schema`.
+ * Returns whether an existing object was upgraded (its alarm should run soon: migration 9 left
+ * its history for the index feed); false for a new object or one already current.
+ */
+export function migrate(storage: LedgerStorage): boolean {
   const tables = storage.rows<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('_meta', 'events')");
   if (tables.length === 0) {
     // A new object: the final schema at once, recorded as every migration done.
@@ -225,7 +270,7 @@ export function migrate(storage: LedgerStorage): void {
       for (const statement of FRESH_SCHEMA) storage.run(statement);
       storage.run("INSERT INTO _meta (key, value) VALUES ('schema', ?)", String(MIGRATIONS.length));
     });
-    return;
+    return false;
   }
   storage.run("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const done = Number(storage.rows<{ value: string }>("SELECT value FROM _meta WHERE key = 'schema'")[0]?.value ?? 0);
@@ -237,41 +282,15 @@ export function migrate(storage: LedgerStorage): void {
     // Each migration with its `schema` mark in one transaction: a statement that fails (a full
     // disk while a table is copied) leaves the object as it was, and the next wake tries again.
     storage.atomically(() => {
-      for (const statement of MIGRATIONS[version] ?? []) storage.run(statement);
+      const migration = MIGRATIONS[version] ?? [];
+      for (const statement of typeof migration === "function" ? migration(storage) : migration) storage.run(statement);
       storage.run(
         "INSERT INTO _meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         String(version + 1),
       );
     });
   }
+  return done < MIGRATIONS.length;
 }
 
-export type EventState = "pending" | "delivered" | "dead" | "quarantined" | "reprocessed";
-
-export interface EventRow {
-  seq: number;
-  id: string;
-  source: string;
-  idempotency_key: string;
-  type: string | null;
-  state: EventState;
-  body: string | null;
-  reason: string | null;
-  received_at: number;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_status: number | null;
-  delivered_at: number | null;
-  /** The latest successful attempt's latency; null before migration 8 and while not delivered. */
-  delivered_ms?: number | null;
-}
-
-export interface AttemptRow {
-  attempt: number;
-  at: number;
-  outcome: string;
-  status: number | null;
-  error: string | null;
-  /** null for the successful attempt, which is kept in the event row. */
-  ms: number | null;
-}
+export type { AttemptRow, EventRow, EventState } from "./rows";

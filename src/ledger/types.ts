@@ -15,6 +15,8 @@ export interface AcceptInput {
   readonly receivedAt: number;
   /** A signed nonce to record; a repeat is refused as a replay. */
   readonly replay?: Replay;
+  /** The allow-listed request headers (src/ingress.ts `keptHeaders`), kept with the body for operators. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface QuarantineInput {
@@ -28,6 +30,8 @@ export interface QuarantineInput {
   readonly replay?: Replay;
   /** What the verifier returned from outside the body (Standard Webhooks' `webhook-id`): kept with the bytes. */
   readonly signed?: SignedFields;
+  /** The allow-listed request headers, as for an event. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type ClaimResult = (

@@ -3,8 +3,9 @@
  *
  * The Durable Object gets its bindings from the runtime, not from the test, so a fault is
  * injected by wrapping the running instance's own `env` (runInDurableObject gives the instance,
- * which lives in this isolate): the real KV namespace and Durable Object namespace sit behind a
- * Proxy that throws, or that calls a hook before passing the call on. Nothing in src/ knows.
+ * which lives in this isolate): the real KV namespace, D1 database and Durable Object namespace
+ * sit behind a Proxy that throws, or that calls a hook before passing the call on. Nothing in
+ * src/ knows.
  * The wrap lasts as long as that instance (until it is evicted or aborted).
  */
 import { runInDurableObject } from "cloudflare:test";
@@ -13,6 +14,7 @@ import { expect } from "vitest";
 import { eventId } from "../../src/ingress";
 import type { AcceptInput, AccountLedger } from "../../src/ledger/AccountLedger";
 import { ledger } from "./gateway";
+import { failingD1 } from "./index-db";
 import { allRows, makeDueIn } from "./ledger-sql";
 
 type Ledger = DurableObjectStub<AccountLedger>;
@@ -24,14 +26,15 @@ export function failingKv(): KVNamespace {
   });
 }
 
-/** Wraps every method of a binding so that `hook(label)` runs (and is awaited) before the real call. */
-function hooked<T extends object>(real: T, label: string, hook: (point: string) => Promise<void>): T {
+/** A D1 database whose `batch` calls (the awaited ones) run `hook(label)` first; `prepare` and `bind` stay synchronous. */
+function hookedD1(real: D1Database, hook: (point: string) => Promise<void>): D1Database {
   return new Proxy(real, {
     get: (target, name) => {
-      const value = Reflect.get(target, name);
+      const value = Reflect.get(target, name) as unknown;
       if (typeof value !== "function") return value;
+      if (name !== "batch") return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {
-        await hook(`${label}.${String(name)}`);
+        await hook("INDEX_DB.batch");
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -39,8 +42,8 @@ function hooked<T extends object>(real: T, label: string, hook: (point: string) 
 }
 
 /**
- * The instance's bindings with every awaited call of an alarm run behind `hook`: the KV
- * index (OPS_INDEX) and the counters flush (a call on a LEDGER stub).
+ * The instance's bindings with every awaited call of an alarm run behind `hook`: the
+ * operators' index (an INDEX_DB batch) and the counters flush (a call on a LEDGER stub).
  */
 export function hookedEnv(real: Env, hook: (point: string) => Promise<void>): Env {
   const namespace = real.LEDGER;
@@ -59,7 +62,7 @@ export function hookedEnv(real: Env, hook: (point: string) => Promise<void>): En
       });
     },
   };
-  return { ...real, OPS_INDEX: hooked(real.OPS_INDEX, "OPS_INDEX", hook), LEDGER: ledgers } as unknown as Env;
+  return { ...real, INDEX_DB: hookedD1(real.INDEX_DB, hook), LEDGER: ledgers } as unknown as Env;
 }
 
 /** Replaces the bindings of the account's running ledger instance; returns a function that restores them. */
@@ -77,14 +80,19 @@ export async function setLedgerEnv(stub: Ledger, make: (real: Env) => Env): Prom
   };
 }
 
-/** Makes the account's ledger see KV failing on every call (the operators' index and the edge cache). */
+/** Makes the account's ledger see KV (the edge cache) failing on every call. */
 export function failKvIn(stub: Ledger): Promise<() => Promise<void>> {
-  return setLedgerEnv(stub, (real) => ({ ...real, OPS_INDEX: failingKv(), SEEN: failingKv() }));
+  return setLedgerEnv(stub, (real) => ({ ...real, SEEN: failingKv() }));
+}
+
+/** Makes the account's ledger see the operators' index (D1) failing on every call. */
+export function failD1In(stub: Ledger): Promise<() => Promise<void>> {
+  return setLedgerEnv(stub, (real) => ({ ...real, INDEX_DB: failingD1() }));
 }
 
 /** Bindings for the Worker (ingress, admin) with KV failing. */
 export function workerEnvWithKvDown(): Env {
-  return { ...env, OPS_INDEX: failingKv(), SEEN: failingKv() } as Env;
+  return { ...env, SEEN: failingKv() } as Env;
 }
 
 export interface LedgerState {
@@ -94,7 +102,7 @@ export interface LedgerState {
   readAt: number;
   /** The oldest pending row: the outbox head. */
   head?: { seq: number; id: string; next_attempt_at: number };
-  /** Rows whose KV index entry is still to be written or deleted. */
+  /** Rows of `events` whose row in the operators' index is still to be written (`indexed = 0`). */
   indexWork: number;
 }
 
@@ -119,9 +127,7 @@ function readState(stub: Ledger): Promise<LedgerState | "running"> {
     const sql = state.storage.sql;
     const pending = allRows(sql).find((r) => r.state === "pending");
     const head = pending && { seq: pending.seq, id: pending.id, next_attempt_at: pending.next_attempt_at ?? 0 };
-    const indexWork = sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE indexed = 2 OR (indexed = 0 AND state IN ('dead', 'quarantined'))")
-      .one().n;
+    const indexWork = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE indexed = 0").one().n;
     return { alarm: await state.storage.getAlarm(), readAt: Date.now(), ...(head && { head }), indexWork };
   });
 }
