@@ -23,10 +23,8 @@ const PRUNE_EXCESS_REJECTIONS = `DELETE FROM rejections WHERE rowid IN (
 )`;
 const PRUNE_COUNTS = "DELETE FROM counts WHERE bucket < ?1";
 
-export interface OverviewPruneResult {
-  readonly rejections: number;
-  readonly counts: number;
-}
+/** Rows deleted (a type, not an interface: the cron logs it as fields). */
+export type OverviewPruneResult = { readonly rejections: number; readonly counts: number };
 
 export async function pruneOverview(env: Env, config: GatewayConfig, now: number): Promise<OverviewPruneResult> {
   const db = env.INDEX_DB;
