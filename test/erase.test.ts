@@ -6,6 +6,7 @@
  * an erased event cannot be redelivered or replayed; a pending one cannot be erased.
  */
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../src/ingress";
 import { runAlarmNow } from "./support/alarms";
@@ -104,6 +105,37 @@ describe("erase an event's payload", () => {
     // Erasing again changes nothing and answers the first erasure's time.
     const again = await admin("POST", `${eventPath(wallet, id)}/erase`);
     expect([again.status, await again.json()]).toEqual([200, body]);
+  });
+
+  it("the operators' index forgets what it copied from the payload: amount, currency and references", async () => {
+    const wallet = uniqueAccount();
+    const { id } = await send(wallet);
+    await drain("cybavo", String(wallet));
+    // The event's index row with what the index copies from a payload, one more reference added
+    // here (so the test does not depend on whether the account's index feed has run yet).
+    const ref = `0x${id.slice(4)}`;
+    await env.INDEX_DB.batch([
+      env.INDEX_DB.prepare(
+        `INSERT INTO events (id, source, account, seq, type, status, amount, currency, refs, received_at, attempts, indexed_at)
+         VALUES (?1, 'cybavo', ?2, 1, 'deposit.updated', 'delivered', '1.50', 'USDT', json_array(?3), ?4, 1, ?4)
+         ON CONFLICT (id) DO UPDATE SET amount = '1.50', currency = 'USDT', refs = json_insert(events.refs, '$[#]', ?3)`,
+      ).bind(id, String(wallet), ref, Date.now()),
+      env.INDEX_DB.prepare("INSERT OR IGNORE INTO refs (ref, id) VALUES (?, ?)").bind(ref, id),
+    ]);
+    const search = async () =>
+      (await (await admin("GET", `/events?q=${ref}`)).json<{ events: { id: string }[] }>()).events.map((e) => e.id);
+    expect(await search()).toEqual([id]);
+
+    expect((await admin("POST", `${eventPath(wallet, id)}/erase`)).status).toBe(200);
+    const indexed = () =>
+      env.INDEX_DB.prepare("SELECT amount, currency, refs, (SELECT count(*) FROM refs WHERE id = ?1) AS refRows FROM events WHERE id = ?1")
+        .bind(id)
+        .first();
+    expect(await indexed()).toEqual({ amount: null, currency: null, refs: "[]", refRows: 0 });
+    expect(await search()).toEqual([]);
+    // The account's index feed writes the row again afterwards: what was cleared stays cleared.
+    await drain("cybavo", String(wallet));
+    expect(await indexed()).toEqual({ amount: null, currency: null, refs: "[]", refRows: 0 });
   });
 
   it("a dead letter: erased, and can no longer be redelivered", async () => {
