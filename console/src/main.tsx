@@ -8,7 +8,7 @@
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, api, describeError, onSignedOut } from "./api";
-import { type ConsoleContext, Context } from "./components/common";
+import { type ConsoleContext, Context, ErrorLine } from "./components/common";
 import { type Route, useRoute, type View } from "./route";
 import type { Health, Session } from "./types";
 import { Bulk } from "./views/bulk";
@@ -94,11 +94,16 @@ function App() {
     return onSignedOut(() => setState({ phase: "signed-out", ended: true }));
   }, [load]);
 
+  const [signOutError, setSignOutError] = useState<unknown>(undefined);
+  // Signed out once the gateway has cleared the cookie; a failure says so and keeps the session.
   const signOut = async () => {
     try {
       await api.delete("/admin/session");
-    } finally {
+      setSignOutError(undefined);
       setState({ phase: "signed-out", ended: false });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) setState({ phase: "signed-out", ended: false });
+      else setSignOutError(err);
     }
   };
 
@@ -129,6 +134,7 @@ function App() {
           Sign out
         </button>
       </header>
+      <ErrorLine error={signOutError} />
       <Page route={route} />
     </Context.Provider>
   );

@@ -31,6 +31,7 @@ import { buildWorker, makeTempDir, PROJECT_ROOT, removeDir, sleep, unique, withT
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1";
 const OPERATOR = "Ada Lovelace";
+const READ_TOKEN = "e2e-read-only-token-0123456789";
 
 let origin: RunningOrigin;
 let mf: Miniflare;
@@ -100,7 +101,7 @@ beforeAll(async () => {
           modules: true,
           scriptPath,
           modulesRoot: tempDir,
-          bindings: { ...worker.bindings, ...testBindings(origin.url, coinsKey.publicKey) },
+          bindings: { ...worker.bindings, ...testBindings(origin.url, coinsKey.publicKey), ADMIN_READ_TOKEN: READ_TOKEN },
           host: "127.0.0.1",
           port: 0,
         }),
@@ -250,9 +251,9 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
 
-async function signIn(target: Page, name = OPERATOR): Promise<void> {
+async function signIn(target: Page, name = OPERATOR, token = TEST_SECRETS.ADMIN_TOKEN): Promise<void> {
   await target.goto(consoleUrl());
-  await target.getByLabel("Token").fill(TEST_SECRETS.ADMIN_TOKEN);
+  await target.getByLabel("Token").fill(token);
   await target.getByLabel(/Your name/).fill(name);
   await target.getByRole("button", { name: "Sign in" }).click();
   await target.locator("header.top .who").getByText(name).waitFor();
@@ -277,7 +278,7 @@ async function listedIds(target: Page): Promise<string[]> {
   return target.locator("table.events tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-event-id") ?? ""));
 }
 
-/** Text of each row of the table under the panel titled `title`. */
+/** The text of each cell of each body row of the table `selector` matches. */
 async function tableRows(target: Page, selector: string): Promise<string[][]> {
   return target
     .locator(`${selector} tbody tr`)
@@ -391,8 +392,8 @@ describe("the console in Chromium", () => {
     expect(dead).toHaveLength(3);
 
     await open(page, "#/dead-letters");
-    await expect.poll(async () => (await tableRows(page, "main table")).length).toBe(3);
-    expect((await tableRows(page, "main table")).map((r) => r[4]).sort()).toEqual(["HTTP 410", "HTTP 410", "HTTP 410"]);
+    await expect.poll(async () => (await tableRows(page, "table.entries")).length).toBe(3);
+    expect((await tableRows(page, "table.entries")).map((r) => r[4]).sort()).toEqual(["HTTP 410", "HTTP 410", "HTTP 410"]);
     await screenshot("dead-letters");
     await page.getByRole("button", { name: "Redeliver in bulk…" }).click();
     await page.getByRole("status").getByText("3 events match: status=dead").waitFor();
@@ -401,6 +402,10 @@ describe("the console in Chromium", () => {
     await page.getByText("3 of 3 processed: 3 redelivered, 0 skipped, 0 failed").waitFor({ timeout: 30_000 });
     expect(await page.locator(".job .badge").textContent()).toBe("done");
     expect(await page.locator(".job progress").evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([3, 3]);
+    // The recent jobs list has it, with who started it.
+    await expect
+      .poll(async () => (await tableRows(page, "table.jobs")).map((r) => [r[1], r[2], r[3], r[4]]))
+      .toEqual([[OPERATOR, "status=dead", "done", "3 / 3"]]);
     await screenshot("bulk");
 
     for (const row of dead) await indexedAs("cybavo", row.account, "delivered", row.account === String(deadWallets[0]) ? 2 : 1);
@@ -418,11 +423,13 @@ describe("the console in Chromium", () => {
     });
     expect(forged.status).toBe(401);
     await open(page, "#/rejections?source=cybavo");
-    await expect.poll(async () => (await tableRows(page, "main table")).map((r) => [r[1], r[2]])).toEqual([["cybavo", "401"]]);
+    await expect.poll(async () => (await tableRows(page, "table.rejections")).map((r) => [r[1], r[2]])).toEqual([["cybavo", "401"]]);
     await screenshot("rejections");
 
-    await open(page, "#/overview");
-    await expect.poll(() => page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(3);
+    await open(page, "#/overview?range=1h");
+    // A chart for each source with traffic; the backlog table has every account the tests used.
+    await expect.poll(async () => (await page.locator(".chart .u-title").allTextContents()).sort()).toEqual(["cregis", "cybavo", "killb"]);
+    await expect.poll(async () => (await tableRows(page, "table.accounts")).length).toBe(7);
     await screenshot("overview");
 
     await open(page, `#/replay?source=cybavo&account=${walletA}`);
@@ -449,11 +456,31 @@ describe("the console in Chromium", () => {
     await open(page, "#/events");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("Token").waitFor();
-    expect(await browser.cookies(gatewayUrl.href)).toEqual([]);
+    // Chromium stores a response's cookies beside delivering it: the removal shows a moment later.
+    await expect.poll(() => browser.cookies(gatewayUrl.href)).toEqual([]);
     expect(await page.evaluate(() => fetch("/admin/events").then((r) => r.status))).toBe(401);
     await page.reload();
     await page.getByLabel("Token").waitFor();
     expect(await page.locator("header.top").count()).toBe(0);
+  });
+
+  it("a read-only session sees the same pages without any action", async () => {
+    await signIn(page, "Auditor", READ_TOKEN);
+    expect(await page.locator("header.top .who").textContent()).toBe("Auditor (read-only)");
+    const [dead] = await indexed({ source: "cybavo", status: "delivered" });
+    await open(page, `#/event?source=cybavo&account=${dead!.account}&id=${dead!.id}`);
+    await page.getByText("Read-only session: actions are not available.").waitFor();
+    expect(await page.getByRole("button", { name: /Redeliver|Erase|Replay/ }).count()).toBe(0);
+    await open(page, "#/bulk?status=dead&preview=1");
+    await page.getByText("Read-only session: bulk redelivery is not available.").waitFor();
+    // The API refuses a change from it all the same.
+    const status = await page.evaluate(
+      (path) => fetch(path, { method: "POST" }).then((r) => r.status),
+      `/admin/sources/cybavo/accounts/${encodeURIComponent(dead!.account)}/events/${dead!.id}/redeliver`,
+    );
+    expect(status).toBe(403);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Token").waitFor();
   });
 });
 
@@ -547,8 +574,8 @@ async function walkCanaries(target: Page, sent: Canaries, shots = false): Promis
   await expectClean(target);
 
   await open(target, "#/quarantine?source=killb");
-  await target.locator("main table tbody tr").first().waitFor();
-  const reason = (await tableRows(target, "main table"))[0]![3]!;
+  await target.locator("table.entries tbody tr").first().waitFor();
+  const reason = (await tableRows(target, "table.entries"))[0]![3]!;
   expect(reason).toBe(`unmapped: RAMP status ${canary(10)}`);
   if (shots) await screenshot("quarantine");
   await target.getByRole("button", { name: /^evt_/ }).first().click();

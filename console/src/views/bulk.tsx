@@ -5,7 +5,7 @@
  * → its progress, polled (GET /admin/jobs/:id) → cancel (POST /admin/jobs/:id/cancel).
  * The job id is in the URL, so a reload keeps watching it.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, adminPath, api } from "../api";
 import { Badge, canAct, Empty, ErrorLine, LinkButton, Loading, Section, useConsole } from "../components/common";
 import { FILTER_KEYS, Filters } from "../components/filters";
@@ -20,10 +20,13 @@ const describeFilter = (filter: Record<string, string | undefined>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(", ") || "every event";
 
-function Progress({ id }: { id: string }) {
+/** One job's progress, polled every second; `onChange` hears its state and count as they move. */
+function Progress({ id, onChange }: { id: string; onChange: (key: string) => void }) {
   const job = useLoad(() => api.get<{ job: Job }>(adminPath("jobs", id)), id, 1_000);
   const [error, setError] = useState<unknown>(undefined);
   const j = job.data?.job;
+  const key = j ? `${j.id} ${j.state} ${j.done + j.skipped + j.failed}` : "";
+  useEffect(() => onChange(key), [key, onChange]);
   if (j === undefined) return <ErrorLine error={job.error} />;
   const processed = j.done + j.skipped + j.failed;
   return (
@@ -108,14 +111,15 @@ function Preview({ filter }: { filter: Params }) {
   );
 }
 
-function RecentJobs() {
-  const jobs = useLoad(() => api.get<{ jobs: Job[] }>("/admin/jobs"), "jobs", 5_000);
+/** The recent jobs; loaded again when the watched job moves, and every 5 s. */
+function RecentJobs({ watching }: { watching: string }) {
+  const jobs = useLoad(() => api.get<{ jobs: Job[] }>("/admin/jobs"), `jobs ${watching}`, 5_000);
   const rows = jobs.data?.jobs ?? [];
   return (
     <Section title="Recent jobs">
       <ErrorLine error={jobs.error} />
       {jobs.data && (
-        <table>
+        <table class="jobs">
           <thead>
             <tr>
               <th>started</th>
@@ -156,15 +160,16 @@ export function Bulk({ route }: { route: Route }) {
   const filter = pick(route.params, FILTER_KEYS);
   const jobId = route.params.get("job");
   const previewing = route.params.get("preview") === "1";
+  const [progress, setProgress] = useState("");
   if (!canAct(session)) return <p class="muted">Read-only session: bulk redelivery is not available.</p>;
   return (
     <main>
       <Section title="Bulk redeliver">
         <Filters values={filter} submitLabel="Preview count" onApply={(values) => navigate("bulk", { ...values, preview: "1" })} />
         {previewing && !jobId && <Preview filter={filter} />}
-        {jobId && <Progress id={jobId} />}
+        {jobId && <Progress id={jobId} onChange={setProgress} />}
       </Section>
-      <RecentJobs />
+      <RecentJobs watching={progress} />
     </main>
   );
 }

@@ -55,7 +55,7 @@ export function DeadLetters({ route }: { route: Route }) {
         <ErrorLine error={page.error} />
         <Loading when={page.loading} />
         {page.data && (
-          <table>
+          <table class="entries">
             <thead>
               <tr>
                 <th>received</th>

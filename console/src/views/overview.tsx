@@ -38,6 +38,9 @@ export function Overview({ route }: { route: Route }) {
   const accounts = useLoad(() => api.get<{ accounts: Account[] }>("/admin/accounts"), "accounts", 30_000);
   const index = useLoad(() => api.get<IndexState>("/admin/index"), "index", 30_000);
   const sources = Object.entries(overview.data?.sources ?? {});
+  // A chart per source with traffic in the range; the quiet ones are named on one line.
+  const active = sources.filter(([, data]) => data.series.some((b) => COUNTERS.some((c) => (b[c] ?? 0) > 0)));
+  const quiet = sources.filter(([name]) => !active.some(([a]) => a === name)).map(([name]) => name);
 
   return (
     <main>
@@ -56,7 +59,7 @@ export function Overview({ route }: { route: Route }) {
         <ErrorLine error={overview.error} />
         <Loading when={overview.loading && overview.data === undefined} />
         <div class="charts">
-          {sources.map(([name, data]) => (
+          {active.map(([name, data]) => (
             <figure key={name} class="chart-box">
               <SourceChart name={name} series={data.series} />
               <figcaption>
@@ -68,14 +71,15 @@ export function Overview({ route }: { route: Route }) {
             </figure>
           ))}
         </div>
-        {overview.data && <Empty rows={sources.length}>No traffic in this range.</Empty>}
+        {overview.data && <Empty rows={active.length}>No traffic in this range.</Empty>}
+        {quiet.length > 0 && <p class="muted">No traffic in this range: {quiet.join(", ")}.</p>}
       </Section>
 
       <Section title="Backlog and origin health per account">
         <ErrorLine error={accounts.error} />
         <Loading when={accounts.loading && accounts.data === undefined} />
         {accounts.data && (
-          <table>
+          <table class="accounts">
             <thead>
               <tr>
                 <th>source</th>

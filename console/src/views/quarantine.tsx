@@ -35,7 +35,7 @@ function Reprocess({ source, done }: { source: string; done: () => void }) {
       </button>
       <ErrorLine error={error} />
       {results && (
-        <table>
+        <table class="results">
           <thead>
             <tr>
               <th>callback</th>
@@ -83,7 +83,7 @@ export function Quarantine({ route }: { route: Route }) {
         <ErrorLine error={page.error} />
         <Loading when={page.loading} />
         {page.data && (
-          <table>
+          <table class="entries">
             <thead>
               <tr>
                 <th>received</th>

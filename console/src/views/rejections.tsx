@@ -22,7 +22,7 @@ export function Rejections({ route }: { route: Route }) {
         <ErrorLine error={page.error} />
         <Loading when={page.loading && page.data === undefined} />
         {page.data && (
-          <table>
+          <table class="rejections">
             <thead>
               <tr>
                 <th>time</th>

@@ -45,14 +45,7 @@ export function SignIn({ onSignedIn, ended }: { onSignedIn: () => void; ended: b
         </label>
         <label>
           Your name (recorded with every action you take)
-          <input
-            name="name"
-            autocomplete="username"
-            required
-            maxLength={100}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
+          <input name="name" autocomplete="username" required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <button type="submit" disabled={busy}>
           Sign in
