@@ -12,6 +12,7 @@ import { type AdminArgs, decodeParams } from "./admin/params";
 import { adminGate } from "./auth/gate";
 import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
+import { erasedAtText } from "./ledger/erase";
 import { log } from "./log";
 import { internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
@@ -99,7 +100,7 @@ adminRouter
     const found = target && (await target.ledger.event(request.params.id ?? ""));
     if (!found) return reply.notFound();
     const attempts = found.attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() }));
-    return reply.json(200, { ...present(found.event), attempts });
+    return reply.json(200, { ...present(found.event), attempts, erasedAt: erasedAtText(found.event.reason) });
   })
   .post("/sources/:source/accounts/:account/events/:id/redeliver", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
@@ -123,7 +124,13 @@ adminRouter
     if (!found) return reply.notFound();
     const raw = await quarantine.raw(request.params.id ?? "");
     const signed = await quarantine.signed(request.params.id ?? "");
-    return reply.json(200, { ...present(found.event), rawBase64: raw === undefined ? null : toBase64(raw), signed: signed ?? null });
+    const erasedAt = erasedAtText(found.event.reason);
+    return reply.json(200, {
+      ...present(found.event),
+      rawBase64: raw === undefined ? null : toBase64(raw),
+      signed: signed ?? null,
+      erasedAt,
+    });
   })
   .post("/sources/:source/quarantine/reprocess", decodeParams, async (request, env, config) => {
     // Runs quarantined callbacks through the current adapters and configuration (after an

@@ -24,7 +24,15 @@ import {
 } from "./support/gateway";
 import { allRows } from "./support/ledger-sql";
 
-type Detail = { id: string; state: string; reason: string | null; event: unknown; attempts: unknown[] };
+type Detail = {
+  id: string;
+  state: string;
+  reason: string | null;
+  event: unknown;
+  attempts: unknown[];
+  headers: Record<string, string> | null;
+  erasedAt: string | null;
+};
 
 const eventPath = (wallet: number, id: string) => `/sources/cybavo/accounts/${wallet}/events/${id}`;
 
@@ -68,6 +76,8 @@ describe("erase an event's payload", () => {
     const { callback, id } = await send(wallet);
     await drain("cybavo", String(wallet));
     expect((await originEvents(String(wallet))).map((e) => e.id)).toEqual([id]);
+    const kept = await (await admin("GET", eventPath(wallet, id))).json<Detail>();
+    expect([kept.erasedAt, kept.headers?.["content-type"]]).toEqual([null, "application/json"]);
 
     const started = Date.now();
     const response = await admin("POST", `${eventPath(wallet, id)}/erase`);
@@ -86,6 +96,7 @@ describe("erase an event's payload", () => {
 
     const detail = await (await admin("GET", eventPath(wallet, id))).json<Detail>();
     expect([detail.state, detail.event, detail.reason]).toEqual(["delivered", null, `erased at ${body.erasedAt} by token`]);
+    expect([detail.erasedAt, detail.headers]).toEqual([body.erasedAt, null]);
     expect(detail.attempts).toHaveLength(1);
 
     // The provider sends the same callback again: acked as a duplicate, stored and delivered nowhere.
@@ -201,8 +212,12 @@ describe("erase an event's payload", () => {
       null,
       `erased at ${erasedAt} by token`,
     ]);
-    const detail = await (await admin("GET", `/sources/cybavo/quarantine/${id}`)).json<{ rawBase64: string | null }>();
-    expect(detail.rawBase64).toBeNull();
+    const detail = await (await admin("GET", `/sources/cybavo/quarantine/${id}`)).json<{
+      rawBase64: string | null;
+      headers: unknown;
+      erasedAt: string | null;
+    }>();
+    expect([detail.rawBase64, detail.headers, detail.erasedAt]).toEqual([null, null, erasedAt]);
 
     // The same bytes again: still one quarantine row, nothing new to re-process.
     expect((await postCybavo("cybavo", callback)).status).toBe(200);

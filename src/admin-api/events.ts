@@ -48,14 +48,18 @@ export const Attempt = v.pipe(
   v.title("Attempt"),
 );
 
+const Headers = nullable(
+  v.record(v.string(), v.string()),
+  "The allow-listed request headers received (never credentials, cookies or signatures); null when none were kept, or once erased.",
+);
+const ErasedAt = nullable(Timestamp, "When its payload was erased (POST …/erase); null if it was not.");
+
 export const EventDetail = v.pipe(
   v.object({
     ...EventRow.entries,
     attempts: v.array(Attempt),
-    headers: v.optional(
-      nullable(v.record(v.string(), v.string()), "The allow-listed request headers received (never credentials or signatures)."),
-    ),
-    erasedAt: v.optional(nullable(Timestamp, "When its payload was erased; null if it was not.")),
+    headers: Headers,
+    erasedAt: ErasedAt,
   }),
   v.title("EventDetail"),
 );
@@ -150,7 +154,9 @@ export const HeldEntries = v.object({
 export const QuarantineDetail = v.object({
   ...EventRow.entries,
   rawBase64: nullable(v.string(), "The exact bytes received, standard Base64; null once erased."),
-  signed: nullable(v.record(v.string(), v.string()), "Signed values read outside the body, by header name."),
+  signed: nullable(v.record(v.string(), v.string()), "Signed values read outside the body, by header name; null once erased."),
+  headers: Headers,
+  erasedAt: ErasedAt,
 });
 
 export const ReprocessQuery = v.object({ limit: limitQuery(500, 100), after: text("The `next` of the previous call.") });

@@ -1,7 +1,8 @@
 /**
  * An operator's erasure of an event's payload (personal data), keeping its identity
- * (docs/operations.md "Erase an event's payload"). What goes: the CloudEvent body, and for a
- * quarantined callback the raw bytes and the signed fields kept with them. What stays: the key
+ * (docs/operations.md "Erase an event's payload"). What goes: the CloudEvent body and the
+ * request headers kept with it, and for a quarantined callback the raw bytes and the signed
+ * fields kept with them. What stays: the key
  * row (id, seq, idempotency key, state, times, attempts), so a provider's retry of the same
  * callback is still a duplicate and is never delivered again, and the history of attempts.
  * When and by whom is recorded in the row's `reason` ("erased at <RFC 3339> by <actor>"): the
@@ -31,6 +32,12 @@ export function erasedAt(reason: string | null): number | undefined {
   return match === null ? undefined : Date.parse(match[1] ?? "");
 }
 
+/** The same as the event detail shows it: RFC 3339, or null. */
+export function erasedAtText(reason: string | null): string | null {
+  const at = erasedAt(reason);
+  return at === undefined ? null : new Date(at).toISOString();
+}
+
 interface Row {
   seq: number;
   state: string;
@@ -42,7 +49,8 @@ interface Row {
 /**
  * Erases the payload of event (or quarantined callback) `id`, by `by` at `now`. Erasing an
  * erased row changes nothing and answers the first erasure's time. The row is marked for the
- * operators' index to be written again (its reason changed), and retention looks at it again.
+ * operators' index to be written again (`indexed = 0`: its reason changed, ./index-feed.ts), and
+ * retention looks at it again.
  */
 export function eraseEvent(
   storage: LedgerStorage,
@@ -72,12 +80,8 @@ export function eraseEvent(
 }
 
 function erase(storage: LedgerStorage, cursors: Cursors, row: Row, by: string, now: number): EraseResult {
-  // `indexed`: 0 makes the index sync write the row again (its reason changed); a deletion it
-  // still owes (2) is kept.
   storage.run(
-    `UPDATE events SET body = NULL, raw = NULL, signed = NULL, reason = ?2,
-       indexed = CASE WHEN indexed = 2 THEN 2 ELSE 0 END
-     WHERE seq = ?1`,
+    "UPDATE events SET body = NULL, headers = NULL, raw = NULL, signed = NULL, reason = ?2, indexed = 0 WHERE seq = ?1",
     row.seq,
     erasedReason(now, by),
   );
