@@ -81,9 +81,9 @@ export async function sessionRoute(request: Request, auth: AuthSettings, identit
   const session = await cookieSession(request, auth);
   const principal = session && ({ actor: identity ?? session.actor, role: session.role, via: "session" } as const);
   if (request.method === "GET") {
-    if (session === undefined) return { response: reply.bearerChallenge() };
+    if (session === undefined || principal === undefined) return { response: reply.bearerChallenge() };
     const expiresAt = new Date(session.exp * 1000).toISOString();
-    return { response: reply.json(200, { actor: session.actor, role: session.role, expiresAt }), principal: principal! };
+    return { response: reply.json(200, { actor: session.actor, role: session.role, expiresAt }), principal };
   }
   // DELETE: a sign-out sent with the cookie follows the Origin rule like any change; it always
   // clears the cookie, valid or not (an expired one is dropped all the same).
