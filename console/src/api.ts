@@ -78,7 +78,11 @@ export const api = {
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 401) return "Not signed in (the session ended): sign in again.";
-    if (err.status === 403) return "Not allowed: this session is read-only, or the request did not come from this page.";
+    if (err.status === 403 && err.code === "read_only") return "Not allowed: this session is read-only.";
+    if (err.status === 403 && err.code === "origin_mismatch") return "Refused: the request did not come from this console's own address.";
+    if (err.status === 403) return "Not allowed (Cloudflare Access refused this request).";
+    if (err.status === 409 && err.code === "not_redeliverable") return "Not redeliverable: its body is past retention or was erased.";
+    if (err.status === 409 && err.code === "not_erasable") return "Not erasable while it is pending: wait for delivery or dead-lettering.";
     if (err.status === 404) return "Not found (or this gateway does not have that route yet).";
     if (err.status === 503) return "The gateway could not reach its storage: try again in a moment.";
     return `The gateway answered ${err.status}: ${err.code}`;

@@ -379,6 +379,29 @@ describe("the console in Chromium", () => {
     await screenshot("event");
   });
 
+  it("redelivers one event from its page, then erases its payload after a confirmation", async () => {
+    const [row] = await indexed({ source: "cybavo", account: String(walletA) });
+    await open(page, `#/event?source=cybavo&account=${walletA}&id=${row!.id}`);
+    await page.getByRole("heading", { name: "Attempts (1)" }).waitFor();
+    await page.getByRole("button", { name: "Redeliver", exact: true }).click();
+    await page.getByRole("status").getByText("Queued for redelivery").waitFor();
+    // The page follows the event: the first delivery is kept in the history beside the new one.
+    await page.getByRole("heading", { name: "Attempts (2)" }).waitFor({ timeout: 15_000 });
+    expect((await tableRows(page, "table.attempts")).map((a) => [a[0], a[2], a[3]])).toEqual([
+      ["1", "delivered", "200"],
+      ["2", "delivered", "200"],
+    ]);
+    expect(origin.events.filter((e) => e.id === row!.id)).toHaveLength(2);
+
+    await page.getByRole("button", { name: "Erase payload…" }).click();
+    await page.getByRole("alertdialog", { name: "Confirm erase" }).waitFor();
+    await page.getByRole("button", { name: "Erase the payload" }).click();
+    await page.getByRole("status").getByText("Payload erased.").waitFor();
+    await expect.poll(() => page.locator("pre.payload").count()).toBe(0);
+    expect(await page.locator("dl.facts").textContent()).toContain("payload erased");
+    expect(await page.getByRole("button", { name: "Erase payload…" }).count()).toBe(0);
+  });
+
   it("bulk-redelivers the dead letters with a preview, a confirmation and progress, and each reaches the origin once", async () => {
     const deadWallets = [unique(), unique()];
     await scriptOrigin(String(deadWallets[0]), [410, 410]);

@@ -121,8 +121,50 @@ export function Quarantine({ route }: { route: Route }) {
   );
 }
 
+/** Erase a quarantined callback's raw bytes (personal data), after a confirmation. */
+function EraseRaw({ source, id, done }: { source: string; id: string; done: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const erase = async () => {
+    setConfirming(false);
+    try {
+      await api.post(`${adminPath("sources", source, "quarantine", id)}/erase`);
+      setMessage("Raw body erased.");
+      done();
+    } catch (err) {
+      setMessage(describeError(err));
+    }
+  };
+  return (
+    <div class="actions">
+      {!confirming && (
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          Erase raw body…
+        </button>
+      )}
+      {confirming && (
+        <div class="confirm" role="alertdialog" aria-label="Confirm erase">
+          <p>Erase this callback's raw body and signed values? Its id and reason stay; it can no longer be re-processed.</p>
+          <button type="button" class="danger" onClick={erase}>
+            Erase the raw body
+          </button>
+          <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {message && (
+        <p class="notice" role="status">
+          {message}
+        </p>
+      )}
+    </div>
+  );
+}
+
 /** One quarantined callback: the reason and the exact bytes received, decoded as UTF-8 text. */
 export function Quarantined({ route }: { route: Route }) {
+  const { session } = useConsole();
   const source = route.params.get("source") ?? "";
   const id = route.params.get("id") ?? "";
   const item = useLoad(() => api.get<QuarantinedDetail>(adminPath("sources", source, "quarantine", id)), JSON.stringify([source, id]));
@@ -149,6 +191,7 @@ export function Quarantined({ route }: { route: Route }) {
             ]}
           />
         )}
+        {d && canAct(session) && d.rawBase64 !== null && <EraseRaw source={source} id={id} done={item.reload} />}
       </Section>
       {d && (
         <>
