@@ -214,9 +214,9 @@ describe("gateway served by Miniflare on 127.0.0.1", () => {
     expect([response.status, await response.text()]).toEqual([200, "ok"]);
   });
 
-  it("has every binding wrangler.toml declares, OPS_INDEX included", async () => {
+  it("has every binding wrangler.toml declares, the operators' index (INDEX_DB) included", async () => {
     const declared = wranglerBindingNames();
-    expect(declared).toEqual(expect.arrayContaining(["LEDGER", "OPS_INDEX", "ORIGIN_URL", "SEEN", "SOURCES"]));
+    expect(declared).toEqual(expect.arrayContaining(["LEDGER", "INDEX_DB", "ORIGIN_URL", "SEEN", "SOURCES"]));
     const env = await mf.getBindings();
     expect(declared.filter((name) => !(name in env))).toEqual([]);
   });
