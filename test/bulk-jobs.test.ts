@@ -3,8 +3,8 @@
  * jobs"): POST /admin/jobs checks the confirmed count against the index and starts a BulkJob
  * Durable Object, which selects the matching events received before it started and asks each
  * one's account ledger to redeliver it, with a guard that makes a repeated call a "skipped".
- * Real account ledgers, real D1 index, the real origin; the job's alarms run for real or one at
- * a time with runDurableObjectAlarm.
+ * Real account ledgers, the real D1 index (written by the ledgers' own index feed), the real
+ * origin; the job's alarms run for real or one at a time with runDurableObjectAlarm.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -31,34 +31,7 @@ import { TEST_SECRETS } from "./support/test-config";
 
 const SOURCE = "cybavo";
 
-/** Writes the account's ledger rows into the operators' index as the ledger's index feed does (status = state). */
-async function index(wallet: number): Promise<void> {
-  const rows = await storedEvents(SOURCE, String(wallet));
-  await env.INDEX_DB.batch(
-    rows.map((row) =>
-      env.INDEX_DB.prepare(
-        `INSERT OR REPLACE INTO events (id, source, account, seq, type, status, received_at, delivered_at, attempts, last_status, next_attempt_at, reason, indexed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).bind(
-        row.id,
-        SOURCE,
-        String(wallet),
-        row.seq,
-        row.type,
-        row.state,
-        row.received_at,
-        row.delivered_at,
-        row.attempts,
-        row.last_status,
-        row.next_attempt_at,
-        row.reason,
-        Date.now(),
-      ),
-    ),
-  );
-}
-
-/** `n` dead letters of one account (the origin answers 410), indexed; their ids in `seq` order. */
+/** `n` dead letters of one account (the origin answers 410), in the index; their ids in `seq` order. */
 async function deadLetters(wallet: number, n: number): Promise<string[]> {
   await scriptOrigin(String(wallet), Array(n).fill(410));
   const before = await storedEvents(SOURCE, String(wallet));
@@ -66,7 +39,9 @@ async function deadLetters(wallet: number, n: number): Promise<string[]> {
   await drain(SOURCE, String(wallet));
   const rows = newRows(before, await storedEvents(SOURCE, String(wallet)));
   expect(rows.map((r) => r.state)).toEqual(Array(n).fill("dead"));
-  await index(wallet);
+  // The account's own index feed wrote them to D1 in its alarm runs.
+  const query = new URLSearchParams({ source: SOURCE, account: String(wallet), status: "dead" });
+  expect(await (await admin("GET", `/events/count?${query}`)).json()).toEqual({ count: n });
   return rows.map((r) => r.id);
 }
 
@@ -166,6 +141,8 @@ describe("bulk redeliver", () => {
     await drain(SOURCE, String(b));
     expect(await delivered(a)).toEqual(idsA);
     expect(await delivered(b)).toEqual(idsB);
+    // The accounts' index feed has written them delivered: the dead-letter selection is empty.
+    expect(await json(await admin("GET", `/events/count?${new URLSearchParams(filter)}`))).toEqual([200, { count: 0 }]);
 
     const [, list] = await json<{ jobs: Job[] }>(await admin("GET", "/jobs"));
     expect(list.jobs[0]).toEqual(job);
