@@ -155,6 +155,8 @@ export interface Job {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Why a job failed (state `failed`). */
+  error?: string;
 }
 
 export interface Health {

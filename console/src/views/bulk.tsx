@@ -38,6 +38,7 @@ function Progress({ id, onChange }: { id: string; onChange: (key: string) => voi
       <p class="job-counts" role="status">
         {processed} of {j.total} processed: {j.done} redelivered, {j.skipped} skipped, {j.failed} failed
       </p>
+      {j.error && <p class="error">{j.error}</p>}
       {j.state === "running" && (
         <button
           type="button"
