@@ -199,6 +199,12 @@ describe("bulk redeliver", () => {
     const filter = { source: SOURCE, status: "dead", from: String(from) };
     const jobsBefore = (await json<{ jobs: Job[] }>(await admin("GET", "/jobs")))[1].jobs;
     expect(await json(await postJob({ kind: "redeliver", filter, expect: 3 }))).toEqual([409, { error: "count_changed", count: 2 }]);
+    // A blank field means any (a form's empty field sends one).
+    const blanks = { ...filter, account: "", to: "" };
+    expect(await json(await postJob({ kind: "redeliver", filter: blanks, expect: 3 }))).toEqual([
+      409,
+      { error: "count_changed", count: 2 },
+    ]);
     expect((await postJob({ kind: "redeliver", filter: { ...filter, stauts: "dead" }, expect: 2 })).status).toBe(400);
     expect((await postJob({ kind: "erase", filter, expect: 2 })).status).toBe(400);
     expect((await postJob({ kind: "redeliver", filter, expect: -1 })).status).toBe(400);

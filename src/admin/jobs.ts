@@ -20,6 +20,14 @@ function jobObject(env: Env, id: string) {
   return env.JOBS.get(env.JOBS.idFromName(id));
 }
 
+/** An empty filter value means "any", as in the index's query parameters (a form's blank field sends one). */
+function withoutBlankFilterFields(json: unknown): unknown {
+  if (typeof json !== "object" || json === null || !("filter" in json)) return json;
+  const { filter } = json as { filter: unknown };
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) return json;
+  return { ...json, filter: Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== "")) };
+}
+
 /** The body of POST /admin/jobs, validated with the schema the OpenAPI document shows; a message for a 400 otherwise. */
 async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBody } | { ok: false; error: string }> {
   let json: unknown;
@@ -29,7 +37,7 @@ async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBo
     // The caller's mistake, answered as such.
     return { ok: false, error: "the body must be JSON" };
   }
-  const parsed = v.safeParse(CreateJobBody, json);
+  const parsed = v.safeParse(CreateJobBody, withoutBlankFilterFields(json));
   if (parsed.success) return { ok: true, value: parsed.output };
   const issue = parsed.issues[0];
   const path = issue?.path?.map((item) => String(item.key)).join(".");
