@@ -3,8 +3,10 @@
  * the contract's response shapes on rows seeded into the real local D1 database, 400 with a
  * clear message on bad input, 401 without the token, no-store on every answer.
  */
+
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, secrets } from "./support/gateway";
+import { admin, call, secrets } from "./support/gateway";
 import { insertAccounts, insertEvents, seedEvent, seedSource } from "./support/index-rows";
 
 const T0 = Date.parse("2026-05-01T10:00:00Z");
@@ -178,5 +180,12 @@ describe("answers", () => {
       cacheControl: "no-store",
       body: { mode: "all", retentionDays: 90, lagMs: 987_654, updatedAt: "2099-01-01T00:00:00.000Z", sinceUpdateMs: 0 },
     });
+  });
+
+  it("GET /admin/index says the configured INDEX_MODE and INDEX_RETENTION_DAYS", async () => {
+    const bindings = { ...env, INDEX_MODE: "attention", INDEX_RETENTION_DAYS: "30" } as Env;
+    const request = new Request("https://gateway.test/admin/index", { headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` } });
+    const body = await (await call(request, bindings)).json<Record<string, unknown>>();
+    expect({ mode: body.mode, retentionDays: body.retentionDays }).toEqual({ mode: "attention", retentionDays: 30 });
   });
 });

@@ -20,11 +20,6 @@ function unknownParameter(request: IRequest, allowed: readonly string[]): string
   return extra === undefined ? undefined : `unknown parameter ${JSON.stringify(extra)}`;
 }
 
-/** The index's mode (INDEX_MODE): every event, or only those that need an operator. */
-function indexMode(config: GatewayConfig): string {
-  return "indexMode" in config && typeof config.indexMode === "string" ? config.indexMode : "all";
-}
-
 /** Dead letters or quarantined callbacks: `source`, `account`, `cursor`, `limit`. */
 function entriesRoute(status: "dead" | "quarantined") {
   return async (request: IRequest, env: Env) => {
@@ -71,7 +66,7 @@ export function indexRoutes(router: AdminRouter): void {
     .get("/index", async (_request: IRequest, env: Env, config: GatewayConfig) => {
       return reply.json(
         200,
-        await indexState(env.INDEX_DB, Date.now(), { mode: indexMode(config), retentionDays: config.indexRetentionDays }),
+        await indexState(env.INDEX_DB, Date.now(), { mode: config.indexMode, retentionDays: config.indexRetentionDays }),
       );
     });
 }
