@@ -156,7 +156,7 @@ export interface IndexState {
   readonly retentionDays: number;
   /** The largest lag (written minus received, of a batch's oldest event) among accounts that wrote in the last 15 minutes. */
   readonly lagMs: number | null;
-  /** The newest write to the index (the newest account row: every batch rewrites its account's row). */
+  /** The newest account row written: an account sends its row with a batch when it changed, and at least once a minute while it writes. */
   readonly updatedAt: string | null;
   /** Now minus `updatedAt`. */
   readonly sinceUpdateMs: number | null;
