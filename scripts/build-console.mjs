@@ -6,7 +6,7 @@
 // Run by wrangler's [build] command before `wrangler dev` and `wrangler deploy`, and by `npm test`
 // before vitest (the workers test project serves the same directory).
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -58,22 +58,58 @@ export async function bundleConsole() {
   ]);
 }
 
+/** Whether `dir` holds exactly these files with these contents. */
+async function holds(dir, files) {
+  const names = await readdir(dir).catch((err) => {
+    if (err.code === "ENOENT") return [];
+    throw err;
+  });
+  if (names.length !== files.size) return false;
+  for (const [name, contents] of files) {
+    const existing = await readFile(join(dir, name)).catch((err) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (existing === undefined || !existing.equals(Buffer.from(contents))) return false;
+  }
+  return true;
+}
+
 /**
- * Writes the console into `outdir`, replacing what was there. The new files are written beside
- * it and swapped in with two renames, so a server reading the directory (wrangler dev, a test
- * run) sees the old set or the new one, never half of each, and old hashed files do not pile up.
+ * Writes the console into `outdir`, replacing what was there. Nothing is written when it
+ * already holds the same files (wrangler dev sees no change, and the test suites, which each
+ * run wrangler's build, never swap the directory under each other). Otherwise the new files are
+ * written beside it and swapped in with two renames, so a server reading the directory sees the
+ * old set or the new one, never half of each, and old hashed files do not pile up. Two builds
+ * at once: the second to swap finds the first one's directory in place and keeps it when it is
+ * the same build.
  */
 export async function buildConsole(outdir = CONSOLE_OUT) {
   const files = await bundleConsole();
+  if (await holds(outdir, files)) return files;
   const stamp = `${process.pid}-${Date.now()}`;
   const fresh = `${outdir}.new-${stamp}`;
   const stale = `${outdir}.old-${stamp}`;
   await mkdir(fresh, { recursive: true });
   for (const [name, contents] of files) await writeFile(join(fresh, name), contents);
-  await rename(outdir, stale).catch((err) => {
-    if (err.code !== "ENOENT") throw err;
-  });
-  await rename(fresh, outdir);
+  for (let attempt = 1; ; attempt++) {
+    await rename(outdir, stale).catch((err) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+    try {
+      await rename(fresh, outdir);
+      break;
+    } catch (err) {
+      // Another build put its directory in place between the two renames.
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+      if (await holds(outdir, files)) {
+        await rm(fresh, { recursive: true, force: true });
+        break;
+      }
+      if (attempt === 3) throw err;
+      await rm(stale, { recursive: true, force: true });
+    }
+  }
   await rm(stale, { recursive: true, force: true });
   return files;
 }
