@@ -40,7 +40,8 @@ function importsOf(path: string, text: string): string[] {
     ...text.matchAll(/(?:^|\n)\s*import\s+"(\.{1,2}\/[^"]+)"/g),
     ...text.matchAll(/\bimport\(\s*"(\.{1,2}\/[^"]+)"\s*\)/g),
   ].map((m) => m[1] as string);
-  return specifiers.map((spec) => resolveSpecifier(path, spec));
+  // A JSON file (the committed OpenAPI document the Worker serves) is data: it imports nothing.
+  return specifiers.filter((spec) => !spec.endsWith(".json")).map((spec) => resolveSpecifier(path, spec));
 }
 
 /** Every import cycle of a graph, each as "a → b → a". */
