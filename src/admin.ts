@@ -9,6 +9,7 @@ import { actionRoutes } from "./admin/actions";
 import { indexRoutes } from "./admin/index-routes";
 import { overviewRoutes } from "./admin/overview";
 import { type AdminArgs, decodeParams } from "./admin/params";
+import { attemptLimitErrors } from "./auth/attempts";
 import { adminGate } from "./auth/gate";
 import type { ConfigResult, GatewayConfig } from "./config";
 import { eventId, ledgerFor, parseVerified, QUARANTINE_ACCOUNT, storeEvent } from "./ingress";
@@ -172,10 +173,12 @@ adminRouter.all("*", () => reply.notFound());
  * GET /admin/health: what the public /healthz no longer shows. The configured sources with
  * their provider and how many secrets each has (never a value), whether the operator API is
  * on, or, when the configuration is invalid, every error (500). Works while the configuration
- * is invalid, as long as ADMIN_TOKEN itself is valid.
+ * is invalid, as long as ADMIN_TOKEN itself is valid. A missing SIGNIN_LIMIT binding is listed
+ * too, though nothing else stops for it (src/auth/attempts.ts).
  */
-function health(loaded: ConfigResult): Response {
-  if (!loaded.ok) return reply.json(500, { status: "invalid_config", admin: "enabled", errors: loaded.errors });
+function health(loaded: ConfigResult, env: Env): Response {
+  const errors = [...(loaded.ok ? [] : loaded.errors), ...attemptLimitErrors(env.SIGNIN_LIMIT)];
+  if (!loaded.ok || errors.length > 0) return reply.json(500, { status: "invalid_config", admin: "enabled", errors });
   const sources = Object.fromEntries(
     [...loaded.config.sources.values()].map((s) => [s.name, { provider: s.provider.name, secrets: s.secrets.length + s.named.size }]),
   );
@@ -184,7 +187,8 @@ function health(loaded: ConfigResult): Response {
 
 /** Routes an authenticated request. */
 async function route(request: Request, env: Env, loaded: ConfigResult): Promise<Response> {
-  if (new URL(request.url).pathname === "/admin/health") return request.method === "GET" ? health(loaded) : reply.methodNotAllowed("GET");
+  if (new URL(request.url).pathname === "/admin/health")
+    return request.method === "GET" ? health(loaded, env) : reply.methodNotAllowed("GET");
   // Every other route needs the configuration (sources, bindings): 503 until it is fixed.
   if (!loaded.ok) return reply.unavailable();
   try {
@@ -204,7 +208,7 @@ async function route(request: Request, env: Env, loaded: ConfigResult): Promise<
  */
 export async function handleAdmin(request: Request, env: Env, loaded: ConfigResult): Promise<Response> {
   const started = Date.now();
-  const gated = await adminGate(request, loaded.ok ? loaded.config.auth : loaded.auth);
+  const gated = await adminGate(request, loaded.ok ? loaded.config.auth : loaded.auth, env.SIGNIN_LIMIT);
   const response = gated.response ?? (await route(request, env, loaded));
   // The audit trail of operator actions: who (actor, role, how), method, path and outcome;
   // never a token or a cookie.

@@ -1,13 +1,14 @@
 /**
  * /admin/session: the console's sign-in (POST), who is signed in (GET), and sign-out (DELETE).
  * Sign-in takes a token once and answers with the session cookie; a wrong token is a plain 401
- * that says nothing of what was wrong. Sign-in attempts are not rate-limited here: put a
- * Cloudflare rate limiting rule on `/admin/session` (docs/deploy.md).
+ * that says nothing of what was wrong. Each sign-in's token, right or wrong, spends from its
+ * client's budget of attempts (src/auth/attempts.ts): 429 once it is spent.
  */
 import * as v from "valibot";
 import { reply } from "../replies";
 import { readBodyCapped } from "../request-body";
 import { fromUtf8 } from "../verify/crypto";
+import { spendAttempt } from "./attempts";
 import { CLEAR_SESSION_COOKIE, sessionCookieOf, setSessionCookie } from "./cookie";
 import { sameOrigin } from "./origin";
 import type { Principal } from "./principal";
@@ -51,13 +52,15 @@ async function signInBody(request: Request): Promise<v.InferOutput<typeof SignIn
   return parsed.success ? parsed.output : reply.json(400, { error: BAD_BODY });
 }
 
-async function signIn(request: Request, auth: AuthSettings, identity: string | undefined): Promise<Gated> {
+async function signIn(request: Request, auth: AuthSettings, identity: string | undefined, limiter: RateLimit | undefined): Promise<Gated> {
   // A browser always sends Origin with a POST: another site's page must not sign it in. Scripts
   // (no Origin) may sign in; they usually send the bearer token instead.
   if (request.headers.has("origin") && !sameOrigin(request)) return { response: originMismatch() };
   const body = await signInBody(request);
   if (body instanceof Response) return { response: body };
   const role = await roleOfToken(body.token, auth);
+  const refused = await spendAttempt(request, limiter, role !== undefined);
+  if (refused !== undefined) return { response: refused };
   if (role === undefined) return { response: reply.bearerChallenge() };
   const actor = body.name ?? identity ?? (role === "admin" ? "token" : "read-token");
   const exp = Math.floor(Date.now() / 1000) + auth.sessionTtlSeconds;
@@ -74,9 +77,14 @@ export async function cookieSession(request: Request, auth: AuthSettings) {
   return value === undefined ? undefined : readSession(value, auth, Date.now());
 }
 
-/** Answers /admin/session; `identity` is the Cloudflare Access identity when Access is on. */
-export async function sessionRoute(request: Request, auth: AuthSettings, identity: string | undefined): Promise<Gated> {
-  if (request.method === "POST") return signIn(request, auth, identity);
+/** Answers /admin/session; `identity` is the Cloudflare Access identity when Access is on, `limiter` the SIGNIN_LIMIT binding. */
+export async function sessionRoute(
+  request: Request,
+  auth: AuthSettings,
+  identity: string | undefined,
+  limiter: RateLimit | undefined,
+): Promise<Gated> {
+  if (request.method === "POST") return signIn(request, auth, identity, limiter);
   if (request.method !== "GET" && request.method !== "DELETE") return { response: reply.methodNotAllowed("GET, POST, DELETE") };
   const session = await cookieSession(request, auth);
   const principal = session && ({ actor: identity ?? session.actor, role: session.role, via: "session" } as const);
