@@ -41,6 +41,7 @@ import type { ObjectIdentity } from "./identity";
 import {
   type Attempt,
   backlog,
+  bodyOf,
   consecutiveFailures,
   eventsWork,
   hasEventsWork,
@@ -160,7 +161,7 @@ export class IndexFeed {
       seq: row.seq,
       type: row.type,
       status: row.state,
-      ...describeEvent(row.body),
+      ...describeEvent(bodyOf(this.storage, row)),
       receivedAt: row.received_at,
       deliveredAt: row.delivered_at,
       attempts: row.attempts,

@@ -7,14 +7,18 @@ import type { Cursors } from "./cursors";
 import type { Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
-/** An event row as the index reads it, wherever it is. */
+/**
+ * An event row as the index reads it, wherever it is: `home` is the table its body is in
+ * (`events` or a bodies partition). The body itself is read one row at a time (`bodyOf`), when
+ * the row is described: a batch of rows never holds a hundred bodies in memory at once.
+ */
 export interface LedgerRow {
   seq: number;
   id: string;
   source: string;
   type: string | null;
   state: string;
-  body: string | null;
+  home: string;
   reason: string | null;
   received_at: number;
   attempts: number;
@@ -25,7 +29,7 @@ export interface LedgerRow {
 
 type Row = LedgerRow & Record<string, SqlStorageValue>;
 
-const COLUMNS = "seq, id, source, type, state, body, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
+const COLUMNS = "seq, id, source, type, state, 'events' AS home, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
 
 /** Rows of `events` whose index row is not written as they stand (`indexed = 0`, the partial index `events_index_work`), oldest first. */
 export function eventsWork(storage: LedgerStorage, limit: number): LedgerRow[] {
@@ -54,25 +58,23 @@ export function markIndexed(storage: LedgerStorage, rows: readonly LedgerRow[]):
   }
 }
 
+/** The CloudEvent of a row read by this module, if it is still kept (one row read). */
+export function bodyOf(storage: LedgerStorage, row: LedgerRow): string | null {
+  return storage.rows<{ body: string | null }>(`SELECT body FROM ${row.home} WHERE seq = ?`, row.seq)[0]?.body ?? null;
+}
+
 /**
- * The time partitions' rows after `after`, in `seq` order (with their bodies, or with `body`
- * null when `withBody` is false), read in pages of `page` (a consumer that stops early reads no
- * further page). A bodies partition holds `seq` as its rowid, so each page is a range read; its
- * key is found by primary key.
+ * The time partitions' rows after `after`, in `seq` order, read in pages of `page` (a consumer
+ * that stops early reads no further page). A bodies partition holds `seq` as its rowid, so each
+ * page is a range read; its key is found by primary key.
  */
-export function* partitionRows(
-  storage: LedgerStorage,
-  partitions: Partitions,
-  after: number,
-  page: number,
-  withBody = true,
-): Generator<LedgerRow> {
+export function* partitionRows(storage: LedgerStorage, partitions: Partitions, after: number, page: number): Generator<LedgerRow> {
   for (const bodies of partitions.bodies()) {
     if (partitions.lastSeq(bodies) <= after) continue;
     let from = after;
     for (;;) {
       const rows = storage.rows<Row>(
-        `SELECT b.seq, b.id, k.source, k.type, k.state, ${withBody ? "b.body" : "NULL AS body"}, k.reason, k.received_at, k.attempts, k.next_attempt_at,
+        `SELECT b.seq, b.id, k.source, k.type, k.state, '${bodies.name}' AS home, k.reason, k.received_at, k.attempts, k.next_attempt_at,
                 k.last_status, k.delivered_at
          FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id WHERE b.seq > ? ORDER BY b.seq LIMIT ?`,
         from,
@@ -109,7 +111,7 @@ export function backlog(storage: LedgerStorage, cursors: Cursors, partitions: Pa
   // reads one or two rows; pages double over delivered rows a stale cursor leaves.
   let from = after;
   for (let page = 1; ; page = Math.min(page * 2, 256)) {
-    const rows = [...take(partitionRows(storage, partitions, from, page, false), page)];
+    const rows = [...take(partitionRows(storage, partitions, from, page), page)];
     first = rows.find((r) => r.state === "pending");
     if (first !== undefined || rows.length < page) break;
     from = rows.at(-1)!.seq;

@@ -46,15 +46,18 @@ export async function accountRow(source: string, account: string): Promise<Recor
   return env.INDEX_DB.prepare("SELECT * FROM accounts WHERE source = ? AND account = ?").bind(source, account).first();
 }
 
-/** A D1 database on which every call throws, as during a D1 outage. */
+/**
+ * A D1 database during an outage: statements are prepared and bound as usual (D1 runs nothing
+ * until asked), and every call that runs one (`batch`, `run`, `all`, `first`, `raw`, `exec`,
+ * `dump`) rejects.
+ */
 export function failingD1(): D1Database {
+  const unavailable = () => Promise.reject(new Error("D1 unavailable (test)"));
+  const statement: D1PreparedStatement = new Proxy({} as D1PreparedStatement, {
+    get: (_target, name) => (name === "then" ? undefined : name === "bind" ? () => statement : unavailable),
+  });
   return new Proxy({} as D1Database, {
-    get: (_target, name) => {
-      if (name === "then") return undefined;
-      return () => {
-        throw new Error("D1 unavailable (test)");
-      };
-    },
+    get: (_target, name) => (name === "then" ? undefined : name === "prepare" ? () => statement : unavailable),
   });
 }
 
