@@ -196,6 +196,7 @@ interface Row {
   status: string;
   attempts: number;
   refs: string[];
+  receivedAt: string;
 }
 
 async function adminGet<T>(path: string): Promise<T> {
@@ -437,7 +438,7 @@ describe("the console in Chromium", () => {
     expect(delivered.sort()).toEqual(dead.map((d) => d.id).sort());
   });
 
-  it("shows the overview, rejected requests, quarantine and replay views", async () => {
+  it("shows the overview and rejected requests, and replays an account since a time after a confirmation", async () => {
     // A forged callback for the rejected requests view.
     const forged = await fetch(new URL("/webhooks/cybavo", gatewayUrl), {
       method: "POST",
@@ -455,9 +456,17 @@ describe("the console in Chromium", () => {
     await expect.poll(async () => (await tableRows(page, "table.accounts")).length).toBe(7);
     await screenshot("overview");
 
-    await open(page, `#/replay?source=cybavo&account=${walletA}`);
+    // Replay wallet B since its one event: sent again with the same id.
+    const [replayed] = await indexed({ source: "cybavo", account: String(walletB) });
+    const since = new Date(Date.parse(replayed!.receivedAt) - 1000).toISOString();
+    await open(page, `#/replay?source=cybavo&account=${walletB}&since=${since}`);
     await page.getByRole("heading", { name: "Replay an account since a time" }).waitFor();
+    await page.getByRole("button", { name: "Replay…" }).click();
+    await page.getByRole("alertdialog", { name: "Confirm replay" }).waitFor();
     await screenshot("replay");
+    await page.getByRole("button", { name: "Replay", exact: true }).click();
+    await page.getByRole("status").getByText("1 delivered event queued to be sent again.").waitFor();
+    await expect.poll(() => origin.events.filter((e) => e.id === replayed!.id).length, { timeout: 15_000 }).toBe(2);
   });
 
   it("renders script, event-handler and javascript: payloads in every field as text, and none runs (with the CSP, and without it)", async () => {
