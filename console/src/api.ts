@@ -84,6 +84,7 @@ export function describeError(err: unknown): string {
     if (err.status === 409 && err.code === "not_redeliverable") return "Not redeliverable: its body is past retention or was erased.";
     if (err.status === 409 && err.code === "not_erasable") return "Not erasable while it is pending: wait for delivery or dead-lettering.";
     if (err.status === 404) return "Not found (or this gateway does not have that route yet).";
+    if (err.status === 429) return "Too many attempts from this address: wait a minute, then try again.";
     if (err.status === 503) return "The gateway could not reach its storage: try again in a moment.";
     return `The gateway answered ${err.status}: ${err.code}`;
   }

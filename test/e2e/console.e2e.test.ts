@@ -17,7 +17,6 @@ import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyLocalMigrations } from "../../scripts/lib/local-d1.mjs";
 import { type RunningOrigin, startOrigin } from "../../scripts/origin.mjs";
 import { signCregis } from "../../src/providers/cregis/signer.mjs";
 import cybavoDeposit from "../../src/providers/cybavo/fixtures/deposit-succeeded.json" with { type: "json" };
@@ -26,7 +25,17 @@ import killbRamp from "../../src/providers/killb/fixtures/ramp-created.json" wit
 import { killbSignature } from "../../src/providers/killb/signer.mjs";
 import { standardWebhooksHeaders } from "../../src/providers/standard-webhooks/signer.mjs";
 import { TEST_SECRETS, testBindings } from "../support/test-config";
-import { buildWorker, makeTempDir, PROJECT_ROOT, removeDir, sleep, unique, withTmpdir, wranglerWorkerOptions } from "./support";
+import {
+  applyIndexMigrations,
+  buildWorker,
+  makeTempDir,
+  PROJECT_ROOT,
+  removeDir,
+  sleep,
+  unique,
+  withTmpdir,
+  wranglerWorkerOptions,
+} from "./support";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1";
@@ -108,7 +117,7 @@ beforeAll(async () => {
       ),
   );
   gatewayUrl = await mf.ready;
-  await applyLocalMigrations(await mf.getD1Database("INDEX_DB"));
+  await applyIndexMigrations(mf);
   ({ context: browser, page } = await launch());
 });
 
