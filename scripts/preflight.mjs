@@ -5,6 +5,7 @@
 //   - no URL that answers: `workers_dev = false` and no route;
 //   - ORIGIN_URL missing, not https, or the example placeholder;
 //   - SOURCES missing or a source that names no secret list;
+//   - one of ACCESS_TEAM_DOMAIN and ACCESS_AUD without the other (a var, or a secret when listed);
 //   - a secret the configuration names (each source's, ORIGIN_SECRET, ADMIN_TOKEN) that is not
 //     set on the Worker, read with `wrangler secret list` (needs `npx wrangler login`).
 // Options: --config <file> (default wrangler.toml), --env <name> (a wrangler environment),
@@ -80,6 +81,18 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
   }
   for (const [name, source] of entries) {
     if (source?.origin !== undefined) checkOrigin(source.origin, `source ${name}'s origin`, "set it to that origin's https endpoint");
+  }
+
+  // Cloudflare Access: with one setting alone the gateway refuses every /admin/* and /console* request.
+  const isSet = (name) => (typeof vars[name] === "string" && vars[name] !== "") || (secretNames ?? []).includes(name);
+  for (const [name, other] of [
+    ["ACCESS_TEAM_DOMAIN", "ACCESS_AUD"],
+    ["ACCESS_AUD", "ACCESS_TEAM_DOMAIN"],
+  ]) {
+    if (isSet(name) && !isSet(other))
+      problems.push(
+        `${name} is set but ${other} is not: set both or neither (one alone makes the gateway refuse every /admin/* and /console* request)`,
+      );
   }
 
   const wanted = new Set(["ORIGIN_SECRET", ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);

@@ -138,6 +138,40 @@ describe("npm run preflight", () => {
     ]);
   });
 
+  it("fails on one Cloudflare Access setting without the other (the gateway would refuse every /admin/* and /console* request)", async () => {
+    const { checkConfig } = await import("../../scripts/preflight.mjs");
+    const vars = { ORIGIN_URL: "https://o.acme-pay.io/h", SOURCES: { k: { provider: "killb", secrets: ["K"] } } };
+    const problems = (extra: Record<string, string>, secretNames?: string[]) =>
+      checkConfig({ kv_namespaces: [], workers_dev: true, vars: { ...vars, ...extra } }, { secretNames }).problems;
+    const team = "https://acme.cloudflareaccess.com";
+    expect(problems({ ACCESS_TEAM_DOMAIN: team })).toEqual([
+      "ACCESS_TEAM_DOMAIN is set but ACCESS_AUD is not: set both or neither (one alone makes the gateway refuse every /admin/* and /console* request)",
+    ]);
+    expect(problems({ ACCESS_AUD: "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2" })).toEqual([
+      "ACCESS_AUD is set but ACCESS_TEAM_DOMAIN is not: set both or neither (one alone makes the gateway refuse every /admin/* and /console* request)",
+    ]);
+    expect([
+      problems({}),
+      problems({ ACCESS_TEAM_DOMAIN: team, ACCESS_AUD: "aud" }),
+      problems({ ACCESS_TEAM_DOMAIN: team }, ["ORIGIN_SECRET", "ADMIN_TOKEN", "K", "ACCESS_AUD"]),
+    ]).toEqual([
+      [],
+      [],
+      // Set as a secret instead of a var: the Worker reads it all the same.
+      [],
+    ]);
+    // As a user runs it, on the committed example with the team domain uncommented.
+    const dir = workspace((t) => filled(t).replace("# ACCESS_TEAM_DOMAIN =", "ACCESS_TEAM_DOMAIN ="));
+    const { status, lines } = preflight(dir);
+    expect([status, lines]).toEqual([
+      1,
+      [
+        "preflight: ACCESS_TEAM_DOMAIN is set but ACCESS_AUD is not: set both or neither (one alone makes the gateway refuse every /admin/* and /console* request)",
+        "preflight: 1 problem(s) in <dir>/wrangler.toml: fix them before deploying",
+      ],
+    ]);
+  });
+
   it("reads SOURCES as the gateway does: CYBAVO wallet secrets are checked, a JSON string is read, per-source origins replace ORIGIN_URL", async () => {
     const { checkConfig } = await import("../../scripts/preflight.mjs");
     const base = { kv_namespaces: [], workers_dev: true };
