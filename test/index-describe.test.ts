@@ -140,7 +140,6 @@ async function write(events: IndexEvent[]): Promise<void> {
   await env.INDEX_DB.batch(statements.map((s) => env.INDEX_DB.prepare(s.query).bind(...s.params)));
 }
 
-
 describe("the batch against the real D1 database", () => {
   it("property: any account and reason (any script, any length) is written whole; the reason is cut to REASON_CHARS", async () => {
     await fc.assert(
