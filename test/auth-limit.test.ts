@@ -2,7 +2,7 @@
  * The brake on guessing the operator API's tokens (src/auth/attempts.ts, docs/operations.md
  * "Sign-in attempts"): every request that presents a token spends from its client's budget in the
  * SIGNIN_LIMIT rate limiting binding (wrangler.toml, run by workerd here as in production): a
- * wrong token 60 of the 600 points a minute, a right one 1. Counts are exact here (one local
+ * wrong token 600 of the 6000 points a minute, a right one 1. Counts are exact here (one local
  * counter); in production they are per Cloudflare location and approximate.
  */
 import { env } from "cloudflare:workers";
@@ -97,14 +97,42 @@ describe("SIGNIN_LIMIT: guessing the token", () => {
     expect(answers).toEqual([...Array(10).fill("401"), ...Array(2).fill(`429 ${TOO_MANY} retry-after=60`)]);
   });
 
-  it("a request with the right token costs a sixtieth of a wrong one: after 60 of them, 9 wrong tokens fit, not 10", async () => {
+  it("what each request spends: a right token 1, a wrong one 600, keyed by IPv4 address or IPv6 /64; a cookie or no credential spends nothing", async () => {
+    // The real binding, with each call it gets written down.
+    const calls: RateLimitOptions[] = [];
+    const recording = {
+      limit: (options: RateLimitOptions) => {
+        calls.push(options);
+        return env.SIGNIN_LIMIT.limit(options);
+      },
+    } satisfies RateLimit;
+    const bindings = { ...env, SIGNIN_LIMIT: recording } as Env;
     const ip = newIp();
-    const rights = [];
-    for (let n = 0; n < 60; n++) rights.push((await bearer(ip, secrets.ADMIN_TOKEN, "/health")).status);
-    expect(rights).toEqual(Array(60).fill(200));
-    const answers = [];
-    for (let n = 0; n < 10; n++) answers.push((await signIn(ip, guess(n))).status);
-    expect(answers).toEqual([...Array(9).fill(401), 429]);
+    const v6 = "2001:db8:a:b:c:d:e:f";
+    const signedIn = await signIn(ip, secrets.ADMIN_TOKEN, bindings);
+    const cookie = /^(__Host-wg_session=[^;]+);/.exec(signedIn.headers.get("set-cookie") ?? "")?.[1] ?? "";
+    const statuses = [
+      signedIn.status,
+      (await signIn(ip, guess(0), bindings)).status,
+      (await bearer(ip, secrets.ADMIN_TOKEN, "/counters", bindings)).status,
+      (await bearer(v6, guess(1), "/counters", bindings)).status,
+      (await call(new Request(`${GATEWAY}/admin/counters`, { headers: { cookie, "cf-connecting-ip": ip } }), bindings)).status,
+      (await call(new Request(`${GATEWAY}/admin/counters`, { headers: { "cf-connecting-ip": ip } }), bindings)).status,
+      (
+        await call(
+          new Request(`${GATEWAY}/admin/counters`, { headers: { authorization: "Basic dXNlcjpwYXNz", "cf-connecting-ip": ip } }),
+          bindings,
+        )
+      ).status,
+    ];
+    expect(statuses).toEqual([204, 401, 200, 401, 200, 401, 401]);
+    const [a, b, c, d] = ip.split(".").map((n) => Number(n).toString(16).padStart(2, "0"));
+    expect(calls).toEqual([
+      { key: `ip:ffff${a}${b}${c}${d}`, delta: 1 },
+      { key: `ip:ffff${a}${b}${c}${d}`, delta: 600 },
+      { key: `ip:ffff${a}${b}${c}${d}`, delta: 1 },
+      { key: "net:20010db8000a000b/64", delta: 600 },
+    ]);
   });
 
   it("the refusal is logged at warn with the IP; no line holds a token, right or wrong", async () => {

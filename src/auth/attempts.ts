@@ -1,9 +1,9 @@
 /**
  * The brake on guessing the operator API's tokens (docs/operations.md "Sign-in attempts").
  * Every request that presents a token (a sign-in's, or a bearer token on /admin/*) spends from
- * its client's budget in the `SIGNIN_LIMIT` rate limiting binding (wrangler.toml: 600 points per
- * 60 s): a wrong token costs 60, a right one 1, so a client has 10 wrong tokens a minute and a
- * script with the right one 600 requests. Once the budget is spent, every request that presents
+ * its client's budget in the `SIGNIN_LIMIT` rate limiting binding (wrangler.toml: 6000 points per
+ * 60 s): a wrong token costs 600, a right one 1, so a client has 10 wrong tokens a minute and a
+ * script with the right one 6000 requests (100 a second). Once the budget is spent, every request that presents
  * a token gets 429 until the minute is over, the right token included: refusing only the wrong
  * ones would tell a guesser which guess was right, and the limit would slow nothing. The binding
  * cannot look at a counter without adding to it, hence one budget with two costs. A session
@@ -19,7 +19,7 @@ import { log } from "../log";
 import { throttled } from "../log-throttle";
 import { reply } from "../replies";
 
-export const WRONG_TOKEN_COST = 60;
+export const WRONG_TOKEN_COST = 600;
 export const RIGHT_TOKEN_COST = 1;
 /** The binding's period: a refused client may try again in the next window, at most this far. */
 export const RETRY_AFTER_SECONDS = 60;

@@ -142,7 +142,8 @@ describe("npm run preflight", () => {
     const { checkConfig } = await import("../../scripts/preflight.mjs");
     const vars = { ORIGIN_URL: "https://o.acme-pay.io/h", SOURCES: { k: { provider: "killb", secrets: ["K"] } } };
     const problems = (extra: Record<string, string>, secretNames?: string[]) =>
-      checkConfig({ kv_namespaces: [], workers_dev: true, vars: { ...vars, ...extra } }, { secretNames }).problems;
+      checkConfig({ kv_namespaces: [], workers_dev: true, vars: { ...vars, ...extra } }, secretNames === undefined ? {} : { secretNames })
+        .problems;
     const team = "https://acme.cloudflareaccess.com";
     expect(problems({ ACCESS_TEAM_DOMAIN: team })).toEqual([
       "ACCESS_TEAM_DOMAIN is set but ACCESS_AUD is not: set both or neither (one alone makes the gateway refuse every /admin/* and /console* request)",
