@@ -9,7 +9,7 @@
  */
 import { log } from "./log";
 import { internalLedger } from "./object-names";
-import { noteSeries, takeSeries, writeSeries } from "./overview/series";
+import { flushSeries, noteSeries } from "./overview/series";
 import { storageFailure } from "./platform-errors";
 
 export const COUNTERS = [
@@ -70,7 +70,7 @@ export function flushIfDue(env: Env, now: number, intervalMs: number): Promise<v
   pending.clear();
   // The charts' deltas go to D1 beside the Durable Object writes, never before them: a slow or
   // failing D1 delays nothing but itself.
-  const series = writeSeries(env.INDEX_DB, takeSeries());
+  const series = flushSeries(env.INDEX_DB, now);
   return Promise.all([
     series,
     ...batch.map(async ([source, counts]) => {

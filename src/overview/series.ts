@@ -62,11 +62,34 @@ function add(source: string, bucket: number, counter: string, by: number): void 
   entry.counts[counter] = (entry.counts[counter] ?? 0) + by;
 }
 
-/** Takes every delta held, for one flush. */
-export function takeSeries(): SeriesDelta[] {
+/**
+ * When this isolate's batch on its way to D1 was sent (undefined: none). A batch whose request
+ * ended before D1 answered never settles here: past STUCK_MS it no longer holds the next one up.
+ */
+let writingSince: number | undefined;
+const STUCK_MS = 60_000;
+
+/**
+ * Sends what is held to D1, unless a batch is still on its way: then the deltas wait for the
+ * next flush (bounded as after a failure), so a slow D1 never has more than one batch of an
+ * isolate's in flight. Each batch is sent from the flush that takes it, never chained onto
+ * another request's. Never throws.
+ */
+export async function flushSeries(db: D1Database, now: number): Promise<void> {
+  if (held.size === 0) return;
+  if (writingSince !== undefined && now - writingSince < STUCK_MS) {
+    dropOldest();
+    return;
+  }
+  const since = now;
+  writingSince = since;
   const taken = [...held.values()];
   held.clear();
-  return taken;
+  try {
+    await writeSeries(db, taken);
+  } finally {
+    if (writingSince === since) writingSince = undefined;
+  }
 }
 
 /** At most 100 bound parameters per D1 statement: 25 rows of 4. */
@@ -76,7 +99,7 @@ const ROWS_PER_STATEMENT = 25;
  * Adds the deltas to D1 `counts` in one batch. Never throws: on failure the deltas go back to
  * memory (the oldest dropped past MAX_HELD_BUCKETS) and the flush after tries again.
  */
-export async function writeSeries(db: D1Database, deltas: readonly SeriesDelta[]): Promise<void> {
+async function writeSeries(db: D1Database, deltas: readonly SeriesDelta[]): Promise<void> {
   const rows = deltas.flatMap((d) => Object.entries(d.counts).map(([name, value]) => [d.source, d.bucket, name, value] as const));
   if (rows.length === 0) return;
   const statements: D1PreparedStatement[] = [];
