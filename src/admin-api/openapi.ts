@@ -79,19 +79,23 @@ function operation(route: ApiRoute): object {
       },
     ]),
   );
-  const shared =
-    route.path === "/admin/openapi.json" || route.path === "/admin/session" ? {} : { 401: { $ref: "#/components/responses/Unauthorized" } };
+  // What the admin gate (src/auth/gate.ts) may answer before any route, and a failed storage call.
+  const shared = Object.fromEntries(
+    Object.entries({ 401: "Unauthorized", 403: "Forbidden", 429: "TooManyAttempts", 503: "Unavailable" }).map(([status, name]) => [
+      status,
+      { $ref: `#/components/responses/${name}` },
+    ]),
+  );
   return {
     tags: [route.tag],
     summary: route.summary,
     operationId: operationId(route),
-    ...(route.path === "/admin/openapi.json" && { security: [] }),
     ...(route.path === "/admin/session" && route.method === "post" && { security: [] }),
     parameters: parameters(route),
     ...(route.body !== undefined && {
       requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body) } } },
     }),
-    responses: { ...responses, ...shared, 503: { $ref: "#/components/responses/Unavailable" } },
+    responses: { ...shared, ...responses },
   };
 }
 
@@ -133,6 +137,15 @@ export function adminOpenApi(version: string): Record<string, unknown> {
       responses: {
         Unauthorized: {
           description: "Missing or wrong credentials.",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+        Forbidden: {
+          description:
+            "`forbidden` (no valid Cloudflare Access token, when Access is configured), `origin_mismatch` (a session request that changes state without the gateway's own Origin), `read_only` (the read role asked for a change).",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+        TooManyAttempts: {
+          description: "`too_many_attempts`: this client presented too many tokens (wrong ones count more): retry after Retry-After.",
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
         Unavailable: {
