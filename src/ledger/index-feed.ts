@@ -78,6 +78,7 @@ const noop = () => undefined;
 export class IndexFeed {
   /** Consecutive failed batches, and when the next may run (in memory: a new wake retries at once). */
   private failures = 0;
+  /** Not private: a test clears it to stand for the wait passing (test/support/index-db.ts `backOffPassed`). */
   retryAt: number | undefined;
   /** The sync in progress, if any: syncs run one at a time, so D1 sees this object's writes in order. */
   private running: Promise<void> | undefined;
