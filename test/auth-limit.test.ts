@@ -1,16 +1,26 @@
 /**
  * The brake on guessing the operator API's tokens (src/auth/attempts.ts, docs/operations.md
- * "Sign-in attempts"): every request that presents a token spends from its client's budget in the
- * SIGNIN_LIMIT rate limiting binding (wrangler.toml, run by workerd here as in production): a
- * wrong token 600 of the 6000 points a minute, a right one 1. Counts are exact here (one local
+ * "Sign-in attempts"): every request that presents a token, right or wrong, is one call of the
+ * SIGNIN_LIMIT rate limiting binding (`limit({ key })`, the documented API) with the limit of
+ * wrangler.toml, run by workerd here as in production. Counts are exact here (one local
  * counter); in production they are per Cloudflare location and approximate.
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import wranglerToml from "../wrangler.toml?raw";
 import { call, captureLogs, secrets } from "./support/gateway";
 
 const GATEWAY = "https://gateway.test";
 const TOO_MANY = '{"error":"too_many_attempts"}';
+const REFUSED = `429 ${TOO_MANY} retry-after=60`;
+
+/** The binding's limit as wrangler.toml declares it (the configuration the tests run with). */
+function configuredLimit(): { limit: number; period: number } {
+  const block = /\[\[ratelimits\]\]\s*name = "SIGNIN_LIMIT"[^[]*?simple = \{ limit = (\d+), period = (\d+) \}/.exec(wranglerToml);
+  if (block === null) throw new Error("wrangler.toml: no [[ratelimits]] block for SIGNIN_LIMIT");
+  return { limit: Number(block[1]), period: Number(block[2]) };
+}
+const { limit: LIMIT, period: PERIOD } = configuredLimit();
 
 // Fresh client addresses for every test: the binding's counters outlive a test (and a file).
 const run = crypto.getRandomValues(new Uint8Array(2));
@@ -38,66 +48,96 @@ async function outcome(response: Response): Promise<string> {
 }
 
 /**
- * The local binding counts in fixed windows aligned to the clock's minute: a burst that straddled
- * one would start over half-way. Waits for the next window when less than 15 s are left.
+ * The outcomes of `count` requests made by `request(n)`, n = 0 … count - 1, sent in parallel
+ * batches (the limit is hundreds of requests: one at a time would take long). Within the budget
+ * the order does not matter: the binding's counter is one Durable Object, each call counted once.
  */
-async function freshWindow(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
+async function outcomes(count: number, request: (n: number) => Promise<Response>): Promise<string[]> {
+  const answers: string[] = [];
+  for (let from = 0; from < count; from += 100) {
+    const batch = Array.from({ length: Math.min(100, count - from) }, (_, i) => request(from + i).then(outcome));
+    answers.push(...(await Promise.all(batch)));
+  }
+  return answers;
 }
 
-beforeEach(freshWindow, 20_000);
+/** `count` times `answer`, for comparing a run of outcomes exactly. */
+const times = (count: number, answer: string) => Array<string>(count).fill(answer);
+
+/**
+ * The local binding counts in fixed windows aligned to the clock's period: a burst that straddled
+ * one would start over part-way. Waits for the next window when less than 20 s are left.
+ */
+async function freshWindow(): Promise<void> {
+  const left = PERIOD * 1000 - (Date.now() % (PERIOD * 1000));
+  if (left < 20_000) await new Promise((resolve) => setTimeout(resolve, left + 250));
+}
+
+beforeEach(freshWindow, 30_000);
 
 describe("SIGNIN_LIMIT: guessing the token", () => {
-  it("ten wrong sign-ins from one IP are 401, the eleventh is 429 with Retry-After: 60, and the right token is refused too", async () => {
+  it("the configuration: 600 token-presenting requests per client a minute", () => {
+    expect({ limit: LIMIT, period: PERIOD }).toEqual({ limit: 600, period: 60 });
+  });
+
+  it("LIMIT sign-ins from one IP, the right token among them, answer; the next is 429 with Retry-After: 60, the right token too", async () => {
     const ip = newIp();
-    // A sign-in with the right token costs 1: ten wrong ones still fit after it.
+    // The right token costs what a wrong one costs: one request of the budget.
     const signedIn = await signIn(ip, secrets.ADMIN_TOKEN);
     expect(signedIn.status).toBe(204);
     const cookie = /^(__Host-wg_session=[^;]+);/.exec(signedIn.headers.get("set-cookie") ?? "")?.[1] ?? "";
-    const answers = [];
-    for (let n = 0; n < 11; n++) answers.push(await outcome(await signIn(ip, guess(n))));
-    expect(answers).toEqual([...Array(10).fill("401"), `429 ${TOO_MANY} retry-after=60`]);
+    expect(await outcomes(LIMIT - 1, (n) => signIn(ip, guess(n)))).toEqual(times(LIMIT - 1, "401"));
+    expect(await outcome(await signIn(ip, guess(LIMIT)))).toBe(REFUSED);
 
     // Limited: the right token answers as a wrong one would now, so a guesser learns nothing.
     const right = await signIn(ip, secrets.ADMIN_TOKEN);
     expect([await outcome(right), right.headers.get("set-cookie"), right.headers.get("cache-control")]).toEqual([
-      `429 ${TOO_MANY} retry-after=60`,
+      REFUSED,
       null,
       "no-store",
     ]);
-    expect(await outcome(await bearer(ip, secrets.ADMIN_TOKEN))).toBe(`429 ${TOO_MANY} retry-after=60`);
+    expect(await outcome(await bearer(ip, secrets.ADMIN_TOKEN))).toBe(REFUSED);
     // A session opened before presents no token: the console of that operator keeps working.
     const who = await call(new Request(`${GATEWAY}/admin/session`, { headers: { cookie, "cf-connecting-ip": ip } }));
     expect(who.status).toBe(200);
   });
 
-  it("another IP is unaffected; an IPv6 client is counted by its /64, so rotating addresses inside it does not help", async () => {
+  it("a script with the right bearer token has LIMIT requests a minute, then 429 like anyone", async () => {
+    const ip = newIp();
+    expect(await outcomes(LIMIT, () => bearer(ip, secrets.ADMIN_TOKEN))).toEqual(times(LIMIT, "200"));
+    expect(await outcome(await bearer(ip, secrets.ADMIN_TOKEN))).toBe(REFUSED);
+  });
+
+  it("sign-ins and bearer tokens, right or wrong, spend one budget", async () => {
+    const ip = newIp();
+    const half = LIMIT / 2;
+    const answers = await outcomes(LIMIT, (n) =>
+      n < half ? signIn(ip, guess(n)) : n % 2 === 0 ? bearer(ip, guess(n)) : bearer(ip, secrets.ADMIN_TOKEN),
+    );
+    expect(answers).toEqual([...times(half, "401"), ...Array.from({ length: half }, (_, i) => ((half + i) % 2 === 0 ? "401" : "200"))]);
+    expect([await outcome(await bearer(ip, guess(LIMIT), "/health")), await outcome(await signIn(ip, secrets.ADMIN_TOKEN))]).toEqual([
+      REFUSED,
+      REFUSED,
+    ]);
+  });
+
+  it("another IP is unaffected by a limited one", async () => {
     const limited = newIp();
-    for (let n = 0; n < 10; n++) expect((await signIn(limited, guess(n))).status).toBe(401);
-    expect((await signIn(limited, guess(10))).status).toBe(429);
+    expect(await outcomes(LIMIT, (n) => signIn(limited, guess(n)))).toEqual(times(LIMIT, "401"));
+    expect((await signIn(limited, guess(LIMIT))).status).toBe(429);
     const other = newIp();
     expect([(await signIn(other, guess(0))).status, (await signIn(other, secrets.ADMIN_TOKEN)).status]).toEqual([401, 204]);
+  });
 
+  it("an IPv6 client is counted by its /64, so rotating addresses inside it does not help; the next /64 has its own budget", async () => {
     const net = newV6Net();
-    const answers = [];
-    for (let n = 0; n < 11; n++) answers.push((await signIn(`${net}:${n.toString(16)}::${n + 1}`, guess(n))).status);
-    expect(answers).toEqual([...Array(10).fill(401), 429]);
-    // The next /64 has its own budget.
+    const inside = (n: number) => `${net}:${(n % 0xffff).toString(16)}::${(n + 1).toString(16)}`;
+    expect(await outcomes(LIMIT, (n) => signIn(inside(n), guess(n)))).toEqual(times(LIMIT, "401"));
+    expect((await signIn(inside(LIMIT), secrets.ADMIN_TOKEN)).status).toBe(429);
     expect((await signIn(`${newV6Net()}::1`, secrets.ADMIN_TOKEN)).status).toBe(204);
   });
 
-  it("a wrong bearer token counts too, from the same budget as sign-ins", async () => {
-    const ip = newIp();
-    const answers = [];
-    for (let n = 0; n < 5; n++) answers.push(await outcome(await signIn(ip, guess(n))));
-    for (let n = 5; n < 10; n++) answers.push(await outcome(await bearer(ip, guess(n))));
-    answers.push(await outcome(await bearer(ip, guess(10), "/health")));
-    answers.push(await outcome(await signIn(ip, secrets.ADMIN_TOKEN)));
-    expect(answers).toEqual([...Array(10).fill("401"), ...Array(2).fill(`429 ${TOO_MANY} retry-after=60`)]);
-  });
-
-  it("what each request spends: a right token 1, a wrong one 600, keyed by IPv4 address or IPv6 /64; a cookie or no credential spends nothing", async () => {
+  it("each token-presenting request is one call limit({ key }), keyed by IPv4 address or IPv6 /64; a cookie, no credential or Basic makes none", async () => {
     // The real binding, with each call it gets written down.
     const calls: RateLimitOptions[] = [];
     const recording = {
@@ -128,31 +168,30 @@ describe("SIGNIN_LIMIT: guessing the token", () => {
     expect(statuses).toEqual([204, 401, 200, 401, 200, 401, 401]);
     const [a, b, c, d] = ip.split(".").map((n) => Number(n).toString(16).padStart(2, "0"));
     expect(calls).toEqual([
-      { key: `ip:ffff${a}${b}${c}${d}`, delta: 1 },
-      { key: `ip:ffff${a}${b}${c}${d}`, delta: 600 },
-      { key: `ip:ffff${a}${b}${c}${d}`, delta: 1 },
-      { key: "net:20010db8000a000b/64", delta: 600 },
+      { key: `ip:ffff${a}${b}${c}${d}` },
+      { key: `ip:ffff${a}${b}${c}${d}` },
+      { key: `ip:ffff${a}${b}${c}${d}` },
+      { key: "net:20010db8000a000b/64" },
     ]);
   });
 
   it("the refusal is logged at warn with the IP; no line holds a token, right or wrong", async () => {
     const ip = newIp();
     const { lines } = await captureLogs(async () => {
-      for (let n = 0; n < 11; n++) await signIn(ip, guess(n));
+      await outcomes(LIMIT, (n) => signIn(ip, guess(n)));
+      await signIn(ip, guess(LIMIT));
       await bearer(ip, secrets.ADMIN_TOKEN);
     });
     expect(lines.filter((l) => l.msg === "too_many_attempts")).toEqual([
       { msg: "too_many_attempts", level: "warn", ip, path: "/admin/session" },
     ]);
-    expect(lines.filter((l) => l.msg === "admin").map((l) => l.status)).toEqual([...Array(10).fill(401), 429, 429]);
+    expect(lines.filter((l) => l.msg === "admin").map((l) => l.status)).toEqual([...Array(LIMIT).fill(401), 429, 429]);
     const text = JSON.stringify(lines);
-    for (const token of [secrets.ADMIN_TOKEN, ...Array.from({ length: 11 }, (_, n) => guess(n))]) expect(text).not.toContain(token);
+    for (const token of [secrets.ADMIN_TOKEN, ...Array.from({ length: LIMIT + 1 }, (_, n) => guess(n))]) expect(text).not.toContain(token);
   });
 
   it("a request without CF-Connecting-IP (only in-process calls: Cloudflare sets it on every request) is not counted", async () => {
-    const answers = [];
-    for (let n = 0; n < 12; n++) answers.push((await signIn(null, guess(n))).status);
-    expect(answers).toEqual(Array(12).fill(401));
+    expect(await outcomes(LIMIT + 1, (n) => signIn(null, guess(n)))).toEqual(times(LIMIT + 1, "401"));
   });
 });
 
@@ -161,12 +200,11 @@ describe("SIGNIN_LIMIT missing or failing: operators are not locked out", () => 
     const bindings = { ...env, SIGNIN_LIMIT: undefined } as unknown as Env;
     const ip = newIp();
     const { result, lines } = await captureLogs(async () => {
-      const answers = [];
-      for (let n = 0; n < 12; n++) answers.push((await signIn(ip, guess(n), bindings)).status);
-      answers.push((await signIn(ip, secrets.ADMIN_TOKEN, bindings)).status);
+      const answers = await outcomes(LIMIT + 1, (n) => signIn(ip, guess(n), bindings));
+      answers.push(await outcome(await signIn(ip, secrets.ADMIN_TOKEN, bindings)));
       return answers;
     });
-    expect(result).toEqual([...Array(12).fill(401), 204]);
+    expect(result).toEqual([...times(LIMIT + 1, "401"), "204"]);
     expect(lines.filter((l) => l.level === "error")).toEqual([
       {
         msg: "signin_limit_missing",

@@ -80,11 +80,12 @@ function operation(route: ApiRoute): object {
     ]),
   );
   // What the admin gate (src/auth/gate.ts) may answer before any route, and a failed storage call.
+  // 429 only where a token is presented: GET and DELETE /admin/session read the cookie alone.
+  const presentsToken = route.path !== "/admin/session" || route.method === "post";
   const shared = Object.fromEntries(
-    Object.entries({ 401: "Unauthorized", 403: "Forbidden", 429: "TooManyAttempts", 503: "Unavailable" }).map(([status, name]) => [
-      status,
-      { $ref: `#/components/responses/${name}` },
-    ]),
+    Object.entries({ 401: "Unauthorized", 403: "Forbidden", ...(presentsToken && { 429: "TooManyAttempts" }), 503: "Unavailable" }).map(
+      ([status, name]) => [status, { $ref: `#/components/responses/${name}` }],
+    ),
   );
   return {
     tags: [route.tag],
@@ -145,7 +146,9 @@ export function adminOpenApi(version: string): Record<string, unknown> {
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
         TooManyAttempts: {
-          description: "`too_many_attempts`: this client presented too many tokens (wrong ones count more): retry after Retry-After.",
+          description:
+            "`too_many_attempts`: this client (IP address, IPv6 /64) presented a token, right or wrong, in more requests this minute than SIGNIN_LIMIT allows (600 as shipped): every request with a token is refused, the right one included, until Retry-After.",
+          headers: { "Retry-After": { description: "Seconds to wait: 60.", schema: { type: "integer", const: 60 } } },
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
         Unavailable: {

@@ -1,17 +1,21 @@
 /**
  * The brake on guessing the operator API's tokens (docs/operations.md "Sign-in attempts").
- * Every request that presents a token (a sign-in's, or a bearer token on /admin/*) spends from
- * its client's budget in the `SIGNIN_LIMIT` rate limiting binding (wrangler.toml: 6000 points per
- * 60 s): a wrong token costs 600, a right one 1, so a client has 10 wrong tokens a minute and a
- * script with the right one 6000 requests (100 a second). Once the budget is spent, every request that presents
- * a token gets 429 until the minute is over, the right token included: refusing only the wrong
- * ones would tell a guesser which guess was right, and the limit would slow nothing. The binding
- * cannot look at a counter without adding to it, hence one budget with two costs. A session
- * cookie presents no token and is never counted (it is unguessable: an HMAC of the gateway's).
+ * Every request that presents a token (a sign-in's, or a bearer token on /admin/*) is one call
+ * `limit({ key })` of the `SIGNIN_LIMIT` rate limiting binding (wrangler.toml: 600 per 60 s per
+ * client), right token or wrong: the documented API has no cost per call, so a wrong token
+ * cannot cost more than a right one. 600 a minute (10 a second) leaves scripts room; the console
+ * presents its token once and then uses its cookie. Once the budget is spent, every request that
+ * presents a token gets 429 until the window is over, the right token included: refusing only
+ * the wrong ones would tell a guesser which guess was right. A session cookie presents no token
+ * and is never counted (it is unguessable: an HMAC of the gateway's).
  *
- * The binding counts per Cloudflare location and approximately, by design: it slows guessing
- * down, it does not count exactly. Clients are keyed by `CF-Connecting-IP`, IPv6 by its /64
- * (one subscriber's usual allocation, so rotating addresses inside it does not reset anything).
+ * What this buys, honestly: at most 600 guesses a minute per client address per Cloudflare
+ * location (the binding counts per location and approximately, by design), and a guesser with
+ * many addresses has a budget for each. Against a random token that is nothing: 16 random
+ * base64 characters (96 bits) would take ~10^26 minutes at that rate. It only slows the guessing
+ * of a short or guessable token, and does not make one safe. The defence is the token's entropy:
+ * ADMIN_TOKEN and ADMIN_READ_TOKEN must be long random values (`openssl rand -base64 32`). Clients are keyed by `CF-Connecting-IP`, IPv6 by its /64 (one
+ * subscriber's usual allocation, so rotating addresses inside it does not reset anything).
  */
 
 import { parseRange } from "../ip";
@@ -19,8 +23,6 @@ import { log } from "../log";
 import { throttled } from "../log-throttle";
 import { reply } from "../replies";
 
-export const WRONG_TOKEN_COST = 600;
-export const RIGHT_TOKEN_COST = 1;
 /** The binding's period: a refused client may try again in the next window, at most this far. */
 export const RETRY_AFTER_SECONDS = 60;
 
@@ -49,12 +51,12 @@ export function attemptLimitErrors(limiter: RateLimit | undefined): string[] {
 }
 
 /**
- * Spends the cost of a token just checked (`right` or not) from the request's client budget:
- * the 429 to answer when the budget was already spent, else undefined. Without the binding, or
- * when it fails, the token is answered as if there were no limit: operators are never locked out
- * by the brake itself (logged at error, someone must look).
+ * Counts one token-presenting request against its client's budget, before the token is checked:
+ * the 429 to answer when the budget was already spent (the token then is not looked at), else
+ * undefined. Without the binding, or when it fails, the token is answered as if there were no
+ * limit: operators are never locked out by the brake itself (logged at error, someone must look).
  */
-export async function spendAttempt(request: Request, limiter: RateLimit | undefined, right: boolean): Promise<Response | undefined> {
+export async function spendAttempt(request: Request, limiter: RateLimit | undefined): Promise<Response | undefined> {
   if (limiter === undefined) {
     if (!missingReported) log("signin_limit_missing", { level: "error", error: MISSING_BINDING });
     missingReported = true;
@@ -67,7 +69,9 @@ export async function spendAttempt(request: Request, limiter: RateLimit | undefi
   if (key === undefined) return undefined;
   let success: boolean;
   try {
-    ({ success } = await limiter.limit({ key, delta: right ? RIGHT_TOKEN_COST : WRONG_TOKEN_COST }));
+    // The documented API only (developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit):
+    // `{ key }`, one unit per call.
+    ({ success } = await limiter.limit({ key }));
   } catch (err) {
     // Lines per 10 s per isolate: a failing binding fails every request that presents a token.
     const line = throttled("admin", "signin_limit_error", Date.now(), {

@@ -33,9 +33,9 @@ async function authenticate(
   if (request.headers.has("authorization")) {
     const token = bearerToken(request);
     if (token === undefined) return undefined;
-    const role = await roleOfToken(token, auth);
-    const refused = await spendAttempt(request, limiter, role !== undefined);
+    const refused = await spendAttempt(request, limiter);
     if (refused !== undefined) return refused;
+    const role = await roleOfToken(token, auth);
     return role && { actor: role === "admin" ? "token" : "read-token", role, via: "bearer" };
   }
   const session = await cookieSession(request, auth);

@@ -58,9 +58,9 @@ async function signIn(request: Request, auth: AuthSettings, identity: string | u
   if (request.headers.has("origin") && !sameOrigin(request)) return { response: originMismatch() };
   const body = await signInBody(request);
   if (body instanceof Response) return { response: body };
-  const role = await roleOfToken(body.token, auth);
-  const refused = await spendAttempt(request, limiter, role !== undefined);
+  const refused = await spendAttempt(request, limiter);
   if (refused !== undefined) return { response: refused };
+  const role = await roleOfToken(body.token, auth);
   if (role === undefined) return { response: reply.bearerChallenge() };
   const actor = body.name ?? identity ?? (role === "admin" ? "token" : "read-token");
   const exp = Math.floor(Date.now() / 1000) + auth.sessionTtlSeconds;
