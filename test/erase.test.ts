@@ -149,6 +149,37 @@ describe("erase an event's payload", () => {
     expect(await indexed()).toEqual({ amount: null, currency: null, refs: "[]", refRows: 0 });
   });
 
+  it("an index batch read before the erasure and landing after the route's clean-up: the feed's next batch clears it again", async () => {
+    const wallet = uniqueAccount();
+    const { id } = await send(wallet);
+    await drain("cybavo", String(wallet));
+    const indexed = () =>
+      env.INDEX_DB.prepare("SELECT amount, currency, refs, (SELECT count(*) FROM refs WHERE id = ?1) AS refRows FROM events WHERE id = ?1")
+        .bind(id)
+        .first<{ amount: string | null; currency: string | null; refs: string; refRows: number }>();
+    // What the account's feed wrote while the payload was there.
+    const before = await indexed();
+    expect(before?.amount).not.toBeNull();
+    expect(before?.refRows).toBeGreaterThan(0);
+    expect((await admin("POST", `${eventPath(wallet, id)}/erase`)).status).toBe(200);
+    expect(await indexed()).toEqual({ amount: null, currency: null, refs: "[]", refRows: 0 });
+    // The late batch: the row and references exactly as the feed had sent them, put back.
+    const refs = JSON.parse(before!.refs) as string[];
+    await env.INDEX_DB.batch([
+      env.INDEX_DB.prepare("UPDATE events SET amount = ?2, currency = ?3, refs = ?4 WHERE id = ?1").bind(
+        id,
+        before!.amount,
+        before!.currency,
+        before!.refs,
+      ),
+      ...refs.map((ref) => env.INDEX_DB.prepare("INSERT OR IGNORE INTO refs (ref, id) VALUES (?, ?)").bind(ref, id)),
+    ]);
+    expect((await indexed())?.refRows).toBe(refs.length);
+    // The erasure marked the row to be sent again: the feed's batch for it clears the copies.
+    await drain("cybavo", String(wallet));
+    expect(await indexed()).toEqual({ amount: null, currency: null, refs: "[]", refRows: 0 });
+  });
+
   it("a dead letter: erased, and can no longer be redelivered", async () => {
     const wallet = uniqueAccount();
     await scriptOrigin(String(wallet), [410]);

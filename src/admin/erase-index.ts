@@ -2,8 +2,9 @@
  * An erasure reaches the operators' index too (docs/operations.md "Erase an event's payload"):
  * the amount, currency and provider references the index copied from the payload are cleared
  * from the event's row and its `refs` rows deleted, so a search by an old reference finds
- * nothing. The account's index feed later rewrites the row's state and reason; it keeps these
- * columns when a send has none (src/index-db/write.ts), so they stay cleared.
+ * nothing. This is the quick path: an index batch the account read before the erasure may still
+ * land after it, so the account's feed, which the erasure marks to send the row again, clears
+ * them once more in its own later batch (src/index-db/write.ts).
  */
 
 /** One D1 batch (one transaction). An event the index does not hold changes nothing. */

@@ -3,7 +3,7 @@
  * account object (src/ledger/index-feed.ts) reads its rows, calls this, and sends the result
  * as one `batch()`, which D1 runs as one transaction.
  *
- * A batch is at most four statements whatever its size: the rows travel as one JSON parameter
+ * A batch is at most six statements whatever its size (four, plus two when it holds an erased event): the rows travel as one JSON parameter
  * each (`json_each`), so a batch of a hundred events stays far under D1's limit on queries per
  * invocation.
  * - `upserts`: INSERT … ON CONFLICT (id) DO UPDATE of the rows the index must hold. The update
@@ -14,8 +14,13 @@
  * - their references: INSERT OR IGNORE into `refs` (a reference already there writes nothing).
  * - `updates`: UPDATE of rows that may or may not be in the index (INDEX_MODE "attention": a
  *   delivered event is written only if the index holds it; when it does not, 0 rows written).
+ * - for events whose payload an operator erased (their `reason` says so: src/ledger/erase.ts),
+ *   their amount, currency and references are cleared and their `refs` rows deleted, after the
+ *   upserts: the erase route clears them too, but a batch read before the erasure can land
+ *   after it; this later batch (the erasure marks the row to be sent again) clears them for good.
  * - the account's row (`accounts`), when the feed sends it.
  */
+import { erasedAt } from "../ledger/erase";
 
 /** One event as the index holds it (times in Unix ms). */
 export interface IndexEvent {
@@ -112,6 +117,11 @@ const UPDATE = `UPDATE events SET seq = u.value ->> 3, status = u.value ->> 5, d
   WHERE events.id = u.value ->> 0 AND (events.status IS NOT u.value ->> 5 OR events.attempts IS NOT u.value ->> 11
     OR events.delivered_at IS NOT u.value ->> 10 OR events.reason IS NOT u.value ->> 14 OR events.seq IS NOT u.value ->> 3)`;
 
+/** An erased event keeps no copy of its payload in the index: its references go, then the columns that listed them. */
+const ERASED_REFS =
+  "DELETE FROM refs WHERE (ref, id) IN (SELECT r.value, e.id FROM events AS e, json_each(e.refs) AS r WHERE e.id IN (SELECT value FROM json_each(?1)))";
+const ERASED_COLUMNS = "UPDATE events SET amount = NULL, currency = NULL, refs = '[]' WHERE id IN (SELECT value FROM json_each(?1))";
+
 const ACCOUNT = `INSERT INTO accounts (source, account, pending, oldest_pending_at, last_attempt_at, last_status, last_error,
     consecutive_failures, lag_ms, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
   ON CONFLICT (source, account) DO UPDATE SET pending = excluded.pending, oldest_pending_at = excluded.oldest_pending_at,
@@ -135,6 +145,11 @@ export function indexStatements(
     if (refs.length > 0) statements.push({ query: REFS, params: [JSON.stringify(refs)] });
   }
   if (updates.length > 0) statements.push({ query: UPDATE, params: [JSON.stringify(updates.map(tuple)), indexedAt] });
+  const erased = [...upserts, ...updates].filter((e) => erasedAt(e.reason) !== undefined).map((e) => e.id);
+  if (erased.length > 0) {
+    statements.push({ query: ERASED_REFS, params: [JSON.stringify(erased)] });
+    statements.push({ query: ERASED_COLUMNS, params: [JSON.stringify(erased)] });
+  }
   if (account !== undefined) {
     const last = account.lastAttempt;
     statements.push({
