@@ -124,18 +124,19 @@ export async function flushRejections(db: D1Database, now: number): Promise<void
   summaries = new Map();
   if (rows.length === 0) return;
   // Several rows per statement (D1 binds at most 100 values per statement), all in one batch.
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO rejections (source, at, status, cause, bytes, ip, count) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
-        )
-        .bind(...chunk.flatMap((r) => [r.source, r.at, r.status, r.cause, r.bytes, r.ip, r.count])),
-    );
-  }
+  // Prepared inside the `try` too: a binding that throws there is a D1 failure like any other.
   try {
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO rejections (source, at, status, cause, bytes, ip, count) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+          )
+          .bind(...chunk.flatMap((r) => [r.source, r.at, r.status, r.cause, r.bytes, r.ip, r.count])),
+      );
+    }
     await db.batch(statements);
   } catch (err) {
     // Diagnostics, bounded: the next window records what comes next, and the counters hold

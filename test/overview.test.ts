@@ -135,6 +135,25 @@ describe("counts over time", () => {
     expect(results).toEqual([{ bucket: t, name: "delivered", value: 5 }]);
   });
 
+  it("a binding that throws as a statement is prepared (not only when it runs) is a D1 failure too: logged, kept, never thrown", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse("2026-11-21T09:00:00Z"));
+    const throwing = new Proxy({} as D1Database, {
+      get: () => () => {
+        throw new Error("D1 binding broken (test)");
+      },
+    });
+    count("cabital", "delivered", 2);
+    const { lines } = await captureLogs(
+      () => flushIfDue({ ...env, INDEX_DB: throwing } as Env, Date.now(), Number.NEGATIVE_INFINITY) ?? Promise.resolve(),
+    );
+    expect(lines.filter((l) => l.msg === "counts_flush").map((l) => [l.level, l.kept])).toEqual([["warn", 1]]);
+    // Kept for the next flush, which reaches the real database.
+    await flushIfDue(env, Date.now(), Number.NEGATIVE_INFINITY);
+    const { results } = await env.INDEX_DB.prepare("SELECT name, value FROM counts WHERE source = 'cabital'").all();
+    expect(results).toEqual([{ name: "delivered", value: 2 }]);
+  });
+
   it("what a failing D1 leaves in memory is bounded: the oldest buckets go first, and the line says how many", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     const start = Date.parse("2026-10-01T00:00:00Z");

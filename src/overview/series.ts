@@ -102,19 +102,21 @@ const ROWS_PER_STATEMENT = 25;
 async function writeSeries(db: D1Database, deltas: readonly SeriesDelta[]): Promise<void> {
   const rows = deltas.flatMap((d) => Object.entries(d.counts).map(([name, value]) => [d.source, d.bucket, name, value] as const));
   if (rows.length === 0) return;
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO counts (source, bucket, name, value) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}
-           ON CONFLICT (source, bucket, name) DO UPDATE SET value = value + excluded.value`,
-        )
-        .bind(...chunk.flat()),
-    );
-  }
+  // Prepared inside the `try` too: a binding that throws there (not only at `batch`) is a D1
+  // failure like any other, and must not fail the alarm run or the request that flushes.
   try {
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO counts (source, bucket, name, value) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}
+           ON CONFLICT (source, bucket, name) DO UPDATE SET value = value + excluded.value`,
+          )
+          .bind(...chunk.flat()),
+      );
+    }
     await db.batch(statements);
   } catch (err) {
     for (const d of deltas) for (const [name, value] of Object.entries(d.counts)) add(d.source, d.bucket, name, value);
