@@ -253,6 +253,26 @@ describe("rows written to D1 per delivered event (D1's own batch meta)", () => {
     expect(await measured("attention")).toEqual([1]);
   });
 
+  it('"off": the runs make no D1 call and set no wake-up for the index; back on, the feed indexes every event from where it stopped', async () => {
+    const account = String(uniqueAccount());
+    const stub = ledger(SOURCE, account);
+    await stub.events({ limit: 1 });
+    const seen: D1Calls = { calls: {}, rowsWritten: [] };
+    const restore = await setLedgerEnv(stub, (real) => ({ ...real, INDEX_MODE: "off", INDEX_DB: countingD1(real.INDEX_DB, seen) }) as Env);
+    const inputs = await Promise.all(Array.from({ length: 3 }, (_, i) => cybavoInput(account, Number(account) * 100 + i)));
+    await counterDeltas(SOURCE, () => claimAndRunOnce(stub, inputs));
+    expect(seen.calls).toEqual({});
+    expect((await originEvents(account)).length).toBe(3);
+    // Nothing left for the index to wake the object for (only retention's look, an hour or more away).
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm === null || alarm > Date.now() + 30 * 60_000).toBe(true);
+    expect(await indexedRows(SOURCE, account)).toEqual([]);
+    await restore();
+    await runAlarmNow(stub);
+    expect(await indexView(account)).toEqual(await ledgerView(account));
+    expect((await indexView(account)).map((r) => r.status)).toEqual(["delivered", "delivered", "delivered"]);
+  });
+
   it('"attention": a dead letter and an event pending longer than INDEX_PENDING_AFTER_SECONDS are indexed; a young pending one is not', async () => {
     const account = String(uniqueAccount());
     const stub = ledger(SOURCE, account);

@@ -25,7 +25,7 @@ function timeOf(value: string): number | undefined {
 }
 
 /** Whether the index holds delivered events, so their latency can be read (INDEX_MODE). */
-const indexesDelivered = (config: GatewayConfig) => config.indexMode !== "attention";
+const indexesDelivered = (config: GatewayConfig) => config.indexMode === "all";
 
 export function overviewRoutes(router: AdminRouter): void {
   router

@@ -100,7 +100,7 @@ export class IndexFeed {
 
   /** When the object must wake for the index: now, a retry after a failure, a look at rows claimed since; undefined if none. */
   wakeAt(now: number, config: GatewayConfig | undefined): number | undefined {
-    if (this.identity.get() === undefined) return undefined;
+    if (this.identity.get() === undefined || config?.indexMode === "off") return undefined;
     if (this.more || hasEventsWork(this.storage)) return this.retryAt ?? now;
     if (this.retryAt !== undefined) return this.retryAt;
     const wakes: number[] = [];
@@ -125,6 +125,8 @@ export class IndexFeed {
   async sync(stats: Counts, config: GatewayConfig | undefined): Promise<void> {
     while (this.running !== undefined) await this.running.then(noop, noop);
     if (this.identity.get() === undefined || (this.retryAt !== undefined && Date.now() < this.retryAt)) return;
+    // INDEX_MODE "off": nothing is sent and nothing moves, so turning it on again starts from here.
+    if (config?.indexMode === "off") return;
     const pass = this.pass(stats, config?.indexMode ?? "all", (config?.indexPendingAfterSeconds ?? 900) * 1000);
     this.running = pass;
     try {

@@ -50,7 +50,7 @@ export function prune(
 ): number | undefined {
   const bodyCutoff = now - config.retentionDeliveredSeconds * 1000;
   const keyCutoff = now - config.retentionKeysSeconds * 1000;
-  const partitionsNext = dropPartitions(storage, cursors, partitions, bodyCutoff, keyCutoff, now);
+  const partitionsNext = dropPartitions(storage, cursors, partitions, bodyCutoff, keyCutoff, now, config.indexMode !== "off");
   let full = pruneBodies(storage, cursors, bodyCutoff);
   full = pruneKeys(storage, cursors, keyCutoff, bodyCutoff) || full;
   const nonces = storage.rows(
@@ -83,6 +83,7 @@ function dropPartitions(
   bodyCutoff: number,
   keyCutoff: number,
   now: number,
+  indexed: boolean,
 ): number | undefined {
   const retentionBodies = now - bodyCutoff;
   const retentionKeys = now - keyCutoff;
@@ -96,7 +97,9 @@ function dropPartitions(
     }
     // Something in it is still pending: the outbox passes it first (a prune an hour later sees);
     // or the operators' index has not taken all of it yet (D1 down): it waits, nothing is missed.
-    if (Math.min(cursors.get("outbox_after"), cursors.get("index_after")) < partitions.lastSeq(bodies)) {
+    // With the index off (INDEX_MODE "off") nothing waits for it.
+    const passed = indexed ? Math.min(cursors.get("outbox_after"), cursors.get("index_after")) : cursors.get("outbox_after");
+    if (passed < partitions.lastSeq(bodies)) {
       waits.push(now + PRUNE_EVERY_MS);
       continue;
     }
