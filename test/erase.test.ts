@@ -9,6 +9,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { QUARANTINE_ACCOUNT } from "../src/ingress";
+import { toHex } from "../src/verify/crypto";
 import { runAlarmNow } from "./support/alarms";
 import {
   admin,
@@ -17,11 +18,13 @@ import {
   ledger,
   newRows,
   originEvents,
+  post,
   postCybavo,
   scriptOrigin,
   storedEvents,
   uniqueAccount,
 } from "./support/gateway";
+import { kits } from "./support/kits";
 import { allRows } from "./support/ledger-sql";
 
 type Detail = {
@@ -116,6 +119,50 @@ describe("erase an event's payload", () => {
     // Erasing again changes nothing and answers the first erasure's time.
     const again = await admin("POST", `${eventPath(wallet, id)}/erase`);
     expect([again.status, await again.json()]).toEqual([200, body]);
+  });
+
+  it("a Coins TRANSACTION_STATUS_UPDATE, whose key is its whole data: the key becomes its digest, the retry stays a duplicate", async () => {
+    const user = uniqueAccount();
+    const kit = kits.find((k) => k.source === "coins-hmac")!;
+    const orderId = `order-${user}-private`;
+    const callback = {
+      event: "TRANSACTION_STATUS_UPDATE",
+      data: { userId: user, orderId, status: "SUCCESS", amount: "4321.98", currency: "PHP", remarks: `remark-${user}` },
+    };
+    const postIt = async () => {
+      const signed = await kit.sign(callback);
+      return post("coins-hmac", signed.body, signed.headers);
+    };
+    expect((await postIt()).status).toBe(200);
+    await drain("coins-hmac", String(user));
+    const [row] = await storedEvents("coins-hmac", String(user));
+    const id = row!.id;
+    const path = `/sources/coins-hmac/accounts/${user}/events/${id}`;
+    const before = await (await admin("GET", path)).text();
+    expect([before.includes(orderId), before.includes("4321.98"), before.includes(`remark-${user}`)]).toEqual([true, true, true]);
+    // The key is the canonical data: the payload itself.
+    const key = JSON.parse(before).idempotency_key as string;
+    expect([key.startsWith("TRANSACTION_STATUS_UPDATE:{"), key.includes(orderId)]).toEqual([true, true]);
+
+    expect((await admin("POST", `${path}/erase`)).status).toBe(200);
+    const digest = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key))));
+    for (const text of [
+      await (await admin("GET", path)).text(),
+      await (await admin("GET", `/sources/coins-hmac/accounts/${user}/events`)).text(),
+    ]) {
+      expect([text.includes(orderId), text.includes("4321.98"), text.includes(`remark-${user}`), text.includes("userId")]).toEqual([
+        false,
+        false,
+        false,
+        false,
+      ]);
+      expect(text.includes(`"idempotency_key":"sha256:${digest}"`)).toBe(true);
+    }
+    // The provider's retry of the same callback: acked, a duplicate, never delivered again.
+    expect((await postIt()).status).toBe(200);
+    await drain("coins-hmac", String(user));
+    expect((await storedEvents("coins-hmac", String(user))).map((r) => r.id)).toEqual([id]);
+    expect((await originEvents(String(user))).map((e) => e.id)).toEqual([id]);
   });
 
   it("the operators' index forgets what it copied from the payload: amount, currency and references", async () => {

@@ -5,12 +5,10 @@
  * quarantine and counters. Which of the three an object is, it records itself
  * (./identity.ts), and each RPC method below refuses to run on an object of another role.
  *
- * The modules, each one role: ./storage.ts (the one gate to SQL and the alarm, counting billed
- * rows), ./schema.ts (migrations), ./identity.ts (what this object is), ./claim.ts (claims and
- * nonces), ./partitions.ts (the time partitions events live in, dropped whole), ./outbox.ts
- * (delivery, attempts, retries), ./requeue.ts (redeliver and replay), ./index-feed.ts (the
- * operators' D1 index), ./retention.ts (prune), ./quarantine.ts, ./counters.ts, ./reads.ts
- * (operators' reads).
+ * The modules, each one role: ./storage.ts (the gate to SQL and the alarm, counting rows),
+ * ./schema.ts, ./identity.ts (what this object is), ./claim.ts (claims, nonces), ./partitions.ts
+ * (time partitions, dropped whole), ./outbox.ts (delivery, retries), ./requeue.ts (redeliver,
+ * replay), ./index-feed.ts (the D1 index), ./retention.ts, ./quarantine.ts, ./counters.ts, ./reads.ts.
  *
  * Scheduling rule (docs/architecture.md "Outbox scheduling"): storage state first, then the
  * alarm, then the best-effort index (D1). The alarm is never later than the outbox head's due
@@ -29,7 +27,7 @@ import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
-import { type EraseResult, eraseEvent } from "./erase";
+import { type EraseResult, eraseEvent, hashedKey, storedKey } from "./erase";
 import { ObjectIdentity } from "./identity";
 import { IndexFeed } from "./index-feed";
 import { Outbox } from "./outbox";
@@ -154,7 +152,10 @@ export class AccountLedger extends DurableObject<Env> {
   /** Erases an event's (or a quarantined callback's) payload, keeping its identity (./erase.ts); the alarm re-indexes it. */
   async erase(id: string, by: string): Promise<EraseResult> {
     this.identity.check("erase", "account", "quarantine");
-    const result = eraseEvent(this.gate, this.partitions, this.cursors, id, by, Date.now());
+    // The key's digest is computed before the erasure's synchronous block (./erase.ts).
+    const key = storedKey(this.gate, this.partitions, id);
+    const digested = key === undefined ? undefined : { from: key, to: await hashedKey(key) };
+    const result = eraseEvent(this.gate, this.partitions, this.cursors, id, by, Date.now(), digested);
     if (typeof result === "object") await this.gate.wakeBy(Date.now());
     return result;
   }
@@ -234,7 +235,8 @@ export class AccountLedger extends DurableObject<Env> {
     const config = loaded.ok ? loaded.config : undefined;
     try {
       const stats: Counts = { alarms: 1 };
-      if (config !== undefined) await this.outbox.deliver(config, stats);
+      // The index is written between events of a long run too (./outbox.ts BETWEEN_EVERY_MS).
+      if (config !== undefined) await this.outbox.deliver(config, stats, () => this.index.sync(stats, config));
       await this.index.sync(stats, config);
       if (config !== undefined) this.pruneIfDue(config, Date.now(), (stats.delivered ?? 0) > 0);
       await this.flushStats({ ...stats, ...this.gate.take() }, config);
