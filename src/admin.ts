@@ -9,6 +9,9 @@ import { actionRoutes } from "./admin/actions";
 import { indexRoutes } from "./admin/index-routes";
 import { overviewRoutes } from "./admin/overview";
 import { type AdminArgs, decodeParams } from "./admin/params";
+import { parseQuery } from "./admin/query";
+import { toMillis } from "./admin-api/common";
+import { AccountEventsQuery, ReplayQuery, ReprocessQuery } from "./admin-api/events";
 import { attemptLimitErrors } from "./auth/attempts";
 import { adminGate } from "./auth/gate";
 import type { ConfigResult, GatewayConfig } from "./config";
@@ -21,19 +24,12 @@ import { reply } from "./replies";
 import { statsLedger } from "./stats";
 import { toBase64 } from "./verify/crypto";
 
-const badRequest = (message: string) => reply.json(400, { error: message });
-
-function limitOf(request: IRequest, fallback = 100): number {
-  const n = Number(request.query.limit ?? fallback);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, 1000) : fallback;
-}
-
-/** `since` as RFC 3339 or Unix milliseconds. */
-function timeOf(value: unknown): number | undefined {
-  if (typeof value !== "string" || value === "") return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  return Number.isFinite(ms) ? ms : undefined;
-}
+/** The schema each route here validates its query with: the one its OpenAPI operation shows (src/admin-api/). */
+export const VALIDATES = {
+  "get /admin/sources/{source}/accounts/{account}/events": { query: AccountEventsQuery },
+  "post /admin/sources/{source}/accounts/{account}/replay": { query: ReplayQuery },
+  "post /admin/sources/{source}/quarantine/reprocess": { query: ReprocessQuery },
+} as const;
 
 /**
  * Routes to a configured source's account ledger; 404 for an unknown source. Any account key
@@ -78,15 +74,14 @@ adminRouter
   .get("/sources/:source/accounts/:account/events", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     if (target === undefined) return reply.notFound();
-    const since = timeOf(request.query.since);
-    if (request.query.since !== undefined && since === undefined) return badRequest("since must be RFC 3339 or Unix milliseconds");
-    const afterSeq = Number(request.query.after ?? 0);
-    const state = typeof request.query.state === "string" ? request.query.state : undefined;
+    const query = parseQuery(VALIDATES["get /admin/sources/{source}/accounts/{account}/events"].query, request);
+    if (query instanceof Response) return query;
+    const since = query.since === undefined ? undefined : toMillis(query.since);
     const rows = await target.ledger.events({
-      limit: limitOf(request),
-      afterSeq: Number.isInteger(afterSeq) ? afterSeq : 0,
+      limit: query.limit ?? 100,
+      afterSeq: query.after ?? 0,
       ...(since !== undefined && { since }),
-      ...(state && { state }),
+      ...(query.state && { state: query.state }),
     });
     const last = rows.at(-1);
     return reply.json(200, {
@@ -114,9 +109,9 @@ adminRouter
   .post("/sources/:source/accounts/:account/replay", decodeParams, async (request, env, config) => {
     const target = accountLedger(request, env, config);
     if (target === undefined) return reply.notFound();
-    const since = timeOf(request.query.since);
-    if (since === undefined) return badRequest("since (RFC 3339 or Unix milliseconds) is required");
-    return reply.json(202, { status: "queued", events: await target.ledger.replay(since) });
+    const query = parseQuery(VALIDATES["post /admin/sources/{source}/accounts/{account}/replay"].query, request);
+    if (query instanceof Response) return query;
+    return reply.json(202, { status: "queued", events: await target.ledger.replay(toMillis(query.since) ?? 0) });
   })
   .get("/sources/:source/quarantine/:id", decodeParams, async (request, env, config) => {
     const source = config.sources.get(request.params.source ?? "");
@@ -142,11 +137,12 @@ adminRouter
     // leaves the quarantine.
     const source = config.sources.get(request.params.source ?? "");
     if (source === undefined) return reply.notFound();
+    const query = parseQuery(VALIDATES["post /admin/sources/{source}/quarantine/reprocess"].query, request);
+    if (query instanceof Response) return query;
     const quarantine = internalLedger(env, source.name, QUARANTINE_ACCOUNT);
     const results = [];
     // `after` pages past callbacks that still do not normalize, so they never hide later ones.
-    const after = Number(request.query.after ?? 0);
-    const batch = await quarantine.quarantined(Math.min(limitOf(request, 100), 500), Number.isInteger(after) ? after : 0);
+    const batch = await quarantine.quarantined(query.limit ?? 100, query.after ?? 0);
     for (const item of batch) {
       const parsed = parseVerified(source, item.raw, item.signed);
       if (parsed.kind === "quarantine") {

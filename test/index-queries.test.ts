@@ -16,10 +16,9 @@ import {
   type IndexFilter,
   listIndexed,
   listStatement,
-  parseFilter,
-  parsePageQuery,
   type Statement,
 } from "../src/index-db/filter";
+import { parseFilter, parsePageQuery } from "../src/index-db/filter-query";
 import { indexState, listAccounts, listEntries } from "../src/index-db/queries";
 import { insertAccounts, insertEvents, newestFirst, type SeedEvent, seedEvent, seedSource } from "./support/index-rows";
 

@@ -4,7 +4,20 @@
  * and the quarantine, and the actions on one event (redeliver, replay, erase, re-process).
  */
 import * as v from "valibot";
-import { EventId, EventState, limitQuery, SourceName, TimeInput, Timestamp, text } from "./common";
+import {
+  afterQuery,
+  EventId,
+  EventState,
+  limitQuery,
+  SourceName,
+  stateParameter,
+  TIME_INPUT,
+  Timestamp,
+  text,
+  timeParameter,
+  timeQuery,
+  toMillis,
+} from "./common";
 
 const nullable = <T extends v.GenericSchema>(schema: T, description: string) => v.pipe(v.nullable(schema), v.description(description));
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -64,11 +77,12 @@ export const EventDetail = v.pipe(
   v.title("EventDetail"),
 );
 
+/** Unknown query parameters are ignored here (only the index's queries refuse them). */
 export const AccountEventsQuery = v.object({
   limit: limitQuery(1000, 100),
-  after: text("A `seq`: only events after it (the `next` of the previous page)."),
-  since: v.optional(TimeInput),
-  state: v.optional(EventState),
+  after: afterQuery("A `seq`: only events after it (the `next` of the previous page)."),
+  since: v.optional(timeQuery("since must be RFC 3339 or Unix milliseconds", `Only events received at or after this time: ${TIME_INPUT}`)),
+  state: v.optional(stateParameter("state")),
 });
 
 export const AccountEvents = v.object({
@@ -80,21 +94,37 @@ export const AccountEvents = v.object({
 
 export const Redelivered = v.object({ status: v.literal("queued"), id: EventId });
 export const Replayed = v.object({ status: v.literal("queued"), events: v.pipe(count, v.description("How many were put back.")) });
-export const ReplayQuery = v.object({ since: TimeInput });
+const SINCE_REQUIRED = "since (RFC 3339 or Unix milliseconds) is required";
+export const ReplayQuery = v.object(
+  { since: timeQuery(SINCE_REQUIRED, `Replay the delivered events received at or after this time: ${TIME_INPUT}`) },
+  SINCE_REQUIRED,
+);
 export const Erased = v.pipe(v.object({ id: EventId, erasedAt: Timestamp }), v.title("Erased"));
 
-/** The filter of the operators' index: the events list, its count, and a bulk job's selection. */
+const timeMessage = (name: string) => `${name} must be RFC 3339 (2026-05-01T00:00:00Z) or Unix milliseconds`;
+
+/** The filter's fields (src/index-db/filter-query.ts reads them into SQL's IndexFilter). */
+export const FILTER_ENTRIES = {
+  source: text("Only this source.", "source", 256),
+  account: text("Only this account.", "account"),
+  type: text("Only this CloudEvent type.", "type", 256),
+  status: v.optional(stateParameter("status")),
+  from: v.optional(timeParameter(timeMessage("from"), "Received at or after this time (RFC 3339 or Unix ms).")),
+  to: v.optional(timeParameter(timeMessage("to"), "Received before this time (RFC 3339 or Unix ms).")),
+  q: text("An event id (evt_…) or any provider reference (order id, txid, serial, …), exact match.", "q"),
+};
+
+// Strict: a misspelt key (`stauts`) is refused, never read as "any status" by a bulk job.
+const unknownKey = (issue: v.BaseIssue<unknown>) => `unknown parameter ${JSON.stringify(issue.input)}`;
+const fromBeforeTo = (f: { from?: string | number | undefined; to?: string | number | undefined }) =>
+  f.from === undefined || f.to === undefined || (toMillis(f.from) ?? 0) < (toMillis(f.to) ?? 0);
+const FROM_BEFORE_TO = "to must be later than from";
+const cursor = (name: string) => text(name, "cursor", 4096);
+
+/** The filter of the operators' index: the events count, and a bulk job's selection. */
 export const IndexFilter = v.pipe(
-  // Strict: a misspelt key (`stauts`) is refused, never read as "any status" by a bulk job.
-  v.strictObject({
-    source: text("Only this source."),
-    account: text("Only this account."),
-    type: text("Only this CloudEvent type."),
-    status: v.optional(EventState),
-    from: v.optional(v.pipe(TimeInput, v.description("Received at or after this time (RFC 3339 or Unix ms)."))),
-    to: v.optional(v.pipe(TimeInput, v.description("Received before this time (RFC 3339 or Unix ms)."))),
-    q: text("An event id (evt_…) or any provider reference (order id, txid, serial, …), exact match."),
-  }),
+  v.strictObject(FILTER_ENTRIES, unknownKey),
+  v.check((f) => fromBeforeTo(f), FROM_BEFORE_TO),
   v.title("IndexFilter"),
 );
 
@@ -120,11 +150,13 @@ export const IndexRow = v.pipe(
   v.title("IndexRow"),
 );
 
-export const IndexEventsQuery = v.object({
-  ...IndexFilter.entries,
-  cursor: text("The `next` of the previous page (opaque)."),
-  limit: limitQuery(1000, 100),
-});
+export const IndexEventsQuery = v.pipe(
+  v.strictObject(
+    { ...FILTER_ENTRIES, cursor: cursor("The `next` of the previous page (opaque)."), limit: limitQuery(1000, 100) },
+    unknownKey,
+  ),
+  v.check((f) => fromBeforeTo(f), FROM_BEFORE_TO),
+);
 export const IndexEvents = v.object({
   events: v.array(IndexRow),
   next: v.optional(v.pipe(v.string(), v.description("Opaque cursor of the next page; absent on the last."))),
@@ -132,12 +164,21 @@ export const IndexEvents = v.object({
 export const IndexCount = v.object({ count });
 
 /** Dead letters and quarantined callbacks across accounts. */
-export const HeldQuery = v.object({
-  source: text("Only this source."),
-  account: text("Only this account."),
-  cursor: text("The `cursor` of the previous page."),
-  limit: limitQuery(1000, 100),
-});
+export const HeldQuery = v.strictObject(
+  {
+    source: FILTER_ENTRIES.source,
+    account: FILTER_ENTRIES.account,
+    cursor: cursor("The `cursor` of the previous page."),
+    limit: limitQuery(1000, 100),
+  },
+  unknownKey,
+);
+
+/** Accounts' backlog and origin health (GET /admin/accounts); its cursor is the accounts' own. */
+export const AccountsQuery = v.strictObject(
+  { source: FILTER_ENTRIES.source, cursor: cursor("The `next` of the previous page."), limit: limitQuery(1000, 100) },
+  unknownKey,
+);
 export const HeldEntries = v.object({
   entries: v.array(
     v.object({
@@ -159,7 +200,7 @@ export const QuarantineDetail = v.object({
   erasedAt: ErasedAt,
 });
 
-export const ReprocessQuery = v.object({ limit: limitQuery(500, 100), after: text("The `next` of the previous call.") });
+export const ReprocessQuery = v.object({ limit: limitQuery(500, 100), after: afterQuery("The `next` of the previous call.") });
 export const Reprocessed = v.object({
   source: SourceName,
   results: v.array(

@@ -29,6 +29,8 @@ const CONVERSION: ConversionConfig = {
   // Queries are documented as sent (text): a pipeline is converted up to its first transformation.
   typeMode: "input",
   errorMode: "throw",
+  // Checks (a time that parses, `from` before `to`) are the routes' own; the document states them in words.
+  ignoreActions: ["check"],
   definitions: COMPONENTS,
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };

@@ -4,7 +4,7 @@
  * session.
  */
 import * as v from "valibot";
-import { limitQuery, SourceName, TimeInput, Timestamp, text } from "./common";
+import { limitQuery, SourceName, TIME_INPUT, Timestamp, text, timeQuery } from "./common";
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Counters = v.pipe(v.record(v.string(), v.number()), v.description("Counter name → value; a counter appears once non-zero."));
@@ -20,8 +20,13 @@ export const AllCounters = v.object({ sources: v.record(v.string(), Counters) })
 export const SourceCounters = v.object({ source: SourceName, counters: Counters });
 
 export const OverviewQuery = v.object({
-  since: v.optional(v.pipe(TimeInput, v.description("The window's start: at most 7 days back, not in the future; default 24 hours ago."))),
-  source: text("Only this source (a configured one, else 404)."),
+  since: v.optional(
+    timeQuery(
+      "since must be RFC 3339 or Unix milliseconds",
+      `The window's start: at most 7 days back, not in the future; default 24 hours ago. ${TIME_INPUT}`,
+    ),
+  ),
+  source: text("Only this source (a configured one, else 404).", "source", 256),
 });
 const Bucket = v.object({
   at: v.pipe(v.number(), v.description("The bucket's start, Unix ms.")),
@@ -47,7 +52,10 @@ export const Overview = v.object({
   ),
 });
 
-export const RejectionsQuery = v.object({ source: text("Only this source."), limit: limitQuery(1000, 100) });
+export const RejectionsQuery = v.object({
+  source: text("Only this source (any name: requests to unknown sources are listed under the name they used).", "source", 256),
+  limit: limitQuery(1000, 100),
+});
 export const Rejections = v.object({
   rejections: v.array(
     v.object({
@@ -62,11 +70,6 @@ export const Rejections = v.object({
   ),
 });
 
-export const AccountsQuery = v.object({
-  source: text("Only this source."),
-  cursor: text("The `next` of the previous page."),
-  limit: limitQuery(1000, 100),
-});
 export const Accounts = v.object({
   accounts: v.array(
     v.object({
@@ -93,10 +96,21 @@ export const IndexState = v.object({
   sinceUpdateMs: v.pipe(v.nullable(v.number()), v.description("Now minus `updatedAt`.")),
 });
 
+/** A name for the audit log: 1 to 64 characters, none of them a control, format or line separator character. */
+const NAME = /^[^\p{C}\p{Zl}\p{Zp}]{1,64}$/u;
+
+/** POST /admin/session's body (src/auth/session-routes.ts validates with it). */
 export const SessionBody = v.pipe(
   v.object({
     token: v.pipe(v.string(), v.description("ADMIN_TOKEN or the read-only token.")),
-    name: v.optional(v.pipe(v.string(), v.description("Who signs in, for the audit log: 1 to 64 printable characters."))),
+    name: v.optional(
+      v.pipe(
+        v.string(),
+        v.description("Who signs in, for the audit log: 1 to 64 printable characters."),
+        // A check, not a regex action: JSON Schema has no flags, and this pattern needs `u`.
+        v.check((name) => NAME.test(name)),
+      ),
+    ),
   }),
   v.title("SignIn"),
 );

@@ -144,7 +144,7 @@ export const ROUTES: readonly ApiRoute[] = [
     path: "/admin/accounts",
     tag: "index",
     summary: "Backlog and origin health per account",
-    query: ops.AccountsQuery,
+    query: events.AccountsQuery,
     responses: { 200: ok(ops.Accounts) },
   },
   {

@@ -6,26 +6,32 @@
  * `Cache-Control: no-store` there, like every admin answer.
  */
 import type { IRequest } from "itty-router";
+import { AccountsQuery, HeldQuery, IndexEventsQuery, IndexFilter } from "../admin-api/events";
 import type { GatewayConfig } from "../config";
-import { countIndexed, listIndexed, parsePageQuery } from "../index-db/filter";
+import { countIndexed, listIndexed } from "../index-db/filter";
+import { parsePageQuery } from "../index-db/filter-query";
 import { decodeAccountCursor, indexState, listAccounts, listEntries } from "../index-db/queries";
 import { reply } from "../replies";
 import type { AdminRouter } from "./params";
 
 const badRequest = (message: string) => reply.json(400, { error: message });
 
-/** The first query parameter not in `allowed`, as the 400 names it; undefined when there is none. */
-function unknownParameter(request: IRequest, allowed: readonly string[]): string | undefined {
-  const extra = Object.keys(request.query).find((key) => !allowed.includes(key));
-  return extra === undefined ? undefined : `unknown parameter ${JSON.stringify(extra)}`;
-}
+/** The schema each route validates its query with: the one its OpenAPI operation shows. */
+export const VALIDATES = {
+  "get /admin/events": { query: IndexEventsQuery },
+  "get /admin/events/count": { query: IndexFilter },
+  "get /admin/dead-letters": { query: HeldQuery },
+  "get /admin/quarantine": { query: HeldQuery },
+  "get /admin/accounts": { query: AccountsQuery },
+} as const;
 
 /** Dead letters or quarantined callbacks: `source`, `account`, `cursor`, `limit`. */
 function entriesRoute(status: "dead" | "quarantined") {
   return async (request: IRequest, env: Env) => {
-    const extra = unknownParameter(request, ["source", "account", "cursor", "limit"]);
-    if (extra !== undefined) return badRequest(extra);
-    const parsed = parsePageQuery(request.query);
+    const parsed = parsePageQuery(
+      request.query,
+      status === "dead" ? VALIDATES["get /admin/dead-letters"].query : VALIDATES["get /admin/quarantine"].query,
+    );
     if (!parsed.ok) return badRequest(parsed.error);
     const { filter, cursor, limit } = parsed.value;
     return reply.json(200, await listEntries(env.INDEX_DB, status, filter, cursor, limit));
@@ -35,33 +41,26 @@ function entriesRoute(status: "dead" | "quarantined") {
 export function indexRoutes(router: AdminRouter): void {
   router
     .get("/events", async (request: IRequest, env: Env) => {
-      const parsed = parsePageQuery(request.query);
+      const parsed = parsePageQuery(request.query, VALIDATES["get /admin/events"].query);
       if (!parsed.ok) return badRequest(parsed.error);
       const { filter, cursor, limit } = parsed.value;
       const page = await listIndexed(env.INDEX_DB, filter, cursor, limit);
       return reply.json(200, { events: page.rows, ...(page.next !== undefined && { next: page.next }) });
     })
     .get("/events/count", async (request: IRequest, env: Env) => {
-      const extra = unknownParameter(request, ["source", "account", "type", "status", "from", "to", "q"]);
-      if (extra !== undefined) return badRequest(extra);
-      const parsed = parsePageQuery(request.query);
+      const parsed = parsePageQuery(request.query, VALIDATES["get /admin/events/count"].query);
       if (!parsed.ok) return badRequest(parsed.error);
       return reply.json(200, { count: await countIndexed(env.INDEX_DB, parsed.value.filter) });
     })
     .get("/dead-letters", entriesRoute("dead"))
     .get("/quarantine", entriesRoute("quarantined"))
     .get("/accounts", async (request: IRequest, env: Env) => {
-      const extra = unknownParameter(request, ["source", "cursor", "limit"]);
-      if (extra !== undefined) return badRequest(extra);
-      // The account cursor is checked on its own; source and limit as the event lists read them.
-      const { cursor, ...rest } = request.query;
-      const parsed = parsePageQuery(rest);
+      // The accounts' cursor is checked on its own, not as an events page's keyset.
+      const parsed = parsePageQuery(request.query, VALIDATES["get /admin/accounts"].query, false);
       if (!parsed.ok) return badRequest(parsed.error);
-      if (cursor !== undefined && cursor !== "" && (typeof cursor !== "string" || decodeAccountCursor(cursor) === undefined)) {
-        return badRequest("cursor is not one this API gave");
-      }
-      const given = typeof cursor === "string" && cursor !== "" ? cursor : undefined;
-      return reply.json(200, await listAccounts(env.INDEX_DB, parsed.value.filter.source, given, parsed.value.limit));
+      const { filter, cursor, limit } = parsed.value;
+      if (cursor !== undefined && decodeAccountCursor(cursor) === undefined) return badRequest("cursor is not one this API gave");
+      return reply.json(200, await listAccounts(env.INDEX_DB, filter.source, cursor, limit));
     })
     .get("/index", async (_request: IRequest, env: Env, config: GatewayConfig) => {
       return reply.json(

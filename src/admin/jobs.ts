@@ -7,12 +7,16 @@
 import type { IRequest } from "itty-router";
 import * as v from "valibot";
 import { CreateJobBody } from "../admin-api/jobs";
-import { countIndexed, parseFilter } from "../index-db/filter";
+import { countIndexed } from "../index-db/filter";
+import { filterOf } from "../index-db/filter-query";
 import type { JobSpec } from "../jobs/BulkJob";
 import { recentJobs } from "../jobs/registry";
 import { reply } from "../replies";
 import { actorOf } from "./actor";
 import { type AdminRouter, decodeParams } from "./params";
+
+/** The schema the route validates its body with: the one its OpenAPI operation shows. */
+export const VALIDATES = { "post /admin/jobs": { body: CreateJobBody } } as const;
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -37,7 +41,7 @@ async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBo
     // The caller's mistake, answered as such.
     return { ok: false, error: "the body must be JSON" };
   }
-  const parsed = v.safeParse(CreateJobBody, withoutBlankFilterFields(json));
+  const parsed = v.safeParse(VALIDATES["post /admin/jobs"].body, withoutBlankFilterFields(json));
   if (parsed.success) return { ok: true, value: parsed.output };
   const issue = parsed.issues[0];
   const path = issue?.path?.map((item) => String(item.key)).join(".");
@@ -49,12 +53,12 @@ export function jobRoutes(router: AdminRouter): void {
     .post("/jobs", async (request, env) => {
       const body = await bodyOf(request);
       if (!body.ok) return reply.json(400, { error: body.error });
-      const filter = parseFilter(body.value.filter);
-      if (!filter.ok) return reply.json(400, { error: `filter: ${filter.error}` });
+      // Validated with the body (CreateJobBody's filter is the index's IndexFilter); times as Unix ms.
+      const filter = filterOf(body.value.filter);
       // The count the operator confirmed, taken again: anything changed since the preview is a
       // 409 with the new count, and nothing starts.
       const createdAt = Date.now();
-      const count = await countIndexed(env.INDEX_DB, filter.value);
+      const count = await countIndexed(env.INDEX_DB, filter);
       if (count !== body.value.expect) return reply.json(409, { error: "count_changed", count });
       const id = crypto.randomUUID();
       const spec: JobSpec = {
@@ -62,7 +66,7 @@ export function jobRoutes(router: AdminRouter): void {
         kind: body.value.kind,
         filter: body.value.filter,
         // Only events received before the job exists: new ones never join it.
-        selection: { ...filter.value, to: Math.min(filter.value.to ?? createdAt, createdAt) },
+        selection: { ...filter, to: Math.min(filter.to ?? createdAt, createdAt) },
         expected: count,
         createdBy: actorOf(request),
         createdAt,

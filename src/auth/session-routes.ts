@@ -5,6 +5,7 @@
  * client's budget of attempts (src/auth/attempts.ts): 429 once it is spent.
  */
 import * as v from "valibot";
+import { SessionBody } from "../admin-api/operations";
 import { reply } from "../replies";
 import { readBodyCapped } from "../request-body";
 import { fromUtf8 } from "../verify/crypto";
@@ -25,19 +26,14 @@ export interface Gated {
 // A sign-in body is a token and a short name: anything larger is not one.
 const SIGN_IN_BODY_LIMIT = 4096;
 
-/** A name for the audit log: 1 to 64 characters, none of them a control, format or line separator character. */
-const NAME = /^[^\p{C}\p{Zl}\p{Zp}]{1,64}$/u;
-
-const SignIn = v.object({
-  token: v.string(),
-  name: v.optional(v.pipe(v.string(), v.regex(NAME))),
-});
+/** The schema sign-in validates its body with: the one its OpenAPI operation shows. */
+export const VALIDATES = { "post /admin/session": { body: SessionBody } } as const;
 
 const BAD_BODY = 'the body must be JSON {"token": "...", "name": "..."}; name is optional, 1 to 64 printable characters';
 
 export const originMismatch = () => reply.json(403, { error: "origin_mismatch" });
 
-async function signInBody(request: Request): Promise<v.InferOutput<typeof SignIn> | Response> {
+async function signInBody(request: Request): Promise<v.InferOutput<typeof SessionBody> | Response> {
   const bytes = await readBodyCapped(request, SIGN_IN_BODY_LIMIT);
   if (bytes === "too_large") return reply.tooLarge();
   const text = fromUtf8(bytes);
@@ -48,7 +44,7 @@ async function signInBody(request: Request): Promise<v.InferOutput<typeof SignIn
     // Not JSON: the caller's mistake, answered with the shape expected.
     return reply.json(400, { error: BAD_BODY });
   }
-  const parsed = v.safeParse(SignIn, json);
+  const parsed = v.safeParse(VALIDATES["post /admin/session"].body, json);
   return parsed.success ? parsed.output : reply.json(400, { error: BAD_BODY });
 }
 

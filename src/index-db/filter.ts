@@ -1,6 +1,6 @@
 /**
- * The operators' index filter: the one place where `{source, account, type, status, from, to,
- * q}` is read from a request (query parameters, or the JSON of a bulk job) and becomes SQL.
+ * The operators' index filter as SQL, and its keyset pages: the one place where `{source,
+ * account, type, status, from, to, q}` becomes SQL (./filter-query.ts reads it from a request).
  * Every value reaches D1 as a bound parameter; the SQL text is built from constants only.
  *
  * The queries are shaped for the two indexes of `events` (migrations/0001_index.sql), checked
@@ -52,118 +52,12 @@ export interface IndexRow {
   readonly indexedAt: string;
 }
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
-
 /** Page sizes: at most this many rows per page, whatever is asked. */
 export const MAX_PAGE = 1000;
 export const DEFAULT_PAGE = 100;
 
 /** The exact form of an event id (src/ingress.ts eventId): `q` in this form is looked up by primary key. */
 const EVENT_ID = /^evt_[0-9a-f]{32}$/;
-
-/** RFC 3339 date-time (seconds required, fraction and offset as the RFC allows). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Unix ms from RFC 3339 text, a string of digits, or (in JSON) a non-negative integer. */
-function toMillis(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== "string") return undefined;
-  if (/^\d{1,16}$/.test(value)) return Number(value);
-  if (!RFC3339.test(value)) return undefined;
-  const ms = Date.parse(value.replace(" ", "T"));
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-const text = (name: string, max: number) =>
-  v.pipe(v.string(`${name} must be given once, as text`), v.maxLength(max, `${name} must be at most ${max} characters`));
-
-const time = (name: string) =>
-  v.pipe(v.unknown(), v.transform(toMillis), v.number(`${name} must be RFC 3339 (2026-05-01T00:00:00Z) or Unix milliseconds`));
-
-const FILTER_ENTRIES = {
-  source: v.optional(text("source", 256)),
-  account: v.optional(text("account", 1024)),
-  type: v.optional(text("type", 256)),
-  status: v.optional(v.picklist(INDEX_STATUSES, `status must be one of ${INDEX_STATUSES.join(", ")}`)),
-  from: v.optional(time("from")),
-  to: v.optional(time("to")),
-  q: v.optional(text("q", 1024)),
-};
-
-const unknownKey = (issue: v.BaseIssue<unknown>) => `unknown parameter ${JSON.stringify(issue.input)}`;
-
-const FilterSchema = v.pipe(
-  v.strictObject(FILTER_ENTRIES, unknownKey),
-  v.check((f) => f.from === undefined || f.to === undefined || f.from < f.to, "to must be later than from"),
-);
-
-const PageSchema = v.pipe(
-  v.strictObject(
-    {
-      ...FILTER_ENTRIES,
-      cursor: v.optional(text("cursor", 4096)),
-      limit: v.optional(
-        v.pipe(
-          v.string("limit must be given once"),
-          v.regex(/^\d{1,9}$/, "limit must be a positive integer"),
-          v.transform(Number),
-          v.minValue(1, "limit must be a positive integer"),
-        ),
-      ),
-    },
-    unknownKey,
-  ),
-  v.check((f) => f.from === undefined || f.to === undefined || f.from < f.to, "to must be later than from"),
-);
-
-/**
- * An empty value means "any": a form that leaves a field blank sends `source=`. Only strings
- * are dropped; every other value is checked.
- */
-function withoutBlanks(input: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== "" && value !== undefined));
-}
-
-function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues[0]?.message ?? "invalid filter";
-}
-
-function filterOf(output: Record<string, unknown>): IndexFilter {
-  const filter: Record<string, unknown> = {};
-  for (const key of Object.keys(FILTER_ENTRIES)) if (output[key] !== undefined) filter[key] = output[key];
-  return filter as IndexFilter;
-}
-
-/**
- * Reads a filter from query parameters or from JSON (a bulk job's `filter`). Unknown keys are
- * refused, so a misspelt `stauts=dead` never widens a bulk action to every event.
- */
-export function parseFilter(input: unknown): Parsed<IndexFilter> {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return { ok: false, error: "filter must be an object" };
-  const parsed = v.safeParse(FilterSchema, withoutBlanks(input as Record<string, unknown>));
-  return parsed.success ? { ok: true, value: filterOf(parsed.output) } : { ok: false, error: firstIssue(parsed.issues) };
-}
-
-export interface PageRequest {
-  readonly filter: IndexFilter;
-  readonly cursor?: string;
-  readonly limit: number;
-}
-
-/**
- * Reads a list request's query: the filter plus `cursor` (from a previous page; checked here so
- * a damaged one is a 400) and `limit` (default 100, larger than 1000 is cut to 1000).
- */
-export function parsePageQuery(query: Record<string, unknown>): Parsed<PageRequest> {
-  const parsed = v.safeParse(PageSchema, withoutBlanks(query));
-  if (!parsed.success) return { ok: false, error: firstIssue(parsed.issues) };
-  const { cursor, limit } = parsed.output;
-  if (cursor !== undefined && decodeCursor(cursor) === undefined) return { ok: false, error: "cursor is not one this API gave" };
-  return {
-    ok: true,
-    value: { filter: filterOf(parsed.output), ...(cursor !== undefined && { cursor }), limit: Math.min(limit ?? DEFAULT_PAGE, MAX_PAGE) },
-  };
-}
 
 /** Where a page ends: the last row's (received_at, id), the keyset the next page starts after. */
 export interface Keyset {
