@@ -12,7 +12,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config";
 import { eventBody, eventId, parseVerified } from "../src/ingress";
 import type { AcceptInput, AccountLedger } from "../src/ledger/AccountLedger";
@@ -224,6 +224,32 @@ describe("off the ack path", () => {
     await restore();
     await backOffPassed(stub);
     await runAlarmNow(stub);
+    expect(await indexView(account)).toEqual(await ledgerView(account));
+  });
+});
+
+describe("a long delivery run", () => {
+  it("writes the index between its events (every BETWEEN_EVERY_MS), not only when it ends", async () => {
+    const account = String(uniqueAccount());
+    const stub = ledger(SOURCE, account);
+    await stub.events({ limit: 1 });
+    const seen: D1Calls = { calls: {}, rowsWritten: [] };
+    const restore = await setLedgerEnv(stub, (real) => ({ ...real, INDEX_DB: countingD1(real.INDEX_DB, seen) }));
+    const inputs = await Promise.all(Array.from({ length: 12 }, (_, i) => cybavoInput(account, Number(account) * 100 + i)));
+    // A clock that moves 150 ms at each reading: the run lasts a few "seconds" of it, well inside
+    // its 20 s budget, so its feed is called between events several times.
+    const real = Date.now.bind(Date);
+    let ticks = 0;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => real() + 150 * ++ticks);
+    try {
+      await counterDeltas(SOURCE, () => claimAndRunOnce(stub, inputs));
+    } finally {
+      clock.mockRestore();
+      await restore();
+    }
+    expect((await originEvents(account)).length).toBe(12);
+    // One batch per slice of the run, then the last one; the index holds every event.
+    expect(seen.calls.batch ?? 0).toBeGreaterThanOrEqual(3);
     expect(await indexView(account)).toEqual(await ledgerView(account));
   });
 });

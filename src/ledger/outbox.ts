@@ -15,6 +15,12 @@ import type { LedgerStorage } from "./storage";
 
 /** How long one alarm run may keep delivering before it yields and re-arms itself. */
 const ALARM_BUDGET_MS = 20_000;
+/**
+ * How often a long run pauses between two events for `between` (the operators' index feed):
+ * under sustained load a run delivers for up to ALARM_BUDGET_MS, and the index would otherwise
+ * trail its deliveries by that much.
+ */
+export const BETWEEN_EVERY_MS = 1_000;
 
 interface HeadRow {
   seq: number;
@@ -110,10 +116,19 @@ export class Outbox {
     return head === undefined ? undefined : head.next_attempt_at;
   }
 
-  /** Delivers due events in order, until the head is not due, the outbox is empty or the run's time is up. */
-  async deliver(config: GatewayConfig, stats: Counts): Promise<void> {
+  /**
+   * Delivers due events in order, until the head is not due, the outbox is empty or the run's
+   * time is up; calls `between` between two events at most every BETWEEN_EVERY_MS (never in the
+   * middle of one: an attempt's outcome is recorded before it runs).
+   */
+  async deliver(config: GatewayConfig, stats: Counts, between?: () => Promise<void>): Promise<void> {
     const started = Date.now();
+    let lastBetween = started;
     for (;;) {
+      if (between !== undefined && Date.now() - lastBetween >= BETWEEN_EVERY_MS) {
+        await between();
+        lastBetween = Date.now();
+      }
       const head = this.head();
       if (head === undefined) return;
       const attemptStarted = Date.now();
