@@ -2,7 +2,8 @@
  * Writes this account's events to the operators' index, a D1 database (binding INDEX_DB,
  * migrations/0001_index.sql), off the ack path: at the end of every alarm run, after delivery
  * (and between two events of a long run: ./outbox.ts BETWEEN_EVERY_MS), and after an operator's
- * action (redeliver, replay, re-process); never on a claim. Batched: one D1 `batch()` of at most six statements (src/index-db/write.ts) per BATCH_ROWS events.
+ * action (redeliver, replay, re-process); never on a claim. Batched: one D1 `batch()` of at most
+ * six statements (src/index-db/write.ts) per BATCH_ROWS events.
  *
  * What is sent, and how the object knows what the index still lacks:
  * - rows of `events` (dead letters, events an operator put back, quarantined callbacks, rows
