@@ -46,7 +46,9 @@ export async function measureIndex(h) {
       await h.drained(origin, 1500, 60_000);
     }
     const before = await h.counters(on, provider);
+    const beforeOff = await h.counters(off, provider);
     let eventsOn = 0;
+    let eventsOff = 0;
     for (let round = 0; round < h.rounds; round++) {
       const runOn = () => h.measure(on, urlOn, poolOn, originOn);
       const runOff = () => h.measure(off, urlOff, poolOff, originOff);
@@ -60,6 +62,7 @@ export async function measureIndex(h) {
         a = await runOn();
       }
       eventsOn += a.accepted;
+      eventsOff += b.accepted;
       result.rounds.push({
         round,
         onRps: a.rps,
@@ -81,6 +84,8 @@ export async function measureIndex(h) {
     const db = await on.mf.getD1Database("INDEX_DB");
     const after = await waitForIndex(h, on, provider, before, eventsOn);
     result.rowsPerEvent.all = perEvent(before, after, eventsOn);
+    // The same rounds on the index-off gateway: what the account objects write without the index.
+    result.rowsPerEvent.off = perEvent(beforeOff, await h.counters(off, provider), eventsOff);
     await off.mf.dispose();
 
     // Lag under the sustained end-to-end load, on the index-on gateway.
