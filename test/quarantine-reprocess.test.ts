@@ -10,6 +10,7 @@
  * member the payloads do not have; "after" is the test configuration itself (its
  * `accountPointer` is /data/customer_id), which the ledger objects deliver with.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
@@ -101,6 +102,20 @@ describe("re-processing a Standard Webhooks callback after its source is fixed",
       state: "reprocessed",
       reason: `accepted as ${expected}`,
     });
+    // The account's ledger holds the event now: the quarantine keeps no bytes, signed fields or
+    // headers of it (an erasure of the event would otherwise leave them here), and still shows the row.
+    expect(await (await admin("GET", `/sources/${SOURCE}/quarantine/${row}`)).json()).toMatchObject({
+      state: "reprocessed",
+      reason: `accepted as ${expected}`,
+      rawBase64: null,
+      signed: null,
+      headers: null,
+    });
+    expect(
+      await runInDurableObject(ledger(SOURCE, QUARANTINE_ACCOUNT), (_instance, state) =>
+        state.storage.sql.exec("SELECT raw, signed, headers FROM events WHERE id = ?", row).toArray(),
+      ),
+    ).toEqual([{ raw: null, signed: null, headers: null }]);
 
     // The sender retries the message (new timestamp and signature): what ingress gives it is that id, as a duplicate.
     const retry = await deliver(body, id);

@@ -2,7 +2,7 @@
  * The quarantine role (`{source}/~quarantine`): verified callbacks the adapters could not read,
  * kept whole (the bytes, and the signed values the verifier read outside them, such as a
  * Standard Webhooks `webhook-id`) and never forwarded, until an operator re-processes them
- * through newer adapters or a fixed configuration (src/admin.ts). Their rows in the operators'
+ * through newer adapters or a fixed configuration (src/admin.ts); then only their key row stays. Their rows in the operators'
  * index are written by ./index-feed.ts (every row here starts with `indexed` = 0).
  */
 
@@ -68,7 +68,7 @@ export function listQuarantined(storage: LedgerStorage, limit: number, afterSeq:
     });
 }
 
-/** The signed fields kept with a quarantined (or re-processed) callback, if any. */
+/** The signed fields kept with a quarantined callback, if any (none once re-processed). */
 export function keptSigned(storage: LedgerStorage, id: string): SignedFields | undefined {
   return signedFields(storage.rows<{ signed: string | null }>("SELECT signed FROM events WHERE id = ?", id)[0]?.signed ?? null);
 }
@@ -87,7 +87,7 @@ function signedFields(text: string | null): SignedFields | undefined {
   return value as SignedFields;
 }
 
-/** The bytes received for a quarantined (or re-processed) callback. */
+/** The bytes received for a quarantined callback (none once re-processed or erased). */
 export function rawBytes(storage: LedgerStorage, id: string): Uint8Array | undefined {
   const row = storage.rows<{ raw: ArrayBuffer | null }>("SELECT raw FROM events WHERE id = ?", id)[0];
   return row?.raw ? new Uint8Array(row.raw) : undefined;
@@ -95,12 +95,15 @@ export function rawBytes(storage: LedgerStorage, id: string): Uint8Array | undef
 
 /**
  * Marks a quarantined callback as re-processed (its event now lives in its account's ledger);
- * its index row is to be written again (indexed = 0). Returns the row's `seq` if it changed (its
+ * its index row is to be written again (indexed = 0). The bytes, signed fields and headers go:
+ * the account's ledger holds the event now, and an operator's erasure of it (./erase.ts) must
+ * not leave its payload here for the key retention. Returns the row's `seq` if it changed (its
  * key is now retention's to prune: the caller moves retention's cursor back to it).
  */
 export function markReprocessed(storage: LedgerStorage, id: string, outcome: string): number | undefined {
   return storage.rows<{ seq: number }>(
-    "UPDATE events SET state = 'reprocessed', reason = ?, indexed = 0 WHERE id = ? AND state = 'quarantined' RETURNING seq",
+    `UPDATE events SET state = 'reprocessed', reason = ?, indexed = 0, raw = NULL, signed = NULL, headers = NULL
+     WHERE id = ? AND state = 'quarantined' RETURNING seq`,
     outcome,
     id,
   )[0]?.seq;

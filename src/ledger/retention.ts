@@ -166,7 +166,12 @@ function pruneBodies(storage: LedgerStorage, cursors: Cursors, cutoff: number): 
   );
   const last = rows.at(-1)?.seq;
   if (last === undefined) return false;
-  storage.run("UPDATE events SET body = NULL WHERE seq > ? AND seq <= ? AND state = 'delivered' AND body IS NOT NULL", after, last);
+  // The request headers kept with the body go with it (a partition's bodies table drops both at once).
+  storage.run(
+    "UPDATE events SET body = NULL, headers = NULL WHERE seq > ? AND seq <= ? AND state = 'delivered' AND (body IS NOT NULL OR headers IS NOT NULL)",
+    after,
+    last,
+  );
   cursors.set("bodies_after", last);
   return rows.length === PRUNE_BATCH;
 }
