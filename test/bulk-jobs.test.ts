@@ -6,7 +6,7 @@
  * Real account ledgers, the real D1 index (written by the ledgers' own index feed), the real
  * origin; the job's alarms run for real or one at a time with runDurableObjectAlarm.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -191,6 +191,44 @@ describe("bulk redeliver", () => {
     expect((await admin("POST", `/jobs/${crypto.randomUUID()}/cancel`)).status).toBe(404);
     expect((await admin("GET", `/jobs/${crypto.randomUUID()}`)).status).toBe(404);
     expect((await admin("GET", "/jobs/not-a-job")).status).toBe(404);
+  });
+
+  it("an id the registry does not hold is a 404 without creating its object, for GET and cancel, every time", async () => {
+    const id = crypto.randomUUID();
+    const objectId = env.JOBS.idFromName(id).toString();
+    const created = async () => (await listDurableObjectIds(env.JOBS)).some((o) => o.toString() === objectId);
+    expect(await json(await admin("GET", `/jobs/${id}`))).toEqual([404, { error: "not_found" }]);
+    expect(await json(await admin("POST", `/jobs/${id}/cancel`))).toEqual([404, { error: "not_found" }]);
+    expect(await json(await admin("GET", `/jobs/${id}`))).toEqual([404, { error: "not_found" }]);
+    expect(await created()).toBe(false);
+    expect(await env.INDEX_DB.prepare("SELECT count(*) AS n FROM jobs WHERE id = ?").bind(id).first()).toEqual({ n: 0 });
+  });
+
+  it("a body over 16 KiB is a 413, read no further, and nothing starts", async () => {
+    const jobsBefore = (await json<{ jobs: Job[] }>(await admin("GET", "/jobs")))[1].jobs;
+    const filter = { source: SOURCE, status: "dead", account: "x".repeat(16 * 1024) };
+    expect(await json(await postJob({ kind: "redeliver", filter, expect: 0 }))).toEqual([413, { error: "payload_too_large" }]);
+    // Streamed, with no Content-Length: cut off at the cap all the same.
+    const chunk = new TextEncoder().encode(" ".repeat(4096));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 1;
+        if (sent > 64) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const streamed = await call(
+      new Request("https://gateway.test/admin/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_SECRETS.ADMIN_TOKEN}`, "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit),
+    );
+    expect(await json(streamed)).toEqual([413, { error: "payload_too_large" }]);
+    expect(sent).toBeLessThan(64);
+    expect((await json<{ jobs: Job[] }>(await admin("GET", "/jobs")))[1].jobs).toEqual(jobsBefore);
   });
 
   it("409 with the new count when it changed since the preview; 400 for a body that does not validate; nothing starts", async () => {

@@ -10,8 +10,9 @@ import { CreateJobBody } from "../admin-api/jobs";
 import { countIndexed } from "../index-db/filter";
 import { filterOf } from "../index-db/filter-query";
 import type { JobSpec } from "../jobs/BulkJob";
-import { recentJobs } from "../jobs/registry";
+import { jobKnown, recentJobs } from "../jobs/registry";
 import { reply } from "../replies";
+import { readBodyCapped } from "../request-body";
 import { actorOf } from "./actor";
 import { type AdminRouter, decodeParams } from "./params";
 
@@ -20,8 +21,19 @@ export const VALIDATES = { "post /admin/jobs": { body: CreateJobBody } } as cons
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A job's body is a filter and a count: far below this. Larger bodies are refused unread (413). */
+export const JOB_BODY_MAX_BYTES = 16 * 1024;
+
 function jobObject(env: Env, id: string) {
   return env.JOBS.get(env.JOBS.idFromName(id));
+}
+
+/**
+ * The object of a started job, or undefined: an id not in the registry (D1 `jobs`) is never
+ * addressed, since addressing an object creates it (and its schema) for any well-formed id.
+ */
+async function knownJob(env: Env, id: string) {
+  return JOB_ID.test(id) && (await jobKnown(env.INDEX_DB, id)) ? jobObject(env, id) : undefined;
 }
 
 /** An empty filter value means "any", as in the index's query parameters (a form's blank field sends one). */
@@ -33,10 +45,12 @@ function withoutBlankFilterFields(json: unknown): unknown {
 }
 
 /** The body of POST /admin/jobs, validated with the schema the OpenAPI document shows; a message for a 400 otherwise. */
-async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBody } | { ok: false; error: string }> {
+async function bodyOf(request: IRequest): Promise<{ ok: true; value: CreateJobBody } | { ok: false; error: string } | "too_large"> {
+  const bytes = await readBodyCapped(request as unknown as Request, JOB_BODY_MAX_BYTES);
+  if (bytes === "too_large") return bytes;
   let json: unknown;
   try {
-    json = await request.json();
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     // The caller's mistake, answered as such.
     return { ok: false, error: "the body must be JSON" };
@@ -52,6 +66,7 @@ export function jobRoutes(router: AdminRouter): void {
   router
     .post("/jobs", async (request, env) => {
       const body = await bodyOf(request);
+      if (body === "too_large") return reply.tooLarge();
       if (!body.ok) return reply.json(400, { error: body.error });
       // Validated with the body (CreateJobBody's filter is the index's IndexFilter); times as Unix ms.
       const filter = filterOf(body.value.filter);
@@ -76,12 +91,12 @@ export function jobRoutes(router: AdminRouter): void {
     .get("/jobs", async (_request, env) => reply.json(200, { jobs: await recentJobs(env.INDEX_DB) }))
     .get("/jobs/:id", decodeParams, async (request, env) => {
       const id = request.params.id ?? "";
-      const job = JOB_ID.test(id) ? await jobObject(env, id).job() : undefined;
+      const job = await (await knownJob(env, id))?.job();
       return job === undefined ? reply.notFound() : reply.json(200, { job });
     })
     .post("/jobs/:id/cancel", decodeParams, async (request, env) => {
       const id = request.params.id ?? "";
-      const job = JOB_ID.test(id) ? await jobObject(env, id).cancel(actorOf(request)) : undefined;
+      const job = await (await knownJob(env, id))?.cancel(actorOf(request));
       return job === undefined ? reply.notFound() : reply.json(200, { job });
     });
 }

@@ -34,6 +34,14 @@ export async function recordJob(db: D1Database, job: Job, now: number, trim = fa
   }
 }
 
+/**
+ * Whether a job with this id was started (its row is written when it starts): the admin routes
+ * ask before they touch a job's object, since addressing an object by a name creates it.
+ */
+export async function jobKnown(db: D1Database, id: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS known FROM jobs WHERE id = ?").bind(id).first()) !== null;
+}
+
 /** The most recent jobs, newest first, as last reported. */
 export async function recentJobs(db: D1Database): Promise<Job[]> {
   const { results } = await db.prepare("SELECT job FROM jobs ORDER BY created_at DESC LIMIT ?").bind(JOBS_LISTED).all<{ job: string }>();
