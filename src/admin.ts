@@ -32,6 +32,12 @@ export const VALIDATES = {
 } as const;
 
 /**
+ * Events per page of an account's list: each row carries its body (up to 256 KiB), all held in
+ * the account's object and the Worker at once; larger `limit`s are cut to it.
+ */
+export const ACCOUNT_EVENTS_MAX = 100;
+
+/**
  * Routes to a configured source's account ledger; 404 for an unknown source. Any account key
  * is an account, `~stats` included: internal objects have names no account maps to
  * (src/object-names.ts), and are reached only through their own routes.
@@ -78,7 +84,7 @@ adminRouter
     if (query instanceof Response) return query;
     const since = query.since === undefined ? undefined : toMillis(query.since);
     const rows = await target.ledger.events({
-      limit: query.limit ?? 100,
+      limit: Math.min(query.limit ?? ACCOUNT_EVENTS_MAX, ACCOUNT_EVENTS_MAX),
       afterSeq: query.after ?? 0,
       ...(since !== undefined && { since }),
       ...(query.state && { state: query.state }),
@@ -206,13 +212,14 @@ export async function handleAdmin(request: Request, env: Env, loaded: ConfigResu
   const started = Date.now();
   const gated = await adminGate(request, loaded.ok ? loaded.config.auth : loaded.auth, env.SIGNIN_LIMIT);
   const response = gated.response ?? (await route(request, env, loaded));
-  // The audit trail of operator actions: who (actor, role, how), method, path and outcome;
-  // never a token or a cookie.
+  // The audit trail of operator actions: who (actor, role, how), method, path, the query's
+  // parameter names and outcome; never a token, a cookie or a query value.
   const url = new URL(request.url);
   log("admin", {
     method: request.method,
     path: url.pathname,
-    query: url.search,
+    // The parameter names only: values can be a provider reference or another search term.
+    query: [...new Set(url.searchParams.keys())].join(","),
     status: response.status,
     authorized: gated.principal !== undefined,
     actor: gated.principal?.actor,
@@ -220,5 +227,5 @@ export async function handleAdmin(request: Request, env: Env, loaded: ConfigResu
     via: gated.principal?.via,
     ms: Date.now() - started,
   });
-  return reply.noStore(response);
+  return reply.adminAnswer(response);
 }

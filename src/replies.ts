@@ -15,12 +15,16 @@ function text(status: number, body: string, headers: HeadersInit = {}): Response
 }
 
 /**
- * The same response with `Cache-Control: no-store`: operator answers carry payloads with
- * personal data, which no browser or proxy cache may keep.
+ * An operator answer as sent: `Cache-Control: no-store` (it carries payloads with personal data,
+ * which no browser or proxy cache may keep); `nosniff` and a Content-Security-Policy that loads
+ * nothing and allows no framing, so a payload in a JSON answer opened in a tab or a frame is
+ * never run as a page.
  */
-function noStore(response: Response): Response {
+function adminAnswer(response: Response): Response {
   const headers = new Headers(response.headers);
   headers.set("cache-control", "no-store");
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
@@ -40,5 +44,5 @@ export const reply = {
   /** The public health check: `ok` or `not ok`, nothing else (details are at GET /admin/health). */
   health: (ok: boolean) => text(ok ? 200 : 500, ok ? "ok" : "not ok", { "cache-control": "no-store" }),
   json,
-  noStore,
+  adminAnswer,
 };

@@ -12,7 +12,7 @@ import { accountObjectName, internalLedger, internalObjectName } from "../src/ob
 import killbDeposit from "../src/providers/killb/fixtures/transaction-deposit.json" with { type: "json" };
 import { drainAccount } from "./support/accounts";
 import { runAlarmNow } from "./support/alarms";
-import { admin, call, drain, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
+import { admin, call, captureLogs, drain, originEvents, post, scriptOrigin, secrets, uniqueAccount } from "./support/gateway";
 import { killbSignature } from "./support/kits";
 import { acceptInput, ledger } from "./support/ledger-faults";
 import { ageRows } from "./support/ledger-sql";
@@ -154,6 +154,52 @@ describe("Cache-Control: no-store on every admin answer", () => {
     expect([unavailable.status, unavailable.headers.get("cache-control")]).toEqual([503, "no-store"]);
     const bare = await call(new Request("https://gateway.test/admin", { headers: auth }));
     expect([bare.status, bare.headers.get("cache-control")]).toEqual([404, "no-store"]);
+  });
+});
+
+describe("what an admin answer and its log line carry", () => {
+  it("JSON answers forbid sniffing and framing, and load nothing (Content-Security-Policy), on 200 and 404", async () => {
+    for (const [path, status] of [
+      ["/counters", 200],
+      ["/nope", 404],
+    ] as const) {
+      const response = await admin("GET", path);
+      expect([response.status, response.headers.get("x-content-type-options"), response.headers.get("content-security-policy")]).toEqual([
+        status,
+        "nosniff",
+        "default-src 'none'; frame-ancestors 'none'",
+      ]);
+    }
+  });
+
+  it("the audit line names the query parameters, never their values (a search may be a provider reference)", async () => {
+    const reference = `0xref${uniqueAccount()}`;
+    const { lines } = await captureLogs(() => admin("GET", `/events?q=${reference}&source=cybavo&limit=5`));
+    const audit = lines.filter((line) => line.msg === "admin");
+    expect(audit.map((line) => [line.path, line.query])).toEqual([["/admin/events", "q,source,limit"]]);
+    expect(JSON.stringify(lines).includes(reference)).toBe(false);
+  });
+
+  it("an account's event list answers at most 100 events per page, whatever limit asks for", async () => {
+    const account = `page-cap-${uniqueAccount()}`;
+    await runInDurableObject(ledger("cybavo", account), (_i, state) => {
+      const now = Date.now();
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
+         INSERT INTO events (seq, id, source, idempotency_key, type, state, body, received_at, attempts, delivered_at)
+         SELECT i, 'evt_page_' || i, 'cybavo', 'k' || i, 'deposit.updated', 'delivered', '{}', ?1, 1, ?1 FROM n`,
+        now,
+      );
+    });
+    const page = await (await admin("GET", `/sources/cybavo/accounts/${account}/events?limit=1000`)).json<{
+      events: { seq: number }[];
+      next?: string;
+    }>();
+    expect([page.events.length, page.events[0]?.seq, page.next]).toEqual([100, 1, "100"]);
+    const rest = await (await admin("GET", `/sources/cybavo/accounts/${account}/events?limit=1000&after=100`)).json<{
+      events: { seq: number }[];
+    }>();
+    expect(rest.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 101 + i));
   });
 });
 
