@@ -208,11 +208,12 @@ describe("request headers kept with an event", () => {
 });
 
 describe("INDEX_MODE", () => {
-  it("all (default) or attention; anything else is a configuration error naming it", () => {
+  it("all (default), attention or off; anything else is a configuration error naming it", () => {
     const base = { ...env } as unknown as Record<string, unknown>;
     expect(parseConfig(base)).toMatchObject({ ok: true, config: { indexMode: "all", indexPendingAfterSeconds: 900 } });
     expect(parseConfig({ ...base, INDEX_MODE: "attention" })).toMatchObject({ ok: true, config: { indexMode: "attention" } });
+    expect(parseConfig({ ...base, INDEX_MODE: "off" })).toMatchObject({ ok: true, config: { indexMode: "off" } });
     const wrong = parseConfig({ ...base, INDEX_MODE: "some" });
-    expect(wrong.ok ? [] : wrong.errors).toEqual(["INDEX_MODE: must be one of all, attention"]);
+    expect(wrong.ok ? [] : wrong.errors).toEqual(["INDEX_MODE: must be one of all, attention, off"]);
   });
 });

@@ -79,7 +79,8 @@ export const EventDetail = v.pipe(
 
 /** Unknown query parameters are ignored here (only the index's queries refuse them). */
 export const AccountEventsQuery = v.object({
-  limit: limitQuery(1000, 100),
+  // Accepted up to 1000 as the other lists, then cut to 100 (src/admin.ts ACCOUNT_EVENTS_MAX): rows carry their bodies.
+  limit: v.pipe(limitQuery(1000, 100), v.description("Events per page: 1 to 1000 accepted, at most 100 answered (each carries its body).")),
   after: afterQuery("A `seq`: only events after it (the `next` of the previous page)."),
   since: v.optional(timeQuery("since must be RFC 3339 or Unix milliseconds", `Only events received at or after this time: ${TIME_INPUT}`)),
   state: v.optional(stateParameter("state")),

@@ -202,6 +202,7 @@ export const ROUTES: readonly ApiRoute[] = [
       202: ok(jobs.JobAnswer, "Started."),
       400: { description: "The body does not validate.", schema: ErrorBody },
       409: { description: "The count no longer matches `expect`.", schema: jobs.CountChanged },
+      413: { description: "The body is over 16 KiB.", schema: ErrorBody },
     },
   },
   { method: "get", path: "/admin/jobs", tag: "jobs", summary: "Recent jobs, newest first", responses: { 200: ok(jobs.JobList) } },

@@ -27,7 +27,7 @@ import { type Counter, type Counts, count, flushIfDue } from "../stats";
 import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
-import { type EraseResult, eraseEvent, hashedKey, storedKey } from "./erase";
+import { type EraseResult, eraseEvent, keyDigestOf } from "./erase";
 import { ObjectIdentity } from "./identity";
 import { IndexFeed } from "./index-feed";
 import { Outbox } from "./outbox";
@@ -152,9 +152,7 @@ export class AccountLedger extends DurableObject<Env> {
   /** Erases an event's (or a quarantined callback's) payload, keeping its identity (./erase.ts); the alarm re-indexes it. */
   async erase(id: string, by: string): Promise<EraseResult> {
     this.identity.check("erase", "account", "quarantine");
-    // The key's digest is computed before the erasure's synchronous block (./erase.ts).
-    const key = storedKey(this.gate, this.partitions, id);
-    const digested = key === undefined ? undefined : { from: key, to: await hashedKey(key) };
+    const digested = await keyDigestOf(this.gate, this.partitions, id);
     const result = eraseEvent(this.gate, this.partitions, this.cursors, id, by, Date.now(), digested);
     if (typeof result === "object") await this.gate.wakeBy(Date.now());
     return result;

@@ -65,6 +65,12 @@ export interface KeyDigest {
   to: string;
 }
 
+/** The stored key of `id` and its digest, computed before the erasure's synchronous block; undefined for an unknown id. */
+export async function keyDigestOf(storage: LedgerStorage, partitions: Partitions, id: string): Promise<KeyDigest | undefined> {
+  const key = storedKey(storage, partitions, id);
+  return key === undefined ? undefined : { from: key, to: await hashedKey(key) };
+}
+
 interface Row {
   seq: number;
   state: string;
