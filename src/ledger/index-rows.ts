@@ -9,8 +9,10 @@ import type { LedgerStorage } from "./storage";
 
 /**
  * An event row as the index reads it, wherever it is: `home` is the table its body is in
- * (`events` or a bodies partition). The body itself is read one row at a time (`bodyOf`), when
- * the row is described: a batch of rows never holds a hundred bodies in memory at once.
+ * (`events` or a bodies partition). A partition row read for the index carries its body when
+ * it is small (`small_body`: read with the row, no row read more); any other body is read one
+ * row at a time (`bodyOf`) when the row is described, so a batch never holds a hundred large
+ * bodies in memory at once.
  */
 export interface LedgerRow {
   seq: number;
@@ -25,9 +27,14 @@ export interface LedgerRow {
   next_attempt_at: number | null;
   last_status: number | null;
   delivered_at: number | null;
+  /** The body, when read with the row (at most SMALL_BODY_BYTES); null or absent: read it with `bodyOf`. */
+  small_body?: string | null;
 }
 
 type Row = LedgerRow & Record<string, SqlStorageValue>;
+
+/** Bodies up to this size come with their partition row (`partitionRows` with `withBody`). */
+const SMALL_BODY_BYTES = 16_384;
 
 const COLUMNS = "seq, id, source, type, state, 'events' AS home, reason, received_at, attempts, next_attempt_at, last_status, delivered_at";
 
@@ -58,8 +65,9 @@ export function markIndexed(storage: LedgerStorage, rows: readonly LedgerRow[]):
   }
 }
 
-/** The CloudEvent of a row read by this module, if it is still kept (one row read). */
+/** The CloudEvent of a row read by this module, if it is still kept (the one read with it, or one row read). */
 export function bodyOf(storage: LedgerStorage, row: LedgerRow): string | null {
+  if (typeof row.small_body === "string") return row.small_body;
   return storage.rows<{ body: string | null }>(`SELECT body FROM ${row.home} WHERE seq = ?`, row.seq)[0]?.body ?? null;
 }
 
@@ -68,14 +76,22 @@ export function bodyOf(storage: LedgerStorage, row: LedgerRow): string | null {
  * that stops early reads no further page). A bodies partition holds `seq` as its rowid, so each
  * page is a range read; its key is found by primary key.
  */
-export function* partitionRows(storage: LedgerStorage, partitions: Partitions, after: number, page: number): Generator<LedgerRow> {
+export function* partitionRows(
+  storage: LedgerStorage,
+  partitions: Partitions,
+  after: number,
+  page: number,
+  withBody = false,
+): Generator<LedgerRow> {
+  // The body is in the row the join reads anyway: taking a small one costs no row read more.
+  const body = withBody ? `, CASE WHEN length(CAST(b.body AS BLOB)) <= ${SMALL_BODY_BYTES} THEN b.body END AS small_body` : "";
   for (const bodies of partitions.bodies()) {
     if (partitions.lastSeq(bodies) <= after) continue;
     let from = after;
     for (;;) {
       const rows = storage.rows<Row>(
         `SELECT b.seq, b.id, k.source, k.type, k.state, '${bodies.name}' AS home, k.reason, k.received_at, k.attempts, k.next_attempt_at,
-                k.last_status, k.delivered_at
+                k.last_status, k.delivered_at${body}
          FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id WHERE b.seq > ? ORDER BY b.seq LIMIT ?`,
         from,
         page,

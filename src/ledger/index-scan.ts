@@ -77,7 +77,7 @@ export function scanPartitions(
   let from = after;
   walk: for (;;) {
     let jumped = false;
-    for (const row of partitionRows(storage, partitions, from, limits.budget)) {
+    for (const row of partitionRows(storage, partitions, from, limits.budget, true)) {
       if (read >= limits.budget) {
         stop = "budget";
         break walk;
