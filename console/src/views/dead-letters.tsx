@@ -5,10 +5,10 @@
 import { useState } from "preact/hooks";
 import { adminPath, api, describeError } from "../api";
 import { canAct, Empty, ErrorLine, LinkButton, Loading, Section, SourceSelect, useConsole } from "../components/common";
+import { NextPage, useEntryPage } from "../components/entry-page";
 import { time } from "../format";
-import { useLoad } from "../load";
 import { navigate, type Route } from "../route";
-import type { Entry, EntryPage } from "../types";
+import type { Entry } from "../types";
 import { openEvent } from "./events";
 
 function Redeliver({ entry }: { entry: Entry }) {
@@ -33,9 +33,7 @@ function Redeliver({ entry }: { entry: Entry }) {
 
 export function DeadLetters({ route }: { route: Route }) {
   const { session } = useConsole();
-  const source = route.params.get("source") ?? "";
-  const cursor = route.params.get("cursor") ?? undefined;
-  const page = useLoad(() => api.get<EntryPage>("/admin/dead-letters", { source, cursor, limit: 100 }), JSON.stringify([source, cursor]));
+  const { source, page } = useEntryPage("/admin/dead-letters", route);
 
   return (
     <main>
@@ -85,13 +83,7 @@ export function DeadLetters({ route }: { route: Route }) {
           </table>
         )}
         {page.data && <Empty rows={page.data.entries.length}>No dead letters.</Empty>}
-        <nav class="pager">
-          {page.data?.cursor && (
-            <button type="button" onClick={() => navigate("dead-letters", { source, cursor: page.data?.cursor })}>
-              Next page
-            </button>
-          )}
-        </nav>
+        <NextPage view="dead-letters" source={source} page={page} />
       </Section>
     </main>
   );

@@ -6,10 +6,11 @@
 import { useState } from "preact/hooks";
 import { adminPath, api, describeError } from "../api";
 import { Badge, canAct, Empty, ErrorLine, Facts, LinkButton, Loading, Section, SourceSelect, useConsole } from "../components/common";
+import { NextPage, useEntryPage } from "../components/entry-page";
 import { base64Text, time } from "../format";
 import { useLoad } from "../load";
 import { navigate, type Route } from "../route";
-import type { EntryPage, QuarantinedDetail, ReprocessResult } from "../types";
+import type { QuarantinedDetail, ReprocessResult } from "../types";
 
 function Reprocess({ source, done }: { source: string; done: () => void }) {
   const [results, setResults] = useState<ReprocessResult[] | null>(null);
@@ -71,9 +72,7 @@ function Reprocess({ source, done }: { source: string; done: () => void }) {
 
 export function Quarantine({ route }: { route: Route }) {
   const { session } = useConsole();
-  const source = route.params.get("source") ?? "";
-  const cursor = route.params.get("cursor") ?? undefined;
-  const page = useLoad(() => api.get<EntryPage>("/admin/quarantine", { source, cursor, limit: 100 }), JSON.stringify([source, cursor]));
+  const { source, page } = useEntryPage("/admin/quarantine", route);
 
   return (
     <main>
@@ -109,13 +108,7 @@ export function Quarantine({ route }: { route: Route }) {
           </table>
         )}
         {page.data && <Empty rows={page.data.entries.length}>The quarantine is empty.</Empty>}
-        <nav class="pager">
-          {page.data?.cursor && (
-            <button type="button" onClick={() => navigate("quarantine", { source, cursor: page.data?.cursor })}>
-              Next page
-            </button>
-          )}
-        </nav>
+        <NextPage view="quarantine" source={source} page={page} />
       </Section>
     </main>
   );
