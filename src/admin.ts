@@ -22,6 +22,7 @@ import { internalLedger } from "./object-names";
 import { storageFailure } from "./platform-errors";
 import { reply } from "./replies";
 import { statsLedger } from "./stats";
+import { isoOrNull, isoTime } from "./time";
 import { toBase64 } from "./verify/crypto";
 
 /** The schema each route here validates its query with: the one its OpenAPI operation shows (src/admin-api/). */
@@ -54,12 +55,11 @@ function present(
   row: { body: string | null; received_at: number; next_attempt_at: number | null; delivered_at: number | null } & Record<string, unknown>,
 ) {
   const { body, received_at, next_attempt_at, delivered_at, ...rest } = row;
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     ...rest,
-    receivedAt: iso(received_at),
-    nextAttemptAt: iso(next_attempt_at),
-    deliveredAt: iso(delivered_at),
+    receivedAt: isoTime(received_at),
+    nextAttemptAt: isoOrNull(next_attempt_at),
+    deliveredAt: isoOrNull(delivered_at),
     event: body === null ? null : (JSON.parse(body) as unknown),
   };
 }

@@ -240,11 +240,8 @@ export async function handleWebhook(
     // A source whose configuration cannot verify anything is a fault for a person (error),
     // named in the line, every time. A forged or stale request is an expected outcome (info)
     // whose volume an attacker picks: one line per source and reason per 10 s, with a count.
-    if ("config" in verified) {
-      const response = refused(verified.reason, reply.unauthorized(), body.byteLength);
-      return done("rejected", response, { reason: verified.reason, level: "error", error: verified.config });
-    }
     const response = refused(verified.reason, reply.unauthorized(), body.byteLength);
+    if ("config" in verified) return done("rejected", response, { reason: verified.reason, level: "error", error: verified.config });
     return done("rejected", response, throttled(source.name, verified.reason, now, { reason: verified.reason }));
   }
 

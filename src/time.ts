@@ -7,6 +7,16 @@ export function unixSecondsToIso(seconds: number): string | undefined {
   return unixMillisToIso(seconds * 1000);
 }
 
+/** Unix milliseconds (a time the gateway recorded) → RFC 3339: how operator answers show times. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** `isoTime`, null kept as null. */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoTime(ms);
+}
+
 /** Unix milliseconds → RFC 3339; undefined for 0, negatives and values a Date cannot hold. */
 export function unixMillisToIso(ms: number): string | undefined {
   if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_DATE_MS) return undefined;

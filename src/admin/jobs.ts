@@ -4,9 +4,11 @@
  * (src/jobs/BulkJob.ts); GET lists recent jobs (D1, src/jobs/registry.ts) or asks one job for
  * its progress; cancel stops it before its next event.
  */
+
 import type { IRequest } from "itty-router";
 import * as v from "valibot";
 import { CreateJobBody } from "../admin-api/jobs";
+import { withoutBlanks } from "../admin-api/parse";
 import { countIndexed } from "../index-db/filter";
 import { filterOf } from "../index-db/filter-query";
 import type { JobSpec } from "../jobs/BulkJob";
@@ -41,7 +43,7 @@ function withoutBlankFilterFields(json: unknown): unknown {
   if (typeof json !== "object" || json === null || !("filter" in json)) return json;
   const { filter } = json as { filter: unknown };
   if (typeof filter !== "object" || filter === null || Array.isArray(filter)) return json;
-  return { ...json, filter: Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== "")) };
+  return { ...json, filter: withoutBlanks(filter as Record<string, unknown>) };
 }
 
 /** The body of POST /admin/jobs, validated with the schema the OpenAPI document shows; a message for a 400 otherwise. */

@@ -16,6 +16,7 @@
  */
 import * as v from "valibot";
 import { log } from "../log";
+import { isoOrNull, isoTime } from "../time";
 import { fromBase64UrlPadded, fromUtf8, toBase64UrlPadded, utf8 } from "../verify/crypto";
 
 export const INDEX_STATUSES = ["pending", "delivered", "dead", "quarantined", "reprocessed"] as const;
@@ -178,9 +179,6 @@ interface EventColumns {
   indexed_at: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
 /** The stored JSON array of references; anything else (never written by the gateway) reads as none. */
 function refsOf(id: string, json: string): string[] {
   try {
@@ -204,13 +202,13 @@ function present(row: EventColumns): IndexRow {
     amount: row.amount,
     currency: row.currency,
     refs: refsOf(row.id, row.refs),
-    receivedAt: iso(row.received_at),
+    receivedAt: isoTime(row.received_at),
     deliveredAt: isoOrNull(row.delivered_at),
     nextAttemptAt: isoOrNull(row.next_attempt_at),
     attempts: row.attempts,
     lastStatus: row.last_status,
     reason: row.reason,
-    indexedAt: iso(row.indexed_at),
+    indexedAt: isoTime(row.indexed_at),
   };
 }
 

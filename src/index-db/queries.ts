@@ -5,6 +5,7 @@
  * shared with bulk jobs.
  */
 import * as v from "valibot";
+import { isoOrNull, isoTime } from "../time";
 import { fromBase64UrlPadded, fromUtf8, toBase64UrlPadded, utf8 } from "../verify/crypto";
 import { type IndexFilter, listIndexed, MAX_PAGE } from "./filter";
 
@@ -77,9 +78,6 @@ interface AccountColumns {
   updated_at: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
 const AccountCursor = v.tuple([v.string(), v.string()]);
 
 export function encodeAccountCursor(source: string, account: string): string {
@@ -142,7 +140,7 @@ export async function listAccounts(
     lastError: row.last_error,
     consecutiveFailures: row.consecutive_failures,
     lagMs: row.lag_ms,
-    updatedAt: iso(row.updated_at),
+    updatedAt: isoTime(row.updated_at),
   }));
   const last = page.at(-1);
   return results.length > size && last !== undefined ? { accounts, next: encodeAccountCursor(last.source, last.account) } : { accounts };

@@ -11,6 +11,7 @@ import type { IndexFilter } from "../index-db/filter";
 import { LedgerStorage } from "../ledger/storage";
 import { log } from "../log";
 import { accountLedger } from "../object-names";
+import { isoTime } from "../time";
 import { recordJob } from "./registry";
 import { RUN_LIMITS, type RunLimits, runJob, selectRetryAt } from "./run";
 import { type JobRow, JobStore } from "./store";
@@ -31,7 +32,6 @@ export interface JobSpec {
 
 /** A job as the API answers it. */
 export function presentJob(row: JobRow): Job {
-  const iso = (ms: number) => new Date(ms).toISOString();
   return {
     id: row.id,
     kind: row.kind as Job["kind"],
@@ -42,8 +42,8 @@ export function presentJob(row: JobRow): Job {
     skipped: row.skipped,
     failed: row.failed,
     createdBy: row.created_by,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: isoTime(row.created_at),
+    updatedAt: isoTime(row.updated_at),
     ...(row.error !== null && { error: row.error }),
   };
 }
