@@ -56,43 +56,57 @@ const withoutUnpublishedSourceMaps: Plugin = {
   },
 };
 
+/** A project of tests run inside workerd with the gateway's bindings (and `bindings` over them). */
+function workersProject(name: string, include: string[], exclude: string[], bindings: Record<string, string>) {
+  return {
+    plugins: [
+      withoutUnpublishedSourceMaps,
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        // workerd's --verbose prints internal diagnostics with native stack traces (a
+        // Durable Object's output gate broken by a fault a test injects on purpose); the
+        // tests assert on those outcomes. Worker log lines, runtime warnings and failures
+        // still show. Set it to true to debug the runtime itself.
+        verbose: false,
+        miniflare: {
+          bindings: {
+            ...testBindings(origin.url, coinsKeys.publicKey),
+            TEST_ORIGIN_URL: origin.url,
+            TEST_COINS_PRIVATE_KEY: coinsKeys.privateKey,
+            TEST_D1_MIGRATIONS: d1Migrations,
+            // Cases per provider in test/fuzz.test.ts (docs/operations.md: FUZZ_RUNS=100000).
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
+            ...bindings,
+          },
+        },
+      }),
+    ],
+    // isolate: every test file gets fresh Worker module state (caches per isolate, batched
+    // stats), as the tests assume; stated so that vitest does not suggest dropping it.
+    test: {
+      name,
+      include,
+      exclude: ["test/e2e/**", "test/node/**", ...exclude],
+      isolate: true,
+      setupFiles: ["test/support/setup.ts"],
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     // Log lines of passing tests are not printed: the fuzz tests alone log thousands.
     silent: "passed-only",
     projects: [
-      {
-        plugins: [
-          withoutUnpublishedSourceMaps,
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            // workerd's --verbose prints internal diagnostics with native stack traces (a
-            // Durable Object's output gate broken by a fault a test injects on purpose); the
-            // tests assert on those outcomes. Worker log lines, runtime warnings and failures
-            // still show. Set it to true to debug the runtime itself.
-            verbose: false,
-            miniflare: {
-              bindings: {
-                ...testBindings(origin.url, coinsKeys.publicKey),
-                TEST_ORIGIN_URL: origin.url,
-                TEST_COINS_PRIVATE_KEY: coinsKeys.privateKey,
-                TEST_D1_MIGRATIONS: d1Migrations,
-                // Cases per provider in test/fuzz.test.ts (docs/operations.md: FUZZ_RUNS=100000).
-                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "1000",
-              },
-            },
-          }),
-        ],
-        // isolate: every test file gets fresh Worker module state (caches per isolate, batched
-        // stats), as the tests assume; stated so that vitest does not suggest dropping it.
-        test: {
-          name: "workers",
-          include: ["test/**/*.test.ts"],
-          exclude: ["test/e2e/**", "test/node/**"],
-          isolate: true,
-          setupFiles: ["test/support/setup.ts"],
-        },
-      },
+      // The suites that script origin failures run with the breaker out of reach (a file's tests
+      // share one destination, and their scripted 503s would open it for the tests after them);
+      // test/protection/ runs the breaker, the ceiling and pauses with the production defaults.
+      workersProject("workers", ["test/**/*.test.ts"], ["test/protection/**"], {
+        BREAKER_CONSECUTIVE_FAILURES: "1000000",
+        BREAKER_MIN_ATTEMPTS: "1000000",
+        DESTINATION_MAX_PER_SECOND: "100000",
+      }),
+      workersProject("protection", ["test/protection/**/*.test.ts"], [], {}),
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },
       },

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { type AuthSettings, readAuth } from "./auth/settings";
+import { type DestinationConfig, destinationId, type OriginSigning } from "./destinations";
 import { PROVIDERS } from "./event";
 import { type IndexMode, readIndexMode } from "./index-db/mode";
 import { type IpRange, parseRange } from "./ip";
@@ -38,6 +39,29 @@ export const NUMBERS = {
   /** Rejected requests are kept this many days, and at most this many per source (src/overview/retention.ts). */
   rejectionsRetentionDays: ["REJECTIONS_RETENTION_DAYS", 7],
   rejectionsPerSource: ["REJECTIONS_PER_SOURCE", 1000],
+  // Origin protection (src/destination/, docs/operations.md "Origin protection").
+  /** The breaker opens when at least this percentage of a destination's attempts in the window failed... */
+  breakerFailurePercent: ["BREAKER_FAILURE_PERCENT", 70],
+  /** ... and the window holds at least this many attempts. */
+  breakerMinAttempts: ["BREAKER_MIN_ATTEMPTS", 10],
+  breakerWindowSeconds: ["BREAKER_WINDOW_SECONDS", 300],
+  /** Or when this many attempts in a row failed, whatever the window says. */
+  breakerConsecutiveFailures: ["BREAKER_CONSECUTIVE_FAILURES", 20],
+  /** An open breaker's first probe comes this long after it opened; each failed probe doubles the wait... */
+  breakerProbeSeconds: ["BREAKER_PROBE_SECONDS", 30],
+  /** ... up to this. */
+  breakerProbeMaxSeconds: ["BREAKER_PROBE_MAX_SECONDS", 3600],
+  /** A held account asks its destination again at least this often (a wake-up that never came is not a stranded outbox). */
+  breakerRecheckSeconds: ["BREAKER_RECHECK_SECONDS", 3600],
+  /** The delivery ceiling: attempts per second to one destination, across all accounts. */
+  destinationMaxPerSecond: ["DESTINATION_MAX_PER_SECOND", 100],
+  /** After the breaker closes, the ceiling ramps up from a tenth over this long. */
+  recoveryRampSeconds: ["RECOVERY_RAMP_SECONDS", 30],
+  /** Operations webhook (src/ops/): a source's rejected requests in OPS_REJECTIONS_WINDOW_SECONDS that raise `gateway.source.rejections_high`. */
+  opsRejectionsThreshold: ["OPS_REJECTIONS_THRESHOLD", 50],
+  opsRejectionsWindowSeconds: ["OPS_REJECTIONS_WINDOW_SECONDS", 300],
+  /** An account's oldest pending event older than this raises `gateway.backlog.stale`. */
+  opsBacklogSeconds: ["OPS_BACKLOG_SECONDS", 3600],
 } as const;
 type NumberSetting = keyof typeof NUMBERS;
 
@@ -50,15 +74,22 @@ export interface SourceConfig {
   /** Values of other secret bindings named in the provider options. */
   readonly named: ReadonlyMap<string, string>;
   readonly options: unknown;
+  /** Its destination's URL (`destination.url`). */
   readonly originUrl: string;
+  /** Where its events go: the destination object guarding that URL (src/destinations.ts). */
+  readonly destination: DestinationConfig;
+  /** How its events are signed for the origin. */
+  readonly signing: OriginSigning;
   /** When set, only these sender addresses (CF-Connecting-IP) are accepted: an extra check. */
   readonly ipAllowList?: readonly IpRange[];
 }
 
 export interface GatewayConfig extends Readonly<Record<NumberSetting, number>> {
   readonly sources: ReadonlyMap<string, SourceConfig>;
-  /** Standard Webhooks keys, newest first: events are signed with each (rotation overlap). */
-  readonly originSecrets: readonly Uint8Array<ArrayBuffer>[];
+  /** Every destination of the sources, by id (src/destinations.ts). */
+  readonly destinations: ReadonlyMap<string, DestinationConfig>;
+  /** The operations webhook (OPS_WEBHOOK_URL, src/ops/); undefined when not configured. */
+  readonly ops?: { readonly url: string; readonly signing: OriginSigning };
   /** Who may use the operator API, and how (src/auth/). */
   readonly auth: AuthSettings;
   /** What the account objects write to the operators' D1 index (src/index-db/mode.ts). */
@@ -131,7 +162,7 @@ function resolveSource(
   env: Record<string, unknown>,
   defaultOrigin: string | undefined,
   errors: string[],
-): SourceConfig | undefined {
+): Omit<SourceConfig, "destination" | "signing"> | undefined {
   const at = `SOURCES.${name}`;
   if (!SOURCE_NAME.test(name)) errors.push(`${at}: source names are letters, digits, '-' and '_' (max 64)`);
   const base = v.safeParse(SourceBase, raw);
@@ -195,14 +226,14 @@ function resolveSource(
 /** Parses and checks the whole configuration. */
 export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const errors: string[] = [];
-  const sources = new Map<string, SourceConfig>();
+  const resolved = new Map<string, Omit<SourceConfig, "destination" | "signing">>();
   const rawSources = readSources(env.SOURCES);
   const defaultOrigin = typeof env.ORIGIN_URL === "string" && env.ORIGIN_URL !== "" ? env.ORIGIN_URL : undefined;
   if (typeof rawSources === "string") errors.push(rawSources);
   else {
     for (const [name, raw] of Object.entries(rawSources)) {
       const source = resolveSource(name, raw, env, defaultOrigin, errors);
-      if (source) sources.set(name, source);
+      if (source) resolved.set(name, source);
     }
   }
 
@@ -239,8 +270,50 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const auth = readAuth(env, errors);
   const indexMode = readIndexMode(env, errors);
 
+  const signing: OriginSigning = { hmac: originSecrets, ed25519: [] };
+  const { sources, destinations } = withDestinations(resolved, signing);
+  const ops = readOps(env, errors);
+
   if (errors.length > 0) return { ok: false, errors, auth };
-  return { ok: true, config: { sources, originSecrets, ...numbers, auth, indexMode } };
+  return { ok: true, config: { sources, destinations, ...numbers, auth, indexMode, ...(ops !== undefined && { ops }) } };
+}
+
+/** Gives each source its destination (sources naming the same URL share one) and its signing keys. */
+function withDestinations(
+  resolved: ReadonlyMap<string, Omit<SourceConfig, "destination" | "signing">>,
+  signing: OriginSigning,
+): { sources: Map<string, SourceConfig>; destinations: Map<string, DestinationConfig> } {
+  const sources = new Map<string, SourceConfig>();
+  const members = new Map<string, { url: string; sources: string[] }>();
+  for (const [name, source] of resolved) {
+    const id = destinationId(source.originUrl, undefined);
+    const entry = members.get(id) ?? { url: source.originUrl, sources: [] };
+    entry.sources.push(name);
+    members.set(id, entry);
+  }
+  const destinations = new Map<string, DestinationConfig>([...members].map(([id, m]) => [id, { id, url: m.url, sources: m.sources }]));
+  for (const [name, source] of resolved) {
+    sources.set(name, { ...source, destination: destinations.get(destinationId(source.originUrl, undefined))!, signing });
+  }
+  return { sources, destinations };
+}
+
+/** OPS_WEBHOOK_URL and OPS_WEBHOOK_SECRET: both or neither. */
+function readOps(env: Record<string, unknown>, errors: string[]): GatewayConfig["ops"] {
+  const url = typeof env.OPS_WEBHOOK_URL === "string" && env.OPS_WEBHOOK_URL !== "" ? env.OPS_WEBHOOK_URL : undefined;
+  const secret = typeof env.OPS_WEBHOOK_SECRET === "string" && env.OPS_WEBHOOK_SECRET !== "" ? env.OPS_WEBHOOK_SECRET : undefined;
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined || secret === undefined) {
+    errors.push(`${url === undefined ? "OPS_WEBHOOK_URL" : "OPS_WEBHOOK_SECRET"}: is not set (set both or neither)`);
+    return undefined;
+  }
+  const problem = originUrlError(url);
+  if (problem !== undefined) errors.push(`OPS_WEBHOOK_URL: ${problem}`);
+  const key = secret.startsWith("whsec_") ? fromBase64(secret.slice(6)) : undefined;
+  if (key === undefined || key.length < 24)
+    errors.push("OPS_WEBHOOK_SECRET: must be whsec_ followed by standard base64 of at least 24 bytes");
+  if (problem !== undefined || key === undefined || key.length < 24) return undefined;
+  return { url, signing: { hmac: [key], ed25519: [] } };
 }
 
 // The env object is stable for an isolate's life, so the parsed config is cached against it.

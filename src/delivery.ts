@@ -3,6 +3,7 @@
  * one attempt with a timeout, classification of the outcome, and the retry schedule.
  * Pure functions plus one `fetch`; the ledger decides what to do with the outcome.
  */
+import type { OriginTarget } from "./destinations";
 import { signatureHeader } from "./verify/standard-webhooks";
 
 export type AttemptOutcome =
@@ -123,16 +124,11 @@ export interface OutboundEvent {
 }
 
 /** Sends one attempt. Never throws: network errors and timeouts are outcomes. */
-export async function deliverOnce(
-  url: string,
-  secrets: readonly Uint8Array<ArrayBuffer>[],
-  event: OutboundEvent,
-  now: number,
-  timeoutMs: number,
-): Promise<AttemptOutcome> {
+export async function deliverOnce(target: OriginTarget, event: OutboundEvent, now: number, timeoutMs: number): Promise<AttemptOutcome> {
   const timestamp = Math.floor(now / 1000);
   try {
-    const response = await fetch(url, {
+    const send = target.fetcher ?? globalThis;
+    const response = await send.fetch(target.url, {
       method: "POST",
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs),
@@ -140,7 +136,7 @@ export async function deliverOnce(
         "content-type": "application/cloudevents+json; charset=utf-8",
         "webhook-id": event.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": await signatureHeader(secrets, event.id, timestamp, event.body),
+        "webhook-signature": await signatureHeader(target.signing.hmac, event.id, timestamp, event.body),
         "user-agent": "webhook-gateway",
       },
       body: event.body,

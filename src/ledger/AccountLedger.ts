@@ -71,7 +71,7 @@ export class AccountLedger extends DurableObject<Env> {
     this.identity = new ObjectIdentity(this.gate);
     this.cursors = new Cursors(this.gate);
     this.partitions = new Partitions(this.gate, this.cursors);
-    this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions);
+    this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions, () => this.env);
     this.requeue = new Requeue(this.gate, this.cursors, this.partitions);
     this.index = new IndexFeed(this.gate, this.identity, this.cursors, this.partitions, () => this.env); // env read at each use (tests swap it)
   }

@@ -6,6 +6,7 @@
  */
 import type { GatewayConfig } from "../config";
 import { type AttemptOutcome, deliverOnce, nextAttemptAt, RETRY, withSequence } from "../delivery";
+import { targetFor } from "../destinations";
 import { log } from "../log";
 import type { Counts } from "../stats";
 import { type Cursors, OUTBOX_STORE_EVERY } from "./cursors";
@@ -43,6 +44,8 @@ export class Outbox {
     private readonly identity: ObjectIdentity,
     private readonly cursors: Cursors,
     private readonly partitions: Partitions,
+    /** The object's bindings, read at each use (tests swap them): certificate bindings for mTLS. */
+    private readonly env: () => Env,
   ) {}
 
   /**
@@ -135,14 +138,14 @@ export class Outbox {
       // Not due (an early wake-up: the index retry, a prune): the schedule wakes at its time.
       if ((head.next_attempt_at ?? 0) > attemptStarted) return;
       if (attemptStarted - started > ALARM_BUDGET_MS) return;
-      const source = config.sources.get(head.source);
+      const target = targetFor(config, this.env(), head.source);
       const outbound = { id: head.id, body: withSequence(head.body, head.seq) };
       const outcome: AttemptOutcome =
-        source === undefined
+        target === undefined
           ? // The source was removed from the configuration: keep the event and try later.
             { kind: "retry", error: "source not configured" }
-          : await deliverOnce(source.originUrl, config.originSecrets, outbound, attemptStarted, config.deliveryTimeoutMs);
-      if (source !== undefined) stats.subrequests = (stats.subrequests ?? 0) + 1;
+          : await deliverOnce(target, outbound, attemptStarted, config.deliveryTimeoutMs);
+      if (target !== undefined) stats.subrequests = (stats.subrequests ?? 0) + 1;
       if (!this.record(head, outcome, attemptStarted, Date.now() - attemptStarted, stats)) return;
     }
   }
