@@ -13,6 +13,7 @@ import { recordRejection, rejectionOf } from "./rejections";
 import { reply } from "./replies";
 import { runScheduled } from "./scheduled";
 
+export { Destination } from "./destination/Destination";
 export { BulkJob } from "./jobs/BulkJob";
 export { AccountLedger } from "./ledger/AccountLedger";
 
