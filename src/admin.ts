@@ -6,9 +6,11 @@
  */
 import { type IRequest, Router } from "itty-router";
 import { actionRoutes } from "./admin/actions";
+import { destinationRoutes } from "./admin/destinations";
 import { indexRoutes } from "./admin/index-routes";
 import { overviewRoutes } from "./admin/overview";
 import { type AdminArgs, decodeParams } from "./admin/params";
+import { pauseRoutes } from "./admin/pause";
 import { parseQuery } from "./admin/query";
 import { toMillis } from "./admin-api/common";
 import { AccountEventsQuery, ReplayQuery, ReprocessQuery } from "./admin-api/events";
@@ -169,6 +171,8 @@ adminRouter
 actionRoutes(adminRouter);
 indexRoutes(adminRouter);
 overviewRoutes(adminRouter);
+destinationRoutes(adminRouter);
+pauseRoutes(adminRouter);
 adminRouter.all("*", () => reply.notFound());
 
 /**

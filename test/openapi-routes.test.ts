@@ -5,10 +5,12 @@
  * status with a body its schema accepts. Each operation is called once, with a real event,
  * quarantined callback and job in its path and a sample value for every query parameter.
  */
+import { env } from "cloudflare:workers";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import committed from "../schema/openapi.json" with { type: "json" };
 import { type ApiRoute, ROUTES } from "../src/admin-api/routes";
+import { loadConfig } from "../src/config";
 import { QUARANTINE_ACCOUNT } from "../src/ingress";
 import { admin, call, cybavoCallback, drain, newRows, postCybavo, storedEvents, uniqueAccount } from "./support/gateway";
 import { TEST_SECRETS } from "./support/test-config";
@@ -52,6 +54,8 @@ describe("GET /admin/openapi.json", () => {
     expect(created.status).toBe(202);
     const jobId = (await created.json<{ job: { id: string } }>()).job.id;
 
+    const loaded = loadConfig(env);
+    const destination = loaded.ok ? [...loaded.config.destinations.keys()][0]! : "no configuration";
     const samples: Record<string, string> = {
       source: "cybavo",
       account: String(wallet),
@@ -69,6 +73,7 @@ describe("GET /admin/openapi.json", () => {
       const path = route.path
         .replace("{source}", "cybavo")
         .replace("{account}", String(wallet))
+        .replace("{destination}", destination)
         .replace("{id}", route.path.startsWith("/admin/jobs") ? jobId : route.path.includes("/quarantine/") ? quarantineId : event!.id);
       // Cursors are opaque: only a previous page's value is valid, so none is sent.
       const query = Object.keys(route.query?.entries ?? {}).filter((name) => name !== "cursor");

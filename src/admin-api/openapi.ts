@@ -7,6 +7,7 @@
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { ErrorBody } from "./common";
+import * as destinations from "./destinations";
 import * as events from "./events";
 import * as jobs from "./jobs";
 import { type ApiRoute, ROUTES } from "./routes";
@@ -18,6 +19,7 @@ const COMPONENTS: Record<string, v.GenericSchema> = {
   Attempt: events.Attempt,
   EventDetail: events.EventDetail,
   Erased: events.Erased,
+  Destination: destinations.Destination,
   IndexFilter: events.IndexFilter,
   IndexRow: events.IndexRow,
   Job: jobs.Job,
@@ -45,6 +47,7 @@ const PATH_PARAMETERS: Record<string, string> = {
   source: "A configured source's name.",
   account: "The account key (the CloudEvent `subject`), URL-encoded.",
   id: "The event's id (evt_…), or for /admin/jobs the job's id (a UUID).",
+  destination: "A destination's id (16 hex digits, GET /admin/destinations).",
 };
 
 function parameters(route: ApiRoute): object[] {
@@ -127,6 +130,7 @@ export function adminOpenApi(version: string): Record<string, unknown> {
       { name: "index", description: "The operators' index across accounts (D1)." },
       { name: "quarantine", description: "Verified callbacks the adapters could not read." },
       { name: "jobs", description: "Bulk actions, run server-side by a Durable Object." },
+      { name: "destinations", description: "Origin protection: each destination's breaker and ceiling; pause and resume." },
       { name: "operations", description: "Health, counters, overview, rejected requests." },
       { name: "session", description: "The console's sign-in." },
     ],
