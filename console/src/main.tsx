@@ -13,6 +13,7 @@ import { type Route, useRoute, type View } from "./route";
 import type { Health, Session } from "./types";
 import { Bulk } from "./views/bulk";
 import { DeadLetters } from "./views/dead-letters";
+import { Destinations, DestinationView } from "./views/destinations";
 import { EventView } from "./views/event";
 import { Events } from "./views/events";
 import { Overview } from "./views/overview";
@@ -27,6 +28,7 @@ const NAV: [View, string][] = [
   ["dead-letters", "Dead letters"],
   ["quarantine", "Quarantine"],
   ["rejections", "Rejected requests"],
+  ["destinations", "Destinations"],
   ["bulk", "Bulk redeliver"],
   ["replay", "Replay"],
 ];
@@ -40,6 +42,8 @@ const SECTION: Record<View, View> = {
   quarantine: "quarantine",
   quarantined: "quarantine",
   rejections: "rejections",
+  destinations: "destinations",
+  destination: "destinations",
   bulk: "bulk",
   replay: "replay",
 };
@@ -58,6 +62,10 @@ function Page({ route }: { route: Route }) {
       return <Quarantined route={route} />;
     case "rejections":
       return <Rejections route={route} />;
+    case "destinations":
+      return <Destinations route={route} />;
+    case "destination":
+      return <DestinationView route={route} />;
     case "bulk":
       return <Bulk route={route} />;
     case "replay":

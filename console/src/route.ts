@@ -6,7 +6,19 @@
  */
 import { useEffect, useState } from "preact/hooks";
 
-export const VIEWS = ["overview", "events", "event", "dead-letters", "quarantine", "quarantined", "rejections", "bulk", "replay"] as const;
+export const VIEWS = [
+  "overview",
+  "events",
+  "event",
+  "dead-letters",
+  "quarantine",
+  "quarantined",
+  "rejections",
+  "destinations",
+  "destination",
+  "bulk",
+  "replay",
+] as const;
 export type View = (typeof VIEWS)[number];
 
 export interface Route {

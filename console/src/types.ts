@@ -163,3 +163,55 @@ export interface Health {
   status: string;
   sources?: Record<string, { provider: string; secrets: number }>;
 }
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** A destination (GET /admin/destinations): an origin URL (shown without credentials) and its breaker. */
+export interface Destination {
+  id: string;
+  url: string;
+  sources: string[];
+  state: BreakerState;
+  windowSeconds: number;
+  attempts: number;
+  failures: number;
+  consecutiveFailures: number;
+  openedAt: string | null;
+  nextProbeAt: string | null;
+  probeIntervalMs: number | null;
+  lastError: string | null;
+  lastStatus: number | null;
+  waiting: number;
+  pausedSources: { source: string; at: string; by: string }[];
+  ratePerSecond: number;
+  maxPerSecond: number;
+}
+
+export interface BreakerTransition {
+  at: string;
+  from: BreakerState;
+  to: BreakerState;
+  reason: string;
+}
+
+/** GET /admin/destinations/:id */
+export interface DestinationDetail extends Destination {
+  history: BreakerTransition[];
+}
+
+/** GET /admin/sources/:source/accounts/:account/delivery */
+export interface AccountDelivery {
+  source: string;
+  account: string;
+  paused: boolean;
+  pausedAt: string | null;
+  pausedBy: string | null;
+  held: "open" | "paused" | "ceiling" | null;
+  heldSince: string | null;
+}
+
+/** The answer to a pause or a resume. */
+export interface PauseAnswer {
+  paused: boolean;
+  changed: boolean;
+}

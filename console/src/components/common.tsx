@@ -41,6 +41,12 @@ const STATUS_CLASS: Record<string, string> = {
   failed: "badge dead",
   retry: "badge pending",
   rejected: "badge dead",
+  // A destination's breaker, and a source's or an account's pause.
+  closed: "badge delivered",
+  open: "badge dead",
+  half_open: "badge pending",
+  paused: "badge quarantined",
+  delivering: "badge delivered",
 };
 
 export function Badge({ value }: { value: string | null | undefined }) {

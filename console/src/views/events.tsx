@@ -1,11 +1,13 @@
 /**
  * Events: the index across all accounts (GET /admin/events), newest first, filtered by the
  * URL's filter, 50 to a page; `cursor` in the URL is the page (Next follows the API's `next`,
- * the browser's back button returns).
+ * the browser's back button returns). Filtered to a source (and an account), it shows whether
+ * that source (and account) is paused, with the button to pause or resume it.
  */
 import { api } from "../api";
 import { Badge, Empty, ErrorLine, LinkButton, Loading, Section } from "../components/common";
 import { FILTER_KEYS, Filters } from "../components/filters";
+import { AccountPause, SourcePause } from "../components/pause";
 import { amount, time } from "../format";
 import { useLoad } from "../load";
 import { navigate, pick, type Route } from "../route";
@@ -70,6 +72,12 @@ export function Events({ route }: { route: Route }) {
       <Section title="Events">
         <Filters values={filter} onApply={(values) => navigate("events", values)} />
       </Section>
+      {filter.source && (
+        <Section title="Deliveries">
+          <SourcePause source={filter.source} />
+          {filter.account && <AccountPause source={filter.source} account={filter.account} />}
+        </Section>
+      )}
       <Section
         title={cursor ? "Older events" : "Newest events"}
         actions={

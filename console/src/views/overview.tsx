@@ -1,10 +1,12 @@
 /**
  * Overview: per source, the counters over time (GET /admin/overview, 5-minute buckets) as
  * charts with the delivery latency; per account, the backlog and the origin's health
- * (GET /admin/accounts); the index's mode and lag (GET /admin/index).
+ * (GET /admin/accounts); the index's mode and lag (GET /admin/index); above them, a banner while
+ * a destination's breaker is open or a source is paused (GET /admin/destinations).
  */
 import { useMemo } from "preact/hooks";
 import { api } from "../api";
+import { HoldBanner } from "../components/banner";
 import { Chart, type SeriesSpec } from "../components/chart";
 import { Badge, Empty, ErrorLine, Facts, LinkButton, Loading, Section } from "../components/common";
 import { age, duration, time } from "../format";
@@ -44,6 +46,7 @@ export function Overview({ route }: { route: Route }) {
 
   return (
     <main>
+      <HoldBanner />
       <Section
         title="Traffic per source"
         actions={
