@@ -478,6 +478,64 @@ describe("the console in Chromium", () => {
     await expect.poll(() => origin.events.filter((e) => e.id === replayed!.id).length, { timeout: 15_000 }).toBe(2);
   });
 
+  it("shows the destinations, and pauses an account: its callbacks are acknowledged and held, then delivered in order on resume", async () => {
+    await open(page, "#/destinations");
+    // Every test source delivers to the one test origin: one destination, its breaker closed.
+    await expect
+      .poll(async () => (await tableRows(page, "table.destinations")).map((r) => [r[0], r[1], r[3]]))
+      .toEqual([["closed", `${origin.url}/events`, expect.stringMatching(/^\d+ of \d+ failed in 300 s$/)]]);
+    await screenshot("destinations");
+    await page.getByRole("button", { name: `${origin.url}/events` }).click();
+    await page.getByRole("heading", { name: "Breaker history" }).waitFor();
+    await screenshot("destination");
+
+    const wallet = unique();
+    await open(page, `#/events?source=cybavo&account=${wallet}`);
+    const control = page.locator('.pause-control[data-scope="account"]');
+    await control.locator(".badge").getByText("delivering", { exact: true }).waitFor();
+    await control.getByRole("button", { name: "Pause account" }).click();
+    await control.getByRole("status").getByText("Paused.", { exact: true }).waitFor();
+    await control.locator(".badge").getByText("paused", { exact: true }).waitFor();
+    expect(await control.locator(".pause-state").textContent()).toContain(`by ${OPERATOR}`);
+    // Acknowledged (200) and stored while paused; no attempt reaches the origin.
+    const txids = [await sendCybavo(wallet), await sendCybavo(wallet)];
+    await indexedAs("cybavo", String(wallet), "pending", 2);
+    await sleep(2_000);
+    expect(await originAttempts(String(wallet))).toEqual([]);
+    await page.reload();
+    await control.locator(".badge").getByText("paused", { exact: true }).waitFor();
+    await screenshot("account-paused");
+
+    await control.getByRole("button", { name: "Resume account" }).click();
+    await control.getByRole("status").getByText("Resumed.", { exact: true }).waitFor();
+    const arrived = () =>
+      origin.events
+        .filter((e) => e.json.subject === String(wallet))
+        .map((e) => (e.json as { data?: { payload?: { txid?: string } } }).data?.payload?.txid);
+    await expect.poll(arrived, { timeout: 15_000 }).toEqual(txids);
+    await control.locator(".badge").getByText("delivering", { exact: true }).waitFor();
+  });
+
+  it("pauses a source from its destination after a confirmation, shows it in the overview's banner, and resumes it", async () => {
+    const [destination] = (await adminGet<{ destinations: { id: string }[] }>("/admin/destinations")).destinations;
+    await open(page, `#/destination?id=${destination!.id}`);
+    const control = page.locator('.pause-control[data-scope="source"]').filter({ hasText: "cregis" });
+    await control.getByRole("button", { name: "Pause source…" }).click();
+    await page.getByRole("alertdialog", { name: "Confirm pause" }).getByRole("button", { name: "Pause source" }).click();
+    await control.getByRole("status").getByText("Paused.", { exact: true }).waitFor();
+    await open(page, "#/overview?range=1h");
+    const banner = page.locator(".banner");
+    await banner.getByText("Source paused:").waitFor();
+    expect((await banner.textContent())?.replace(/\s+/g, " ")).toMatch(new RegExp(`Source paused: cregis since .* UTC by ${OPERATOR}\\.`));
+    await banner.getByRole("button", { name: "cregis" }).click();
+    await control.getByRole("button", { name: "Resume source" }).click();
+    await control.getByRole("status").getByText("Resumed.", { exact: true }).waitFor();
+    expect((await adminGet<{ pausedSources: unknown[] }>(`/admin/destinations/${destination!.id}`)).pausedSources).toEqual([]);
+    await open(page, "#/overview?range=1h");
+    await page.locator("table.accounts").waitFor();
+    expect(await page.locator(".banner").count()).toBe(0);
+  });
+
   it("renders script, event-handler and javascript: payloads in every field as text, and none runs (with the CSP, and without it)", async () => {
     const sent = await sendCanaries();
     await walkCanaries(page, sent, true);
@@ -512,6 +570,9 @@ describe("the console in Chromium", () => {
     await open(page, `#/event?source=cybavo&account=${dead!.account}&id=${dead!.id}`);
     await page.getByText("Read-only session: actions are not available.").waitFor();
     expect(await page.getByRole("button", { name: /Redeliver|Erase|Replay/ }).count()).toBe(0);
+    await open(page, `#/events?source=cybavo&account=${encodeURIComponent(dead!.account)}`);
+    await page.locator('.pause-control[data-scope="account"] .badge').getByText("delivering", { exact: true }).waitFor();
+    expect(await page.getByRole("button", { name: /Pause|Resume/ }).count()).toBe(0);
     await open(page, "#/bulk?status=dead&preview=1");
     await page.getByText("Read-only session: bulk redelivery is not available.").waitFor();
     // The API refuses a change from it all the same.
