@@ -668,6 +668,13 @@ async function walkCanaries(target: Page, sent: Canaries, shots = false): Promis
   await expectClean(target);
   if (shots) await screenshot("canary");
 
+  // The account's events view: its pause control names the account as text.
+  await open(target, `#/events?${new URLSearchParams({ source: "standard-webhooks", account: sent.swAccount })}`);
+  const control = target.locator('.pause-control[data-scope="account"]');
+  await control.locator(".badge").waitFor();
+  expect(await control.locator(".pause-name strong").textContent()).toBe(sent.swAccount);
+  await expectClean(target);
+
   await open(target, `#/events?q=${encodeURIComponent(sent.cybavoTxid)}`);
   await target.getByRole("button", { name: /^evt_/ }).first().click();
   await target.locator("pre.payload").waitFor();
