@@ -126,7 +126,17 @@ export interface OutboundEvent {
 /** Sends one attempt. Never throws: network errors and timeouts are outcomes. */
 export async function deliverOnce(target: OriginTarget, event: OutboundEvent, now: number, timeoutMs: number): Promise<AttemptOutcome> {
   const timestamp = Math.floor(now / 1000);
+  let signature: string;
   try {
+    signature = await signatureHeader(target.signing, event.id, timestamp, event.body);
+  } catch (err) {
+    // Only a 64-byte `whsk_` key whose halves do not match gets here (src/verify/ed25519.ts): a
+    // configuration fault, logged by the caller with the event. Nothing is sent unsigned; the
+    // event waits for a fixed key. The message names no key material.
+    return { kind: "retry", error: `signing failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  try {
+    // The destination's mTLS certificate binding presents the client certificate; else the global fetch.
     const send = target.fetcher ?? globalThis;
     const response = await send.fetch(target.url, {
       method: "POST",
@@ -136,7 +146,7 @@ export async function deliverOnce(target: OriginTarget, event: OutboundEvent, no
         "content-type": "application/cloudevents+json; charset=utf-8",
         "webhook-id": event.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": await signatureHeader(target.signing.hmac, event.id, timestamp, event.body),
+        "webhook-signature": signature,
         "user-agent": "webhook-gateway",
       },
       body: event.body,

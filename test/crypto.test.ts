@@ -52,7 +52,7 @@ describe("ORIGIN_SECRET rotation", () => {
     const headers = {
       "webhook-id": "evt_x",
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": await signatureHeader(keys, "evt_x", timestamp, body),
+      "webhook-signature": await signatureHeader({ hmac: keys, ed25519: [] }, "evt_x", timestamp, body),
     };
     expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
     for (const secret of [TEST_SECRETS.ORIGIN_SECRET, TEST_SECRETS.ORIGIN_SECRET_PREVIOUS]) {

@@ -5,11 +5,14 @@
  * dependencies. Usage: docs/verify.md.
  *
  * One verb per job: `verify(provider, input)` checks a provider's callback; `signWebhook` and
- * `verifyWebhook` do the gateway's outbound Standard Webhooks signature. A mismatch or hostile
+ * `verifyWebhook` do the gateway's outbound Standard Webhooks signature (`v1` HMAC and `v1a`
+ * Ed25519); `publicKeyOf` gives a `whsk_` signing key's `whpk_` public key. A mismatch or hostile
  * input is `{ ok: false, reason }`, never an exception; misuse (an unknown provider, a
- * malformed `whsec_` secret to sign with) throws a TypeError.
+ * malformed `whsec_` secret or `whsk_` key to sign with) throws a TypeError.
  */
 import { PROVIDER_NAMES, type ProviderName, VERIFIERS } from "../providers/registry";
+import { toBase64 } from "./crypto";
+import { ed25519PublicKey, PUBLIC_KEY_PREFIX, signingKeyBytes } from "./ed25519";
 import { signatureHeader, verifyStandardWebhook, webhookKey } from "./standard-webhooks";
 import type { SignedRequest, Verifier, VerifierOptions, VerifyResult } from "./types";
 
@@ -88,30 +91,55 @@ export async function verify<P extends Provider>(provider: P, input: VerifyInput
   return verifier.verify(request, input.secrets ?? [], options);
 }
 
+/** Decodes a `whsk_...` key to sign with; throws a TypeError for a malformed one (misuse, not input). */
+function signingKey(key: string): Uint8Array<ArrayBuffer> {
+  const bytes = signingKeyBytes(key);
+  if (bytes === undefined) throw new TypeError("standard-webhooks: a signing key is whsk_ followed by standard base64 of 32 or 64 bytes");
+  return bytes;
+}
+
 /**
  * Signs an outbound event as the gateway does: returns the three Standard Webhooks headers.
- * `secrets` are `whsec_...` values, newest first; each adds a signature.
+ * `secrets` are `whsec_...` values (each adds a `v1` signature), `signingKeys` are `whsk_...`
+ * values (each adds a `v1a` Ed25519 signature), each newest first; at least one in all.
  */
 export async function signWebhook(input: {
   id: string;
   body: string;
-  secrets: readonly string[];
+  secrets?: readonly string[];
+  signingKeys?: readonly string[];
   timestamp?: number;
 }): Promise<Record<string, string>> {
   const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
-  const keys = input.secrets.map(webhookKey);
+  const hmac = (input.secrets ?? []).map(webhookKey);
+  const ed25519 = (input.signingKeys ?? []).map(signingKey);
+  if (hmac.length + ed25519.length === 0) throw new TypeError("signWebhook: give at least one secret (whsec_) or signing key (whsk_)");
   return {
     "webhook-id": input.id,
     "webhook-timestamp": String(timestamp),
-    "webhook-signature": await signatureHeader(keys, input.id, timestamp, input.body),
+    "webhook-signature": await signatureHeader({ hmac, ed25519 }, input.id, timestamp, input.body),
   };
 }
 
-/** Verifies an event the gateway sent (what an origin does). */
+/**
+ * The `whpk_` public key of a `whsk_` signing key: what an origin configures to verify `v1a`.
+ * Throws a TypeError for a malformed key, or a 64-byte key whose second half is not its public key.
+ */
+export async function publicKeyOf(signingKeyText: string): Promise<string> {
+  return `${PUBLIC_KEY_PREFIX}${toBase64(await ed25519PublicKey(signingKey(signingKeyText)))}`;
+}
+
+/**
+ * Verifies an event the gateway sent (what an origin does): any `v1` entry made with one of
+ * `secrets` (`whsec_...`), or any `v1a` entry made by one of `publicKeys` (`whpk_...`), within
+ * `toleranceSeconds` (default 300) of `now`. Give both lists during a move from one scheme to
+ * the other; an entry of a scheme you gave no key for is skipped.
+ */
 export async function verifyWebhook(input: {
   body: string;
   headers: VerifyInput<Provider>["headers"];
-  secrets: readonly string[];
+  secrets?: readonly string[];
+  publicKeys?: readonly string[];
   now?: number;
   toleranceSeconds?: number;
 }): Promise<VerifyResult> {
@@ -120,7 +148,8 @@ export async function verifyWebhook(input: {
   return verifyStandardWebhook({
     body: input.body,
     headers,
-    secrets: input.secrets,
+    secrets: input.secrets ?? [],
+    publicKeys: input.publicKeys ?? [],
     now: input.now ?? Date.now(),
     ...(input.toleranceSeconds !== undefined && { toleranceSeconds: input.toleranceSeconds }),
   });
