@@ -32,7 +32,9 @@ const d1Migrations = await readD1Migrations(fileURLToPath(new URL("./migrations"
 
 // The origin the in-workerd tests deliver to. It lives as long as the vitest process; `unref`
 // lets the process exit when the run is over.
-const origin = await startOrigin({ secret: TEST_SECRETS.ORIGIN_SECRET });
+// Its /ops path is the protection project's operations webhook, verified with its own secret.
+const OPS_WEBHOOK_SECRET = "whsec_dGVzdC1vcHMtd2ViaG9vay1zZWNyZXQtZm9yLXRlc3Rz";
+const origin = await startOrigin({ secret: TEST_SECRETS.ORIGIN_SECRET, pathSecrets: { "/ops": OPS_WEBHOOK_SECRET } });
 origin.server.unref();
 
 // A fresh RSA key pair for the Coins rsa-sha256 source: the gateway gets the public key in its
@@ -106,7 +108,10 @@ export default defineConfig({
         BREAKER_MIN_ATTEMPTS: "1000000",
         DESTINATION_MAX_PER_SECOND: "100000",
       }),
-      workersProject("protection", ["test/protection/**/*.test.ts"], [], {}),
+      workersProject("protection", ["test/protection/**/*.test.ts"], [], {
+        OPS_WEBHOOK_URL: `${origin.url}/ops`,
+        OPS_WEBHOOK_SECRET,
+      }),
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 60_000 },
       },

@@ -19,6 +19,8 @@ export function startOrigin(options: {
   port?: number;
   host?: string;
   secret: string;
+  /** Paths verified with their own secret (a second receiver, such as the operations webhook). */
+  pathSecrets?: Record<string, string>;
   onEvent?: (event: ReceivedEvent) => void;
   onInvalid?: (error: unknown) => void;
 }): Promise<RunningOrigin>;

@@ -5,7 +5,9 @@ import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 
 /**
- * Starts the origin. Options: port (0 = any free port), host, secret (whsec_...), onEvent(event).
+ * Starts the origin. Options: port (0 = any free port), host, secret (whsec_...), onEvent(event),
+ * pathSecrets ({"/ops": "whsec_..."}: POSTs to that path are verified with that secret instead,
+ * as a second receiver: the tests' operations webhook).
  * Returns { url, port, events, close() }. `events` holds every verified delivery:
  * { id, headers, body, json }. Test control endpoints (loopback only, never in production):
  *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject)
@@ -19,8 +21,9 @@ import { Webhook } from "standardwebhooks";
  *   GET    /jwks/N/cdn-cgi/access/certs  as Cloudflare Access serves a team's keys: the tests of
  *                                  the Access check use http://<origin>/jwks/N as the team domain
  */
-export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEvent = () => {}, onInvalid = () => {} }) {
+export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSecrets = {}, onEvent = () => {}, onInvalid = () => {} }) {
   const webhook = new Webhook(secret);
+  const pathWebhooks = new Map(Object.entries(pathSecrets).map(([path, pathSecret]) => [path, new Webhook(pathSecret)]));
   const events = [];
   const attempts = [];
   const scripts = new Map();
@@ -68,7 +71,7 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, onEven
 
     let json;
     try {
-      json = webhook.verify(body, req.headers);
+      json = (pathWebhooks.get(url.pathname) ?? webhook).verify(body, req.headers);
     } catch (err) {
       onInvalid(err);
       return send(401, { error: "invalid signature" });

@@ -14,6 +14,7 @@ import type { AccountLedger, ClaimResult } from "./ledger/AccountLedger";
 import { type LogFields, log } from "./log";
 import { throttled } from "./log-throttle";
 import { accountLedger, internalLedger } from "./object-names";
+import { opsEvent, quarantined } from "./ops";
 import { storageFailure } from "./platform-errors";
 import type { Normalized, Replay, SignedFields, SignedRequest } from "./providers/provider";
 import { type RejectionCause, recordRejection, rejectionOf } from "./rejections";
@@ -256,6 +257,8 @@ export async function handleWebhook(
       countClaim(source.name, stored.claim);
       if (stored.claim.replayed)
         return done("replayed", refused("replayed", reply.unauthorized(), body.byteLength), { eventId: stored.id });
+      // Operators hear of it (docs/ops-events.md); a provider's retry of it is the same event.
+      ctx.waitUntil(opsEvent(env, quarantined({ source: source.name, eventId: stored.id, reason: parsed.reason, receivedAt: now })));
       return done("quarantined", reply.ack(source.provider.ack), {
         eventId: stored.id,
         reason: parsed.reason,

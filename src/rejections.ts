@@ -8,7 +8,9 @@
  * STATS_FLUSH_MS, in `waitUntil`. A forged request never costs a D1 call of its own. The table's
  * size is bounded by retention (./overview/retention.ts); the counters count every request.
  */
+import { loadConfig } from "./config";
 import { log } from "./log";
+import { checkRejections } from "./ops";
 import type { VerifyFailure } from "./verify/types";
 
 /** Why a request was refused: a stable code, shown to operators and stored. */
@@ -103,26 +105,47 @@ export function recordRejection(env: Env, ctx: ExecutionContext, intervalMs: num
     }
   }
   const dueIn = lastFlush + intervalMs - rejection.at;
-  if (dueIn <= 0) ctx.waitUntil(flushRejections(env.INDEX_DB, rejection.at));
+  if (dueIn <= 0) ctx.waitUntil(flushAndCheck(env, rejection.at));
   else if (!flushArmed) {
     flushArmed = true;
     ctx.waitUntil(
       scheduler.wait(dueIn).then(() => {
         flushArmed = false;
-        return flushRejections(env.INDEX_DB, Date.now());
+        return flushAndCheck(env, Date.now());
       }),
     );
   }
 }
 
-/** Writes what the window holds in one batch and opens the next window. Never throws. */
-export async function flushRejections(db: D1Database, now: number): Promise<void> {
+/**
+ * Flushes, then checks the configured sources it wrote for `gateway.source.rejections_high`
+ * (src/ops/rejections-high.ts): one D1 query per flush, so the event follows the threshold by
+ * about STATS_FLUSH_MS. Never throws.
+ */
+async function flushAndCheck(env: Env, now: number): Promise<void> {
+  const sources = await flushRejections(env.INDEX_DB, now);
+  const loaded = loadConfig(env);
+  if (sources.length === 0 || !loaded.ok || loaded.config.ops === undefined) return;
+  try {
+    await checkRejections(env, loaded.config, now, { sources, end: false });
+  } catch (err) {
+    // The cron checks every source again within 15 minutes.
+    log("ops_rejections_check", { level: "warn", error: err instanceof Error ? err.name : "Error" });
+  }
+}
+
+/**
+ * Writes what the window holds in one batch and opens the next window. Returns the sources it
+ * wrote rows of (configured ones: unknown sources' rows are left out); none when the write
+ * failed. Never throws.
+ */
+export async function flushRejections(db: D1Database, now: number): Promise<string[]> {
   lastFlush = now;
   const rows = [...entries.map((r) => ({ ...r, count: 1 })), ...[...summaries.values()].map((s) => ({ ...s, bytes: null, ip: null }))];
   entries = [];
   kept = new Map();
   summaries = new Map();
-  if (rows.length === 0) return;
+  if (rows.length === 0) return [];
   // Several rows per statement (D1 binds at most 100 values per statement), all in one batch.
   // Prepared inside the `try` too: a binding that throws there is a D1 failure like any other.
   try {
@@ -138,6 +161,7 @@ export async function flushRejections(db: D1Database, now: number): Promise<void
       );
     }
     await db.batch(statements);
+    return [...new Set(rows.filter((r) => r.cause !== "unknown_source").map((r) => r.source))];
   } catch (err) {
     // Diagnostics, bounded: the next window records what comes next, and the counters hold
     // the complete count. What this window held is dropped, and said so.
@@ -147,6 +171,7 @@ export async function flushRejections(db: D1Database, now: number): Promise<void
       error: err instanceof Error ? err.name : "Error",
       message: (err instanceof Error ? err.message : String(err)).slice(0, 300),
     });
+    return [];
   }
 }
 

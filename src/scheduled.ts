@@ -1,12 +1,15 @@
 /**
  * The Worker's cron work (`[triggers] crons` in wrangler.toml): bounded maintenance of the
- * operators' D1 database. Each task runs on its own: one that fails is logged (`msg:
- * "scheduled_error"`, level warn) and the next still runs; whatever a run leaves, the next run
- * takes up. A task returns what it did, logged as one `msg: "scheduled"` line.
+ * operators' D1 database, and the checks of the operational events' conditions (src/ops/: a
+ * source's rejections, an account's backlog; no-ops without OPS_WEBHOOK_URL). Each task runs on
+ * its own: one that fails is logged (`msg: "scheduled_error"`, level warn) and the next still
+ * runs; whatever a run leaves, the next run takes up. A task returns what it did, logged as one
+ * `msg: "scheduled"` line.
  */
 import { type GatewayConfig, loadConfig } from "./config";
 import { pruneIndex } from "./index-db/retention";
 import { type LogFields, log } from "./log";
+import { checkBacklog, checkRejections } from "./ops";
 import { pruneOverview } from "./overview/retention";
 import { MESSAGE_LIMIT } from "./platform-errors";
 
@@ -16,6 +19,8 @@ export type ScheduledTask = readonly [name: string, run: (env: Env, config: Gate
 export const SCHEDULED_TASKS: readonly ScheduledTask[] = [
   ["index_retention", (env, config, now) => pruneIndex(env.INDEX_DB, now, config.indexRetentionDays)],
   ["overview_retention", (env, config, now) => pruneOverview(env, config, now)],
+  ["ops_rejections", (env, config, now) => checkRejections(env, config, now, { end: true })],
+  ["ops_backlog", (env, config, now) => checkBacklog(env, config, now)],
 ];
 
 /**

@@ -9,5 +9,5 @@ it("the index database has the tables of migrations/", async () => {
   const { results } = await env.INDEX_DB.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT IN ('d1_migrations', 'sqlite_sequence') ORDER BY name",
   ).all<{ name: string }>();
-  expect(results.map((r) => r.name)).toEqual(["accounts", "counts", "events", "jobs", "refs", "rejections"]);
+  expect(results.map((r) => r.name)).toEqual(["accounts", "counts", "events", "jobs", "ops_conditions", "refs", "rejections"]);
 });
