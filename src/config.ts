@@ -12,6 +12,7 @@ import { type IpRange, parseRange } from "./ip";
 import { log } from "./log";
 import { providers } from "./providers";
 import type { Provider } from "./providers/provider";
+import { defaultsMissing, readDefaultSigning, sourceSigning } from "./signing-config";
 import { MAX_BODY_BYTES_LIMIT } from "./storage-limits";
 import { fromBase64 } from "./verify/crypto";
 
@@ -103,14 +104,34 @@ export interface GatewayConfig extends Readonly<Record<NumberSetting, number>> {
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[]; auth: AuthSettings };
 
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const COMMON_KEYS = new Set(["provider", "secrets", "origin", "ipAllowList"]);
+const COMMON_KEYS = new Set(["provider", "secrets", "origin", "originSecret", "originSigningKey", "originCertificate", "ipAllowList"]);
+
+const bindingName = v.pipe(v.string(), v.nonEmpty("must not be empty"));
+/** One binding name, or a list of them newest first (rotation). */
+const bindingNames = v.union(
+  [bindingName, v.pipe(v.array(bindingName), v.minLength(1, "must name at least one binding"))],
+  "must be a secret binding name or a list of them, newest first",
+);
 
 const SourceBase = v.looseObject({
   provider: v.picklist(PROVIDERS, `must be one of ${PROVIDERS.join(", ")}`),
   secrets: v.optional(v.array(v.pipe(v.string(), v.nonEmpty("must not be empty"))), []),
   origin: v.optional(v.string()),
+  /** `v1` keys (`whsec_` secrets) for this source's events instead of ORIGIN_SECRET. */
+  originSecret: v.optional(bindingNames),
+  /** `v1a` keys (`whsk_` secrets) for this source's events instead of ORIGIN_SIGNING_KEY. */
+  originSigningKey: v.optional(bindingNames),
+  /** An mTLS certificate binding (`[[mtls_certificates]]`) presented to the origin. */
+  originCertificate: v.optional(bindingName),
   ipAllowList: v.optional(v.array(v.string())),
 });
+
+/** A source as read, before it is given its destination and, when it names none, the default keys. */
+type ResolvedSource = Omit<SourceConfig, "destination" | "signing"> & {
+  /** Its own keys; undefined: it signs with the defaults. */
+  readonly ownSigning?: OriginSigning;
+  readonly certificate?: string;
+};
 
 const positiveInt = (text: unknown): number | undefined => {
   const n = typeof text === "number" ? text : typeof text === "string" && text !== "" ? Number(text) : Number.NaN;
@@ -162,7 +183,7 @@ function resolveSource(
   env: Record<string, unknown>,
   defaultOrigin: string | undefined,
   errors: string[],
-): Omit<SourceConfig, "destination" | "signing"> | undefined {
+): ResolvedSource | undefined {
   const at = `SOURCES.${name}`;
   if (!SOURCE_NAME.test(name)) errors.push(`${at}: source names are letters, digits, '-' and '_' (max 64)`);
   const base = v.safeParse(SourceBase, raw);
@@ -211,6 +232,13 @@ function resolveSource(
     else ipAllowList.push(range);
   }
   if (base.output.ipAllowList?.length === 0) errors.push(`${at}.ipAllowList: must not be empty (leave it out to allow any address)`);
+  const ownSigning = sourceSigning(at, base.output, env, errors);
+  const certificate = base.output.originCertificate;
+  if (certificate !== undefined && !isFetcher(env[certificate])) {
+    errors.push(
+      `${at}.originCertificate: mTLS certificate binding ${certificate} is not bound (add it to [[mtls_certificates]]: docs/deploy.md)`,
+    );
+  }
   if (errors.length > before || originUrl === undefined) return undefined;
   return {
     name,
@@ -220,13 +248,20 @@ function resolveSource(
     options: options.output,
     originUrl,
     ...(base.output.ipAllowList !== undefined && { ipAllowList }),
+    ...(ownSigning !== undefined && { ownSigning }),
+    ...(certificate !== undefined && { certificate }),
   };
+}
+
+/** A certificate binding is a Fetcher: its `fetch` presents the certificate. */
+function isFetcher(binding: unknown): boolean {
+  return typeof binding === "object" && binding !== null && typeof (binding as { fetch?: unknown }).fetch === "function";
 }
 
 /** Parses and checks the whole configuration. */
 export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const errors: string[] = [];
-  const resolved = new Map<string, Omit<SourceConfig, "destination" | "signing">>();
+  const resolved = new Map<string, ResolvedSource>();
   const rawSources = readSources(env.SOURCES);
   const defaultOrigin = typeof env.ORIGIN_URL === "string" && env.ORIGIN_URL !== "" ? env.ORIGIN_URL : undefined;
   if (typeof rawSources === "string") errors.push(rawSources);
@@ -237,17 +272,12 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
     }
   }
 
-  const originSecrets: Uint8Array<ArrayBuffer>[] = [];
-  for (const binding of ["ORIGIN_SECRET", "ORIGIN_SECRET_PREVIOUS"] as const) {
-    const secret = env[binding];
-    if (secret === undefined || secret === "") {
-      if (binding === "ORIGIN_SECRET") errors.push("ORIGIN_SECRET: is not set");
-      continue;
-    }
-    const key = typeof secret === "string" && secret.startsWith("whsec_") ? fromBase64(secret.slice(6)) : undefined;
-    if (key === undefined || key.length < 24) errors.push(`${binding}: must be whsec_ followed by standard base64 of at least 24 bytes`);
-    else originSecrets.push(key);
-  }
+  const defaults = readDefaultSigning(env, errors);
+  const missing = defaultsMissing(
+    [...resolved].filter(([, source]) => source.ownSigning === undefined).map(([name]) => name),
+    defaults,
+  );
+  if (missing !== undefined) errors.push(missing);
 
   const numbers = {} as Record<NumberSetting, number>;
   for (const [key, [binding, fallback]] of Object.entries(NUMBERS) as [NumberSetting, (typeof NUMBERS)[NumberSetting]][]) {
@@ -270,30 +300,38 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   const auth = readAuth(env, errors);
   const indexMode = readIndexMode(env, errors);
 
-  const signing: OriginSigning = { hmac: originSecrets, ed25519: [] };
-  const { sources, destinations } = withDestinations(resolved, signing);
+  const { sources, destinations } = withDestinations(resolved, defaults.signing);
   const ops = readOps(env, errors);
 
   if (errors.length > 0) return { ok: false, errors, auth };
   return { ok: true, config: { sources, destinations, ...numbers, auth, indexMode, ...(ops !== undefined && { ops }) } };
 }
 
-/** Gives each source its destination (sources naming the same URL share one) and its signing keys. */
+/**
+ * Gives each source its destination (sources naming the same URL and certificate binding share
+ * one) and its signing keys (its own, or `defaults`).
+ */
 function withDestinations(
-  resolved: ReadonlyMap<string, Omit<SourceConfig, "destination" | "signing">>,
-  signing: OriginSigning,
+  resolved: ReadonlyMap<string, ResolvedSource>,
+  defaults: OriginSigning,
 ): { sources: Map<string, SourceConfig>; destinations: Map<string, DestinationConfig> } {
   const sources = new Map<string, SourceConfig>();
-  const members = new Map<string, { url: string; sources: string[] }>();
+  const members = new Map<string, { url: string; certificate: string | undefined; sources: string[] }>();
   for (const [name, source] of resolved) {
-    const id = destinationId(source.originUrl, undefined);
-    const entry = members.get(id) ?? { url: source.originUrl, sources: [] };
+    const id = destinationId(source.originUrl, source.certificate);
+    const entry = members.get(id) ?? { url: source.originUrl, certificate: source.certificate, sources: [] };
     entry.sources.push(name);
     members.set(id, entry);
   }
-  const destinations = new Map<string, DestinationConfig>([...members].map(([id, m]) => [id, { id, url: m.url, sources: m.sources }]));
-  for (const [name, source] of resolved) {
-    sources.set(name, { ...source, destination: destinations.get(destinationId(source.originUrl, undefined))!, signing });
+  const destinations = new Map<string, DestinationConfig>(
+    [...members].map(([id, m]) => [
+      id,
+      { id, url: m.url, ...(m.certificate !== undefined && { certificate: m.certificate }), sources: m.sources },
+    ]),
+  );
+  for (const [name, { ownSigning, certificate, ...source }] of resolved) {
+    const destination = destinations.get(destinationId(source.originUrl, certificate))!;
+    sources.set(name, { ...source, destination, signing: ownSigning ?? defaults });
   }
   return { sources, destinations };
 }
