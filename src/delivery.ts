@@ -46,7 +46,9 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * failed attempt, so short `Retry-After` answers can make attempts come sooner but can never
  * use the schedule up early; the attempt that can dead-letter an event is pulled in to the
  * window's end. Each wait is at least `minDelayMs`, and at most `perMinute` attempts of one
- * event fall in any minute.
+ * event fall in any minute. Attempts and time of a held event do not count (origin protection:
+ * src/ledger/attempt-budget.ts): `attemptsMade` counts only attempts that were not a breaker's
+ * probe, and the window ends `heldMs` later.
  */
 export const RETRY = {
   baseMs: 30_000,
@@ -71,6 +73,11 @@ export interface FailedAttempt {
   /** When this event's first failed attempt was made (`now` if this is it). */
   readonly firstFailedAt: number;
   /**
+   * How long the event was held since then (an open breaker or a pause: src/ledger/hold.ts): the
+   * two-day window does not run while it is held, so it ends this much later.
+   */
+  readonly heldMs?: number;
+  /**
    * When attempt number `attemptsMade + 1 - RETRY.perMinute` was made, if there was one: the
    * next attempt may not start before a minute after it.
    */
@@ -84,7 +91,7 @@ export interface FailedAttempt {
 /** When to try a failed event again (Unix ms), or undefined to dead-letter it. */
 export function nextAttemptAt(failed: FailedAttempt): number | undefined {
   const { attemptsMade, now } = failed;
-  const windowEnd = failed.firstFailedAt + RETRY.windowMs;
+  const windowEnd = failed.firstFailedAt + RETRY.windowMs + (failed.heldMs ?? 0);
   if (attemptsMade >= RETRY.maxAttempts && now >= windowEnd) return undefined;
   let delay =
     failed.retryAfterMs === undefined

@@ -7,7 +7,7 @@
  *
  * The modules, each one role: ./storage.ts (the gate to SQL and the alarm, counting rows),
  * ./schema.ts, ./identity.ts (what this object is), ./claim.ts (claims, nonces), ./partitions.ts
- * (time partitions, dropped whole), ./outbox.ts (delivery, retries), ./requeue.ts (redeliver,
+ * (time partitions, dropped whole), ./outbox.ts (delivery, retries; held by ./hold.ts), ./requeue.ts (redeliver,
  * replay), ./index-feed.ts (the D1 index), ./retention.ts, ./quarantine.ts, ./counters.ts, ./reads.ts.
  *
  * Scheduling rule (docs/architecture.md "Outbox scheduling"): storage state first, then the
@@ -18,30 +18,33 @@
  * the rows to send and sets a retry wake-up.
  */
 import { DurableObject } from "cloudflare:workers";
+import { now } from "../clock";
 import { type GatewayConfig, loadConfig } from "../config";
 import { RETRY } from "../delivery";
 import { log } from "../log";
 import { storageFailure } from "../platform-errors";
 import type { SignedFields } from "../providers/provider";
-import { type Counter, type Counts, count, flushIfDue } from "../stats";
+import type { Counts } from "../stats";
 import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
+import { announceDeadLetters } from "./dead-letter";
 import { type EraseResult, eraseEvent, keyDigestOf } from "./erase";
+import { Holds } from "./hold";
 import { ObjectIdentity } from "./identity";
 import { IndexFeed } from "./index-feed";
 import { Outbox } from "./outbox";
 import { Partitions } from "./partitions";
+import { PruneSchedule } from "./prune-schedule";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
 import { type EventsQuery, eventWithAttempts, listEvents } from "./reads";
 import { type RedeliverGuard, Requeue } from "./requeue";
-import { PRUNE_EVERY_MS, prune } from "./retention";
-import type { AttemptRow, EventRow } from "./schema";
-import { migrate } from "./schema";
+import { type AttemptRow, type EventRow, migrate } from "./schema";
 import { LedgerStorage, type RowUsage } from "./storage";
-import type { AcceptInput, ClaimResult, QuarantinedEvent, QuarantineInput } from "./types";
+import type { AcceptInput, AccountDelivery, ClaimResult, QuarantinedEvent, QuarantineInput } from "./types";
+import { claimResult, flushRunStats } from "./usage";
 
-export type { AcceptInput, ClaimResult, QuarantinedEvent, QuarantineInput } from "./types";
+export type { AcceptInput, AccountDelivery, ClaimResult, QuarantinedEvent, QuarantineInput } from "./types";
 
 export class AccountLedger extends DurableObject<Env> {
   private readonly gate: LedgerStorage;
@@ -54,14 +57,10 @@ export class AccountLedger extends DurableObject<Env> {
   /** Whether a claim of this isolate has made sure the alarm is set (see `accept`); one delivery loop per object (see `alarm`). */
   private checkedAlarm = false;
   private delivering = false;
-  /**
-   * When the next prune is due (in memory): set by each prune from what is retained, never
-   * sooner than PRUNE_EVERY_MS after it (unless a full batch says more has expired). Undefined
-   * in a fresh isolate, so the first alarm run after a wake prunes.
-   */
+  private readonly prunes: PruneSchedule;
+  private readonly holds: Holds;
+  /** When the next prune is due (in memory, ./prune-schedule.ts); tests set 0 to prune on the next run. */
   private nextPruneAt: number | undefined;
-  /** When this isolate last pruned; undefined until its first alarm run. */
-  private lastPruneAt: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,7 +70,9 @@ export class AccountLedger extends DurableObject<Env> {
     this.identity = new ObjectIdentity(this.gate);
     this.cursors = new Cursors(this.gate);
     this.partitions = new Partitions(this.gate, this.cursors);
-    this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions, () => this.env);
+    this.holds = new Holds(this.gate);
+    this.outbox = new Outbox(this.gate, this.identity, this.cursors, this.partitions, () => this.env, this.holds);
+    this.prunes = new PruneSchedule(this.gate, this.cursors, this.partitions);
     this.requeue = new Requeue(this.gate, this.cursors, this.partitions);
     this.index = new IndexFeed(this.gate, this.identity, this.cursors, this.partitions, () => this.env); // env read at each use (tests swap it)
   }
@@ -107,10 +108,10 @@ export class AccountLedger extends DurableObject<Env> {
       // empty outbox sets one. Once per isolate; `wakeBy` writes nothing when it is set.
       // Not while a delivery run is on: it sets the alarm from the stored state when it ends.
       this.checkedAlarm = true;
-      const due = this.outbox.headDueAt();
-      if (due !== undefined) await this.gate.wakeBy(due ?? Date.now());
+      const due = this.outbox.dueAt();
+      if (due !== undefined) await this.gate.wakeBy(due ?? now());
     }
-    return this.claimResult(claim.outcome);
+    return claimResult(this.gate, claim.outcome);
   }
 
   /**
@@ -158,6 +159,31 @@ export class AccountLedger extends DurableObject<Env> {
     return result;
   }
 
+  /** Woken by its destination (breaker closed, its probe, its source resumed): the alarm is due now. Idempotent. */
+  async wake(): Promise<void> {
+    this.holds.woken(now());
+    await this.gate.wakeBy(now());
+  }
+
+  /** Holds this account's deliveries (claims and acks go on); they keep their order. */
+  async pause(by: string): Promise<{ paused: boolean; changed: boolean }> {
+    this.identity.check("pause", "account");
+    return { paused: true, changed: this.holds.setPaused(by, now(), this.identity.get()) };
+  }
+
+  /** Lifts the pause: the held events go out in order, from now. */
+  async resume(by: string): Promise<{ paused: boolean; changed: boolean }> {
+    this.identity.check("resume", "account");
+    const changed = this.holds.clearPaused(by, this.identity.get());
+    if (changed && this.outbox.dueAt() !== undefined) await this.gate.wakeBy(now());
+    return { paused: false, changed };
+  }
+
+  /** Whether this account is paused or held, and since when (./hold.ts). */
+  async delivery(): Promise<AccountDelivery> {
+    return this.holds.status();
+  }
+
   // -------------------------------------------------------------------------------------------
   // Quarantine role
 
@@ -165,7 +191,7 @@ export class AccountLedger extends DurableObject<Env> {
   async quarantine(input: QuarantineInput): Promise<ClaimResult> {
     const claim = claimQuarantined(this.gate, this.identity, this.partitions, input);
     if (claim.wakeAt !== undefined) await this.gate.wakeBy(claim.wakeAt);
-    return this.claimResult(claim.outcome);
+    return claimResult(this.gate, claim.outcome);
   }
 
   /** Quarantined callbacks with their raw bytes and signed fields, oldest first, after `afterSeq` (for re-processing). */
@@ -236,8 +262,9 @@ export class AccountLedger extends DurableObject<Env> {
       // The index is written between events of a long run too (./outbox.ts BETWEEN_EVERY_MS).
       if (config !== undefined) await this.outbox.deliver(config, stats, () => this.index.sync(stats, config));
       await this.index.sync(stats, config);
-      if (config !== undefined) this.pruneIfDue(config, Date.now(), (stats.delivered ?? 0) > 0);
-      await this.flushStats({ ...stats, ...this.gate.take() }, config);
+      if (config !== undefined) this.nextPruneAt = this.prunes.runIfDue(config, now(), (stats.delivered ?? 0) > 0, this.nextPruneAt);
+      await announceDeadLetters(this.env, this.identity.get()?.account, this.outbox.deadLetters.splice(0));
+      await flushRunStats(this.env, this.identity, { ...stats, ...this.gate.take() }, config);
     } catch (err) {
       // Not swallowed: the runtime retries a failed run. The line says which object and why.
       const failure = storageFailure(err);
@@ -251,50 +278,19 @@ export class AccountLedger extends DurableObject<Env> {
   }
 
   /**
-   * Prunes on a coarse schedule, not on every run (./retention.ts): on the first run of an
-   * isolate, then when the last prune said the next is due. Between prunes, a new body or key
-   * always has one ahead of it: a run after a prune that found nothing retained plans a look
-   * PRUNE_EVERY_MS after that prune, and a run that delivered (a body that expires
-   * RETENTION_DELIVERED_SECONDS from now) brings a later plan forward to then.
-   */
-  private pruneIfDue(config: GatewayConfig, now: number, delivered: boolean): void {
-    if (this.lastPruneAt === undefined || (this.nextPruneAt !== undefined && now >= this.nextPruneAt)) {
-      this.nextPruneAt = prune(this.gate, this.cursors, this.partitions, config, now);
-      this.lastPruneAt = now;
-      return;
-    }
-    const look = this.lastPruneAt + PRUNE_EVERY_MS;
-    if (this.nextPruneAt === undefined) this.nextPruneAt = look;
-    if (delivered) this.nextPruneAt = Math.min(this.nextPruneAt, Math.max(now + config.retentionDeliveredSeconds * 1000, look));
-  }
-
-  /**
    * Sets the alarm from the stored state, in one synchronous block (nothing can change the
-   * state between the read and the set): the outbox head's due time (a retry soon when the
-   * configuration cannot be read), the index's next look or retry (./index-feed.ts), the next prune.
+   * state between the read and the set): the outbox head's due time or its hold's recheck time
+   * (none while the account is paused; a retry soon when the configuration cannot be read), the
+   * index's next look or retry (./index-feed.ts), the next prune.
    */
   private async schedule(config: GatewayConfig | undefined): Promise<void> {
-    const now = Date.now();
+    const at = now();
     const wakes: number[] = [];
-    const head = this.outbox.headDueAt();
-    if (head !== undefined) wakes.push(config !== undefined ? (head ?? now) : now + RETRY.baseMs);
-    const index = this.index.wakeAt(now, config);
+    const head = this.outbox.dueAt();
+    if (head !== undefined) wakes.push(config !== undefined ? (head ?? at) : at + RETRY.baseMs);
+    const index = this.index.wakeAt(at, config);
     if (index !== undefined) wakes.push(index);
     if (this.nextPruneAt !== undefined) wakes.push(this.nextPruneAt);
     if (wakes.length > 0) await this.gate.wakeBy(Math.min(...wakes));
-  }
-
-  /** Adds this run's counts to the isolate's counters; they reach the stats object in batches. */
-  private async flushStats(stats: Counts, config: GatewayConfig | undefined): Promise<void> {
-    const identity = this.identity.get();
-    if (identity === undefined || config === undefined) return;
-    for (const [name, value] of Object.entries(stats)) count(identity.source, name as Counter, value);
-    await flushIfDue(this.env, Date.now(), config.statsFlushMs);
-  }
-
-  /** A claim's answer, with the rows this object read and wrote since its last report (for the counters). */
-  private claimResult(outcome: "stored" | "duplicate" | "replayed"): ClaimResult {
-    const usage = this.gate.take();
-    return outcome === "replayed" ? { replayed: true, usage } : { stored: true, duplicate: outcome === "duplicate", usage };
   }
 }

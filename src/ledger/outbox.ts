@@ -4,12 +4,18 @@
  * events back are in ./requeue.ts). It only writes rows: the ledger shell sets the alarm in the
  * same synchronous block as each write (docs/architecture.md "Outbox scheduling").
  */
+import { now } from "../clock";
 import type { GatewayConfig } from "../config";
-import { type AttemptOutcome, deliverOnce, nextAttemptAt, RETRY, withSequence } from "../delivery";
+import { type AttemptOutcome, deliverOnce, withSequence } from "../delivery";
+import { TAKE_MAX } from "../destination/contract";
 import { targetFor } from "../destinations";
-import { log } from "../log";
+import { accountObjectName } from "../object-names";
 import type { Counts } from "../stats";
+import { recordFailedAttempt, retryAt } from "./attempt-budget";
+import { type DeadLetter, logAttempt } from "./attempt-log";
 import { type Cursors, OUTBOX_STORE_EVERY } from "./cursors";
+import { DestinationRun } from "./destination-run";
+import type { Holds } from "./hold";
 import type { ObjectIdentity } from "./identity";
 import type { Partition, Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
@@ -46,7 +52,11 @@ export class Outbox {
     private readonly partitions: Partitions,
     /** The object's bindings, read at each use (tests swap them): certificate bindings for mTLS. */
     private readonly env: () => Env,
+    private readonly holds: Holds,
   ) {}
+
+  /** Events dead-lettered since the ledger last took them (it raises their operations event: ./dead-letter.ts). */
+  readonly deadLetters: DeadLetter[] = [];
 
   /**
    * The oldest pending event: the first pending row after the `outbox_after` cursor, in
@@ -120,55 +130,103 @@ export class Outbox {
   }
 
   /**
-   * Delivers due events in order, until the head is not due, the outbox is empty or the run's
-   * time is up; calls `between` between two events at most every BETWEEN_EVERY_MS (never in the
-   * middle of one: an attempt's outcome is recorded before it runs).
+   * When the outbox next has something to send: the head's due time (null: now), or its hold's
+   * recheck time if later (./hold.ts); undefined when nothing is pending or the account is paused.
+   */
+  dueAt(): number | null | undefined {
+    if (this.holds.paused() !== undefined) return undefined;
+    const head = this.headDueAt();
+    if (head === undefined) return undefined;
+    const until = this.holds.until(now());
+    return until === undefined ? head : Math.max(until, head ?? 0);
+  }
+
+  /**
+   * One run: delivers due events in order, until the head is not due, the outbox is empty, the
+   * run's time is up or its grant is used; calls `between` between two events at most every
+   * BETWEEN_EVERY_MS (never in the middle of one: an attempt's outcome is recorded before it
+   * runs). An event with a destination asks its object first (one `take`) and reports the run's
+   * outcomes once at the end (./destination-run.ts); a held account sends nothing and asks again
+   * by the hold's recheck time. The operations webhook (`~ops`, no destination) is never held.
    */
   async deliver(config: GatewayConfig, stats: Counts, between?: () => Promise<void>): Promise<void> {
-    const started = Date.now();
-    let lastBetween = started;
-    for (;;) {
-      if (between !== undefined && Date.now() - lastBetween >= BETWEEN_EVERY_MS) {
-        await between();
-        lastBetween = Date.now();
+    const started = now();
+    if (this.holds.paused() !== undefined) return;
+    const first = this.head();
+    if (first === undefined || (first.next_attempt_at ?? 0) > started || this.holds.until(started) !== undefined) return;
+    const target = targetFor(config, this.env(), first.source);
+    let run: DestinationRun | undefined;
+    if (target?.destination !== undefined) {
+      const identity = this.identity.get();
+      const account = identity === undefined ? "" : accountObjectName(identity.source, identity.account);
+      run = new DestinationRun(this.env(), target.destination.id, account, first.source);
+      const want = Math.max(1, Math.min(TAKE_MAX, this.partitions.highestSeq() - first.seq + 1));
+      const grant = await run.take(want);
+      if (grant.kind === "held") {
+        this.holds.held(grant.reason, now(), grant.recheckAt);
+        return;
       }
-      const head = this.head();
+      // The hold (if any) is over: its time goes to the head that waited (./attempt-budget.ts).
+      if (this.holds.holding()) this.holds.release(this.head() ?? first, now());
+    }
+    try {
+      // The head just read is sent first unless the take's await came between (a redelivery may
+      // have put an older event back meanwhile): then the loop reads it again.
+      await this.send(config, stats, run, started, between, run === undefined ? first : undefined);
+    } finally {
+      await run?.report();
+    }
+  }
+
+  private async send(
+    config: GatewayConfig,
+    stats: Counts,
+    run: DestinationRun | undefined,
+    started: number,
+    between?: () => Promise<void>,
+    read?: Head,
+  ) {
+    let lastBetween = started;
+    let known = read;
+    for (;;) {
+      if (run !== undefined && run.remaining() <= 0) return;
+      if (between !== undefined && now() - lastBetween >= BETWEEN_EVERY_MS) {
+        await between();
+        lastBetween = now();
+      }
+      const head = known ?? this.head();
+      known = undefined;
       if (head === undefined) return;
-      const attemptStarted = Date.now();
+      const attemptStarted = now();
       // Not due (an early wake-up: the index retry, a prune): the schedule wakes at its time.
       if ((head.next_attempt_at ?? 0) > attemptStarted) return;
       if (attemptStarted - started > ALARM_BUDGET_MS) return;
       const target = targetFor(config, this.env(), head.source);
       const outbound = { id: head.id, body: withSequence(head.body, head.seq) };
+      // The signature's timestamp is the wall clock's: the origin checks it against its own.
       const outcome: AttemptOutcome =
         target === undefined
           ? // The source was removed from the configuration: keep the event and try later.
             { kind: "retry", error: "source not configured" }
-          : await deliverOnce(target, outbound, attemptStarted, config.deliveryTimeoutMs);
+          : await deliverOnce(target, outbound, Date.now(), config.deliveryTimeoutMs);
       if (target !== undefined) stats.subrequests = (stats.subrequests ?? 0) + 1;
-      if (!this.record(head, outcome, attemptStarted, Date.now() - attemptStarted, stats)) return;
+      run?.count(outcome);
+      const probe = run?.isProbe() === true;
+      if (!this.record(head, outcome, attemptStarted, now() - attemptStarted, stats, probe) || probe) return;
     }
   }
 
   /** Writes an attempt's outcome; returns whether to go on with the next event (false: the head waits for a retry). */
-  private record(head: Head, outcome: AttemptOutcome, at: number, ms: number, stats: Counts): boolean {
-    const now = Date.now();
+  private record(head: Head, outcome: AttemptOutcome, at: number, ms: number, stats: Counts, probe: boolean): boolean {
+    const time = now();
     const attempts = head.attempts + 1;
     const status = "status" in outcome ? (outcome.status ?? null) : null;
     const error = outcome.kind === "delivered" ? null : outcome.error;
     // Failed attempts get a row each; the successful one is the event row itself (attempts,
     // last_status, delivered_at, delivered_ms), which saves a write on every delivered event.
     if (outcome.kind !== "delivered") {
-      this.storage.run(
-        "INSERT OR REPLACE INTO attempts (event_seq, attempt, at, outcome, status, error, ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        head.seq,
-        attempts,
-        at,
-        outcome.kind,
-        status,
-        error,
-        ms,
-      );
+      const row = { seq: head.seq, attempt: attempts, at, outcome: outcome.kind, status, error: outcome.error, ms, probe };
+      recordFailedAttempt(this.storage, row);
     }
     if (outcome.kind === "delivered") {
       this.update(
@@ -176,16 +234,19 @@ export class Outbox {
         "state = 'delivered', attempts = ?2, last_status = ?3, delivered_at = ?4, delivered_ms = ?5, next_attempt_at = NULL, reason = NULL",
         attempts,
         status,
-        now,
+        time,
         ms,
       );
-      this.logAttempt(head, outcome, attempts, ms, "delivered");
+      logAttempt(head, this.identity.get()?.account, outcome, attempts, ms, "delivered");
       stats.delivered = (stats.delivered ?? 0) + 1;
       this.passed(head);
       return true;
     }
-    const retryAt = outcome.kind === "retry" ? this.retryAt(head.seq, attempts, now, outcome.retryAfterMs) : undefined;
-    if (retryAt === undefined) {
+    const retry =
+      outcome.kind === "retry"
+        ? retryAt(this.storage, { seq: head.seq, attempts, now: time, retryAfterMs: outcome.retryAfterMs, probe })
+        : undefined;
+    if (retry === undefined) {
       // A dead letter leaves its partition for `events`, where operators and the index find it.
       const moved =
         head.keys !== undefined ? this.update(head, "attempts = ?2, last_status = ?3, reason = ?4", attempts, status, error) : undefined;
@@ -199,13 +260,14 @@ export class Outbox {
           head.seq,
         );
       }
-      this.logAttempt(head, outcome, attempts, ms, "dead");
+      logAttempt(head, this.identity.get()?.account, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
       this.passed(head);
+      this.deadLetters.push({ id: head.id, source: head.source, seq: head.seq, attempts, status, error });
       return true;
     }
-    this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retryAt);
-    this.logAttempt(head, outcome, attempts, ms, "retry", retryAt);
+    this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retry);
+    logAttempt(head, this.identity.get()?.account, outcome, attempts, ms, "retry", retry);
     stats.failed = (stats.failed ?? 0) + 1;
     return false;
   }
@@ -234,58 +296,5 @@ export class Outbox {
     }
     this.storage.run(`UPDATE events SET ${set}, indexed = 0 WHERE id = ?1`, head.id, ...values);
     return undefined;
-  }
-
-  /**
-   * One line per attempt. Its level: a delivery is `info`; a failed attempt that will be retried
-   * is `warn` (the outbox absorbs it, but the origin is failing); a dead letter is `error`: it
-   * waits for an operator (docs/operations.md).
-   */
-  private logAttempt(
-    head: Head,
-    outcome: AttemptOutcome,
-    attempt: number,
-    ms: number,
-    result: "delivered" | "retry" | "dead",
-    retryAt?: number,
-  ) {
-    log("delivery", {
-      level: result === "delivered" ? "info" : result === "retry" ? "warn" : "error",
-      source: head.source,
-      account: this.identity.get()?.account,
-      eventId: head.id,
-      attempt,
-      outcome: outcome.kind,
-      result,
-      status: "status" in outcome ? outcome.status : undefined,
-      error: outcome.kind === "delivered" ? undefined : outcome.error,
-      ...(retryAt !== undefined && { retryInMs: retryAt - Date.now() }),
-      ms,
-    });
-  }
-
-  /**
-   * When a failed event is tried next, or undefined to dead-letter it (src/delivery.ts
-   * `nextAttemptAt`). Reads two attempt rows by primary key, on the failure path only: the
-   * first failed attempt (the two-day window) and the one `RETRY.perMinute` attempts back (the
-   * per-minute bound).
-   */
-  private retryAt(seq: number, attempts: number, now: number, retryAfterMs: number | undefined): number | undefined {
-    const times = this.storage.rows<{ first: number | null; anchor: number | null }>(
-      `SELECT (SELECT at FROM attempts WHERE event_seq = ?1 AND outcome != 'delivered' AND attempt >
-                 IFNULL((SELECT MAX(attempt) FROM attempts WHERE event_seq = ?1 AND outcome = 'delivered'), 0)
-               ORDER BY attempt LIMIT 1) AS first,
-              (SELECT at FROM attempts WHERE event_seq = ?1 AND attempt = ?2) AS anchor`,
-      seq,
-      attempts + 1 - RETRY.perMinute,
-    )[0]!;
-    return nextAttemptAt({
-      attemptsMade: attempts,
-      now,
-      firstFailedAt: times.first ?? now,
-      ...(times.anchor !== null && { rateAnchorAt: times.anchor }),
-      ...(retryAfterMs !== undefined && { retryAfterMs }),
-      random: Math.random(),
-    });
   }
 }

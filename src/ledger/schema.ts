@@ -6,6 +6,7 @@
  * that 0.1, 0.2, 0.3, 0.4 and 0.5 wrote). A migration is a list of statements, or a function
  * that reads the object (its catalog of partitions) and returns them.
  */
+import { ATTEMPTS_HOLDS } from "./attempt-budget";
 import { BODIES_HEADERS, CATALOG_TABLE } from "./partition-tables";
 import type { LedgerStorage } from "./storage";
 
@@ -116,6 +117,7 @@ export const FRESH_SCHEMA: readonly string[] = [
   CATALOG_TABLE,
   EVENTS_DELIVERED_MS,
   EVENTS_HEADERS,
+  ...ATTEMPTS_HOLDS,
 ];
 
 /** A migration: its statements, or a function of the object's storage that returns them (run in the same transaction). */
@@ -247,6 +249,7 @@ export const MIGRATIONS: readonly Migration[] = [
       .rows<{ name: string }>("SELECT name FROM partitions WHERE kind = 'bodies' ORDER BY name")
       .map((p) => `ALTER TABLE ${p.name} ${BODIES_HEADERS}`),
   ],
+  ATTEMPTS_HOLDS, // origin protection: a probe's attempt, the time an account was held (./attempt-budget.ts)
 ];
 
 /** The object's schema is newer than this code knows: docs/deploy.md "Rollback". */

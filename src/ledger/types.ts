@@ -51,3 +51,16 @@ export interface QuarantinedEvent {
   /** The signed fields kept with it; absent when there were none, or for a row stored before they were kept. */
   readonly signed?: SignedFields;
 }
+
+/**
+ * An account's delivery state (`AccountLedger.delivery()`, shown by the admin API): its own pause,
+ * and why it sends nothing now (./hold.ts). `held`: `paused` (this account or its source),
+ * `open` (its destination's breaker), `ceiling` (no tokens under the delivery ceiling right now).
+ */
+export interface AccountDelivery {
+  readonly paused: boolean;
+  readonly pausedAt: number | null;
+  readonly pausedBy: string | null;
+  readonly held: "open" | "paused" | "ceiling" | null;
+  readonly heldSince: number | null;
+}
