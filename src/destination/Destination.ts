@@ -1,67 +1,291 @@
 /**
  * A destination's Durable Object (binding DESTINATIONS, one object per destination, named by its
- * id: src/destinations.ts). First version: source pauses only; every other take is granted.
- * The breaker and the ceiling follow (docs/operations.md "Origin protection").
+ * id: src/destinations.ts). Every account delivering to the destination asks it before an outbox
+ * run (`take`) and tells it the run's outcomes after (`report`): one call each per run, never per
+ * event. It holds the destination's circuit breaker (./breaker.ts over ./window.ts), its delivery
+ * ceiling (./bucket.ts) and its paused sources, and remembers the accounts it holds back so that
+ * it can wake them (the ledger's `wake()`) when the breaker closes, a source resumes, or an
+ * account is chosen to probe. docs/operations.md "Origin protection"; docs/architecture.md
+ * "Destination object".
+ *
+ * Time comes from src/clock.ts, so the protection tests can run days of outage in seconds. The
+ * alarm does the object's outgoing calls (wake-ups, operational events), in bounded batches; what
+ * it must do is stored first, with the change that caused it, so a crash delays it, never loses
+ * it (a lost wake-up costs the account at most BREAKER_RECHECK_SECONDS: it asks again by itself).
  */
 import { DurableObject } from "cloudflare:workers";
 import { now } from "../clock";
-import { loadConfig } from "../config";
+import { loadConfig, NUMBERS } from "../config";
+import { LedgerStorage } from "../ledger/storage";
+import { log } from "../log";
+import { opsEvent } from "../ops/emit";
+import { breakerClosed, breakerOpened } from "../ops/events";
+import { storageFailure } from "../platform-errors";
+import { assignProbe, expireLease, nextDeadline, open, probeDue, reportProbe, takeProbe } from "./breaker";
+import { fullBucket, giveBack, rampingBucket, rateAt, take as takeTokens } from "./bucket";
 import type { DestinationStatus, Grant, ReportRequest, TakeRequest } from "./contract";
 import { TAKE_MAX } from "./contract";
+import { type DestinationSettings, destinationSettings } from "./settings";
+import { type DestinationState, DestinationStore } from "./store";
+import { counts, EMPTY_WINDOW, openReason, record } from "./window";
+
+/** Wake-ups sent per alarm run: a close with thousands of waiters is spread over runs. */
+export const WAKES_PER_RUN = 50;
+
+/** The one method of an account's ledger object (src/ledger/AccountLedger.ts) this object calls. */
+interface Wakeable {
+  wake(): Promise<void>;
+}
+
+/** What a request needs once its destination id is known to the configuration. */
+interface Known {
+  readonly id: string;
+  readonly url: string;
+  readonly settings: DestinationSettings;
+  readonly state: DestinationState;
+}
+
+const LAST_ERROR_CHARS = 200;
 
 export class Destination extends DurableObject<Env> {
+  private readonly gate: LedgerStorage;
+  private readonly store: DestinationStore;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS paused_sources (source TEXT PRIMARY KEY, at INTEGER NOT NULL, by TEXT NOT NULL)");
+    this.gate = new LedgerStorage(ctx.storage);
+    this.store = new DestinationStore(this.gate);
   }
 
+  /** Whether `req.account` may send now, and how many events. */
   async take(req: TakeRequest): Promise<Grant> {
-    const paused = this.ctx.storage.sql.exec("SELECT 1 FROM paused_sources WHERE source = ?", req.source).toArray().length > 0;
-    if (paused) return { kind: "held", reason: "paused", recheckAt: now() + this.recheckMs() };
-    return { kind: "send", count: Math.max(0, Math.min(req.want, TAKE_MAX)), probe: false };
+    const at = now();
+    const known = this.known(req.destination);
+    if (known === undefined) return { kind: "held", reason: "ceiling", recheckAt: at + failClosedRecheckMs(this.env) };
+    const { settings } = known;
+    if (this.store.isPaused(req.source)) {
+      this.store.wait(req.account, req.source, "paused", at);
+      return { kind: "held", reason: "paused", recheckAt: at + settings.recheckMs };
+    }
+    if (known.state.breaker.state !== "closed") {
+      // Waiting first, so that the probe, if one is due now, goes to the oldest waiter: maybe this one.
+      this.store.wait(req.account, req.source, "open", at);
+      const state = this.advance(known, at, req.account);
+      const probe = takeProbe(state.breaker, req.account, at, settings.breaker);
+      if (probe.granted) this.store.save({ ...state, breaker: probe.breaker });
+      await this.schedule();
+      if (probe.granted) return { kind: "send", count: 1, probe: true };
+      return { kind: "held", reason: "open", recheckAt: at + settings.recheckMs };
+    }
+    const want = Math.min(TAKE_MAX, Math.max(1, Math.floor(Number.isFinite(req.want) ? req.want : 1)));
+    const result = takeTokens(known.state.bucket ?? fullBucket(at, settings.bucket), want, at, settings.bucket);
+    this.store.unwait(req.account);
+    this.store.save({ ...known.state, bucket: result.bucket });
+    if ("recheckAt" in result) return { kind: "held", reason: "ceiling", recheckAt: result.recheckAt };
+    return { kind: "send", count: result.granted, probe: false };
   }
 
-  async report(_req: ReportRequest): Promise<void> {}
+  /** A run's outcomes: the breaker counts them, unused tokens go back, a probe's answer moves the breaker. */
+  async report(req: ReportRequest): Promise<void> {
+    const at = now();
+    const known = this.known(req.destination);
+    if (known === undefined) return;
+    const { settings, state } = known;
+    const outcome = req.report;
+    const bucket =
+      state.bucket !== null && (outcome.unused ?? 0) > 0 ? giveBack(state.bucket, outcome.unused ?? 0, at, settings.bucket) : state.bucket;
+    const failedNow = outcome.failed > 0 || outcome.probe === "failed";
+    let next: DestinationState = {
+      ...state,
+      bucket,
+      lastStatus: failedNow ? (outcome.lastStatus ?? null) : state.lastStatus,
+      lastError: failedNow ? (outcome.lastError?.slice(0, LAST_ERROR_CHARS) ?? null) : state.lastError,
+    };
+    if (state.breaker.state === "closed") {
+      const window = record(state.window, at, outcome, settings.window);
+      next = { ...next, window };
+      const reason = openReason(window, at, settings.window);
+      if (reason !== null) {
+        const step = open(state.breaker, at, reason, settings.breaker);
+        next = { ...next, breaker: step.breaker };
+        if (step.transition !== undefined) this.store.addHistory(step.transition);
+        this.store.addNotice({ type: "opened", reason, openedAt: at });
+        log("breaker_opened", { level: "warn", destination: known.id, reason });
+      }
+    } else if (outcome.probe !== undefined) {
+      const detail =
+        outcome.lastStatus !== undefined ? `HTTP ${outcome.lastStatus}` : (outcome.lastError?.slice(0, LAST_ERROR_CHARS) ?? "failed");
+      const step = reportProbe(state.breaker, req.account, outcome.probe, at, detail, settings.breaker);
+      if (step.transition !== undefined) {
+        this.store.addHistory(step.transition);
+        // The next probe is someone else's: a poison event of this account must not keep it closed... or open.
+        this.store.requeue(req.account, at);
+        next = { ...next, breaker: step.breaker };
+        if (step.breaker.state === "closed") {
+          next = { ...next, window: EMPTY_WINDOW, bucket: rampingBucket(at) };
+          const woken = this.store.release("open");
+          this.store.addNotice({ type: "closed", openedAt: state.breaker.openedAt ?? at, closedAt: at });
+          log("breaker_closed", { destination: known.id, openedAt: state.breaker.openedAt ?? at, waiting: woken });
+        }
+      }
+    }
+    this.store.save(next);
+    await this.schedule();
+  }
 
   async pauseSource(source: string, by: string): Promise<{ paused: boolean; changed: boolean }> {
-    const changed =
-      this.ctx.storage.sql.exec("INSERT OR IGNORE INTO paused_sources (source, at, by) VALUES (?, ?, ?)", source, now(), by).rowsWritten >
-      0;
+    const changed = this.store.pause(source, by, now());
+    log("source_paused", { source, by, changed });
     return { paused: true, changed };
   }
 
-  async resumeSource(source: string, _by: string): Promise<{ paused: boolean; changed: boolean }> {
-    const changed = this.ctx.storage.sql.exec("DELETE FROM paused_sources WHERE source = ?", source).rowsWritten > 0;
+  /** Resumes `source` and wakes its held accounts (from the alarm, in batches). */
+  async resumeSource(source: string, by: string): Promise<{ paused: boolean; changed: boolean }> {
+    const changed = this.store.resume(source);
+    const woken = this.store.release("paused", source);
+    log("source_resumed", { source, by, changed, waiting: woken });
+    if (woken > 0) await this.gate.wakeBy(Date.now());
     return { paused: false, changed };
   }
 
   async status(): Promise<DestinationStatus> {
+    const at = now();
+    const state = this.store.state();
     const loaded = loadConfig(this.env);
-    const max = loaded.ok ? loaded.config.destinationMaxPerSecond : 0;
-    const pausedSources = this.ctx.storage.sql
-      .exec<{ source: string; at: number; by: string }>("SELECT source, at, by FROM paused_sources ORDER BY source")
-      .toArray();
+    const maxPerSecond = loaded.ok ? loaded.config.destinationMaxPerSecond : NUMBERS.destinationMaxPerSecond[1];
+    const settings = loaded.ok ? destinationSettings(loaded.config) : undefined;
+    const window = settings === undefined ? { attempts: 0, failures: 0 } : counts(state.window, at, settings.window);
+    const bucket = settings === undefined ? undefined : (state.bucket ?? fullBucket(at, settings.bucket));
     return {
-      id: "",
-      state: "closed",
-      attempts: 0,
-      failures: 0,
-      consecutiveFailures: 0,
-      openedAt: null,
-      nextProbeAt: null,
-      probeIntervalMs: null,
-      lastError: null,
-      lastStatus: null,
-      waiting: 0,
-      pausedSources,
-      ratePerSecond: max,
-      maxPerSecond: max,
-      history: [],
+      id: state.destination ?? this.ctx.id.name ?? "",
+      state: state.breaker.state,
+      attempts: window.attempts,
+      failures: window.failures,
+      consecutiveFailures: state.window.consecutive,
+      openedAt: state.breaker.openedAt,
+      nextProbeAt: state.breaker.nextProbeAt,
+      probeIntervalMs: state.breaker.intervalMs,
+      lastError: state.lastError,
+      lastStatus: state.lastStatus,
+      waiting: this.store.waiting(),
+      pausedSources: this.store.pausedSources(),
+      ratePerSecond: settings === undefined || bucket === undefined ? maxPerSecond : rateAt(bucket, at, settings.bucket),
+      maxPerSecond,
+      history: this.store.history(),
     };
   }
 
-  private recheckMs(): number {
-    const loaded = loadConfig(this.env);
-    return (loaded.ok ? loaded.config.breakerRecheckSeconds : 3600) * 1000;
+  /** Probes that are due, leases that ran out, then a batch of wake-ups and the pending operational events. */
+  override async alarm(): Promise<void> {
+    this.gate.alarmFired();
+    const id = this.store.state().destination;
+    if (id === null) return; // never asked: nothing to do
+    const known = this.known(id);
+    if (known === undefined) return;
+    try {
+      this.advance(known, now());
+      await this.sendWakes(id);
+      await this.sendNotices(known);
+    } finally {
+      await this.schedule();
+    }
   }
+
+  /**
+   * Applies what time has made due: a probe lease that ran out (the holder goes to the back of
+   * the queue) and a probe to assign (to the oldest waiter, woken first unless it is `asking`).
+   */
+  private advance(known: Known, at: number, asking?: string): DestinationState {
+    const { settings, state } = known;
+    let breaker = state.breaker;
+    const expired = expireLease(breaker, at);
+    if (expired.transition !== undefined) {
+      this.store.addHistory(expired.transition);
+      if (breaker.holder !== null) this.store.requeue(breaker.holder.account, at);
+      breaker = expired.breaker;
+    }
+    if (probeDue(breaker, at)) {
+      const oldest = this.store.oldestWaiter();
+      if (oldest !== undefined) {
+        const step = assignProbe(breaker, at, oldest, settings.breaker);
+        if (step.transition !== undefined) this.store.addHistory(step.transition);
+        breaker = step.breaker;
+        if (oldest !== asking) this.store.wakeFirst(oldest);
+      }
+    }
+    if (breaker === state.breaker) return state;
+    const next = { ...state, breaker };
+    this.store.save(next);
+    return next;
+  }
+
+  /** Wakes up to WAKES_PER_RUN accounts; one that cannot be reached asks again by itself (its recheck). */
+  private async sendWakes(id: string): Promise<void> {
+    const accounts = this.store.takeWakes(WAKES_PER_RUN);
+    if (accounts.length === 0) return;
+    const results = await Promise.allSettled(
+      accounts.map((account) => (this.env.LEDGER.get(this.env.LEDGER.idFromName(account)) as unknown as Wakeable).wake()),
+    );
+    const failures = results.flatMap((result, i) =>
+      result.status === "rejected" ? [{ account: accounts[i], reason: result.reason as unknown }] : [],
+    );
+    const first = failures[0];
+    log("destination_wake", {
+      level: first === undefined ? "info" : "warn",
+      destination: id,
+      accounts: accounts.length,
+      failed: failures.length,
+      ...(first !== undefined && { firstFailed: first.account, ...storageFailure(first.reason).fields }),
+    });
+  }
+
+  /** The breaker's operational events, each once (its key names the opening). */
+  private async sendNotices(known: Known): Promise<void> {
+    for (const { seq, notice } of this.store.notices()) {
+      const input =
+        notice.type === "opened"
+          ? breakerOpened({ destination: known.id, url: known.url, reason: notice.reason, openedAt: notice.openedAt })
+          : breakerClosed({ destination: known.id, url: known.url, openedAt: notice.openedAt, closedAt: notice.closedAt });
+      await opsEvent(this.env, input);
+      this.store.dropNotice(seq);
+    }
+  }
+
+  /** Sets the alarm for the earliest thing due, from the stored state (after any await). */
+  private async schedule(): Promise<void> {
+    const at = now();
+    const state = this.store.state();
+    let due = nextDeadline(state.breaker);
+    // A probe due with nobody waiting: the next account to ask gets it at once, no alarm needed.
+    if (due !== null && probeDue(state.breaker, at) && this.store.oldestWaiter() === undefined) due = null;
+    if (this.store.hasWakes() || this.store.notices().length > 0) due = at;
+    if (due === null) return;
+    // Alarms run on the platform's clock: the wait is what counts (the same in the Worker, where `now()` is `Date.now()`).
+    await this.gate.wakeBy(Date.now() + Math.max(0, due - at));
+  }
+
+  /** The destination's settings and state, or undefined (logged at error) when the configuration does not know `id`. */
+  private known(id: string): Known | undefined {
+    const loaded = loadConfig(this.env);
+    const destination = loaded.ok ? loaded.config.destinations.get(id) : undefined;
+    if (!loaded.ok || destination === undefined) {
+      log("destination_unknown", { level: "error", destination: id, configValid: loaded.ok });
+      return undefined;
+    }
+    const state = this.store.state();
+    if (state.destination === null) this.store.save({ ...state, destination: id });
+    else if (state.destination !== id) log("destination_mismatch", { level: "error", destination: id, stored: state.destination });
+    return {
+      id,
+      url: destination.url,
+      settings: destinationSettings(loaded.config),
+      state: { ...state, destination: state.destination ?? id },
+    };
+  }
+}
+
+/** An account asking about a destination this deployment does not know asks again in a probe interval. */
+function failClosedRecheckMs(env: Env): number {
+  const loaded = loadConfig(env);
+  return (loaded.ok ? loaded.config.breakerProbeSeconds : NUMBERS.breakerProbeSeconds[1]) * 1000;
 }
