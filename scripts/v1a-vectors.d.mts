@@ -44,4 +44,4 @@ export interface V1aVectors {
 
 export const VECTORS_FILE: string;
 export function makeVectors(): V1aVectors;
-export function vectorsText(): string;
+export function vectorsUpToDate(): boolean;

@@ -12,6 +12,7 @@ import { throttled } from "./log-throttle";
 import { recordRejection, rejectionOf } from "./rejections";
 import { reply } from "./replies";
 import { runScheduled } from "./scheduled";
+import { SIGNING_KEYS_PATH, serveSigningKeys } from "./signing-keys";
 
 export { Destination } from "./destination/Destination";
 export { BulkJob } from "./jobs/BulkJob";
@@ -35,6 +36,11 @@ router
   // Public, so it says only whether the configuration is valid; the details (sources, errors,
   // admin state) are at GET /admin/health, behind the admin token.
   .get("/healthz", (_request, env) => reply.health(loadConfig(env).ok))
+  // Public: the v1a public keys origins verify with (src/signing-keys.ts); 503 while the configuration is invalid.
+  .get(SIGNING_KEYS_PATH, (_request, env) => {
+    const loaded = loadConfig(env);
+    return loaded.ok ? serveSigningKeys(loaded.config) : reply.unavailable();
+  })
   .all("/webhooks/:source", (request, env, ctx) => {
     const loaded = loadConfig(env);
     // A broken configuration must not look like a rejected signature: 503 makes providers retry.

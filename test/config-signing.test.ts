@@ -110,7 +110,10 @@ describe("signing keys per source", () => {
     ],
     [{ SOURCES: { a: { ...CYBAVO, originSecret: [] } } }, "SOURCES.a.originSecret: must name at least one binding"],
     [{ SOURCES: { a: { ...CYBAVO, originSigningKey: ["K", "K"] } } }, "SOURCES.a.originSigningKey: names K twice"],
-    [{ SOURCES: { a: { ...CYBAVO, originSecret: 7 } } }, "SOURCES.a.originSecret: must be a secret binding name or a list of them, newest first"],
+    [
+      { SOURCES: { a: { ...CYBAVO, originSecret: 7 } } },
+      "SOURCES.a.originSecret: must be a secret binding name or a list of them, newest first",
+    ],
     [
       { ORIGIN_SIGNING_KEY: `whsk_${b64(fill(48, 1))}`, SOURCES: {} },
       "ORIGIN_SIGNING_KEY: must be whsk_ followed by standard base64 of a 32-byte Ed25519 seed or the 64-byte seed and public key",
@@ -166,27 +169,24 @@ describe("destinations", () => {
     const urls = ["https://a.example.com/x", "https://b.example.com/x", "http://localhost:9/x"];
     const certs = [undefined, "CERT_1", "CERT_2"];
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat(urls.length - 1), fc.nat(certs.length - 1)), { minLength: 1, maxLength: 12 }),
-        (choices) => {
-          const sources = Object.fromEntries(
-            choices.map(([u, k], i) => [
-              `s${i}`,
-              { ...CYBAVO, origin: urls[u], ...(certs[k] !== undefined && { originCertificate: certs[k] }) },
-            ]),
-          );
-          const c = config({ ...base, ORIGIN_SECRET: SECRET, CERT_1: CERT, CERT_2: CERT, SOURCES: sources });
-          const members = [...c.destinations.values()].flatMap((d) => d.sources);
-          expect(members.sort()).toEqual(Object.keys(sources).sort());
-          for (const [i, [u, k]] of choices.entries()) {
-            const destination = c.sources.get(`s${i}`)!.destination;
-            expect(destination.id).toBe(destinationId(urls[u]!, certs[k]));
-            expect([destination.url, destination.certificate]).toEqual([urls[u], certs[k]]);
-            expect(destination.sources).toContain(`s${i}`);
-          }
-          expect(c.destinations.size).toBe(new Set(choices.map(([u, k]) => `${u}/${k}`)).size);
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.nat(urls.length - 1), fc.nat(certs.length - 1)), { minLength: 1, maxLength: 12 }), (choices) => {
+        const sources = Object.fromEntries(
+          choices.map(([u, k], i) => [
+            `s${i}`,
+            { ...CYBAVO, origin: urls[u], ...(certs[k] !== undefined && { originCertificate: certs[k] }) },
+          ]),
+        );
+        const c = config({ ...base, ORIGIN_SECRET: SECRET, CERT_1: CERT, CERT_2: CERT, SOURCES: sources });
+        const members = [...c.destinations.values()].flatMap((d) => d.sources);
+        expect(members.sort()).toEqual(Object.keys(sources).sort());
+        for (const [i, [u, k]] of choices.entries()) {
+          const destination = c.sources.get(`s${i}`)!.destination;
+          expect(destination.id).toBe(destinationId(urls[u]!, certs[k]));
+          expect([destination.url, destination.certificate]).toEqual([urls[u], certs[k]]);
+          expect(destination.sources).toContain(`s${i}`);
+        }
+        expect(c.destinations.size).toBe(new Set(choices.map(([u, k]) => `${u}/${k}`)).size);
+      }),
       { numRuns: 200 },
     );
   });

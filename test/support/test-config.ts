@@ -12,6 +12,9 @@ const GATEWAY_SECRETS = {
   ORIGIN_SECRET: "whsec_dGVzdC1vcmlnaW4tc2VjcmV0LWZvci10ZXN0cy1vbmx5",
   // Every test delivery is signed with both keys, as during an ORIGIN_SECRET rotation.
   ORIGIN_SECRET_PREVIOUS: "whsec_cHJldmlvdXMtb3JpZ2luLXNlY3JldC1mb3ItdGVzdHM=",
+  // And with two v1a (Ed25519) keys, Svix's 64-byte form and the bare seed (docs/vectors/standard-webhooks-v1a.json).
+  ORIGIN_SIGNING_KEY: "whsk_4R7Up3sgSj9vp0g/CFYo24vhEG3jVJAwVCV2NuADEtMF3w7ENWsECvyNpOw1U3Nk98mkBGqeMsrheFCTeL5fYg==",
+  ORIGIN_SIGNING_KEY_PREVIOUS: "whsk_dvzDDYlmiPDo1HMGEF4P6hAwnycpBXSm0IVfxmsopDQ=",
   ADMIN_TOKEN: "test-admin-token-0123456789",
 };
 
