@@ -32,11 +32,6 @@ import { counts, EMPTY_WINDOW, openReason, record } from "./window";
 /** Wake-ups sent per alarm run: a close with thousands of waiters is spread over runs. */
 export const WAKES_PER_RUN = 50;
 
-/** The one method of an account's ledger object (src/ledger/AccountLedger.ts) this object calls. */
-interface Wakeable {
-  wake(): Promise<void>;
-}
-
 /** What a request needs once its destination id is known to the configuration. */
 interface Known {
   readonly id: string;
@@ -223,9 +218,7 @@ export class Destination extends DurableObject<Env> {
   private async sendWakes(id: string): Promise<void> {
     const accounts = this.store.takeWakes(WAKES_PER_RUN);
     if (accounts.length === 0) return;
-    const results = await Promise.allSettled(
-      accounts.map((account) => (this.env.LEDGER.get(this.env.LEDGER.idFromName(account)) as unknown as Wakeable).wake()),
-    );
+    const results = await Promise.allSettled(accounts.map((account) => this.env.LEDGER.get(this.env.LEDGER.idFromName(account)).wake()));
     const failures = results.flatMap((result, i) =>
       result.status === "rejected" ? [{ account: accounts[i], reason: result.reason as unknown }] : [],
     );

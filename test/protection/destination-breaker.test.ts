@@ -165,7 +165,7 @@ describe("probes", () => {
     expect(await take(stub, "acct-b")).toMatchObject({ kind: "held", reason: "open" });
     expect(await take(stub, "acct-a")).toMatchObject({ kind: "held", reason: "open" }); // not due yet
     const wakes = await linesOf("destination_wake", () => toNextProbe(stub));
-    expect(wakes.map((line) => line.accounts)).toEqual([1]); // the probe holder only
+    expect(wakes.map((line) => [line.accounts, line.failed])).toEqual([[1, 0]]); // the probe holder only
     expect((await stub.status()).state).toBe("half_open");
     expect(await take(stub, "acct-b")).toMatchObject({ kind: "held", reason: "open" });
     expect(await take(stub, "acct-a", "cybavo", 50)).toEqual({ kind: "send", count: 1, probe: true });
@@ -185,7 +185,7 @@ describe("probes", () => {
 
     // Both waiters are woken, from the alarm.
     const woken = await linesOf("destination_wake", () => runDurableObjectAlarm(stub));
-    expect(woken.map((line) => line.accounts)).toEqual([2]);
+    expect(woken.map((line) => [line.accounts, line.failed])).toEqual([[2, 0]]);
 
     // The bucket starts empty after a close: one second in, about 11.5 tokens have come.
     advanceClock(1000);
@@ -334,7 +334,10 @@ describe("source pauses", () => {
         woken = 60 - (await pendingWakes(stub));
       }
     });
-    expect(lines.map((line) => line.accounts)).toEqual([50, 10]);
+    expect(lines.map((line) => [line.accounts, line.failed])).toEqual([
+      [50, 0],
+      [10, 0],
+    ]);
     expect(await stub.status()).toMatchObject({ waiting: 0, pausedSources: [] });
     expect(await take(stub, "cybavo/acct-0")).toEqual({ kind: "send", count: 1, probe: false });
   }, 30_000);
