@@ -16,6 +16,8 @@ import { assignProbe, type Breaker, CLOSED, expireLease, open, reportProbe, take
 import { fullBucket, giveBack, rampingBucket, type TokenBucket, take as takeTokens } from "../../src/destination/bucket";
 import type { Grant, OutcomeReport } from "../../src/destination/contract";
 import { counts, EMPTY_WINDOW, openReason, record, type WindowSettings } from "../../src/destination/window";
+import { breakerClosed, breakerOpened } from "../../src/ops";
+import { ledger, storedEvents } from "../support/gateway";
 
 const loaded = loadConfig(env);
 if (!loaded.ok) throw new Error(loaded.errors.join("; "));
@@ -276,6 +278,59 @@ describe("probes", () => {
     expect(history[0]?.reason).toBe("probe failed: network error 49");
     expect(history[99]?.reason).toBe("probe assigned to acct-a");
     expect(history.every((t, i) => i === 0 || t.at <= (history[i - 1]?.at ?? 0))).toBe(true);
+  });
+});
+
+/** Runs the object's alarm until its stored operational events are all emitted. */
+async function emitNotices(stub: Stub): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const left = await runInDurableObject(
+      stub,
+      (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notices").one().n,
+    );
+    if (left === 0) return;
+    if (!(await runDurableObjectAlarm(stub))) await scheduler.wait(20);
+  }
+  throw new Error("operational events still pending");
+}
+
+/** The operational events of `type` stored for this destination whose `data.openedAt` is `openedAt`. */
+async function opsEvents(type: string, openedAt: number): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (const row of await storedEvents("~ops", "gateway")) {
+    const body = JSON.parse((await ledger("~ops", "gateway").event(row.id))?.event.body ?? "{}") as Record<string, unknown>;
+    const data = body.data as Record<string, unknown> | undefined;
+    if (body.type === type && data?.destination === DEST && data.openedAt === new Date(openedAt).toISOString()) found.push(body);
+  }
+  return found;
+}
+
+describe("operational events", () => {
+  it("an opening and its close are one gateway.breaker.opened and one gateway.breaker.closed, even when emitted twice", async () => {
+    const stub = freshDestination();
+    const openedAt = await openBreaker(stub);
+    await emitNotices(stub);
+    const url = config.destinations.get(DEST)?.url ?? "";
+    const opened = breakerOpened({ destination: DEST, url, reason: "20 consecutive failures", openedAt });
+    expect(await opsEvents("gateway.breaker.opened", openedAt)).toEqual([
+      expect.objectContaining({ subject: opened.subject, data: opened.data }),
+    ]);
+
+    await take(stub, "acct-a");
+    await toNextProbe(stub);
+    await take(stub, "acct-a");
+    await report(stub, "acct-a", { ok: 1, failed: 0, trailingFailed: 0, probe: "ok" });
+    const closedAt = (await stub.status()).history[0]?.at ?? 0;
+    // A crash between the emit and its delete sends it again: the key makes it the same event.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("INSERT INTO notices (notice) VALUES (?)", JSON.stringify({ type: "closed", openedAt, closedAt }));
+    });
+    await emitNotices(stub);
+    const closed = breakerClosed({ destination: DEST, url, openedAt, closedAt });
+    expect(await opsEvents("gateway.breaker.closed", openedAt)).toEqual([
+      expect.objectContaining({ subject: closed.subject, data: closed.data }),
+    ]);
+    expect(await opsEvents("gateway.breaker.opened", openedAt)).toHaveLength(1);
   });
 });
 
