@@ -4,9 +4,11 @@
  * returns results instead of asserting, so each runtime's harness reports them.
  * Cases: every independent vector (test/fixtures/vectors.json) and every one-byte change of it, plus the
  * contract cases of every registered provider's fixtures (test/fixtures/verify-cases.json, signed
- * with Node's crypto by each provider's test signer, src/providers/<name>/signer.mjs).
+ * with Node's crypto by each provider's test signer, src/providers/<name>/signer.mjs), and the
+ * published Standard Webhooks v1a (Ed25519) vectors (docs/vectors/standard-webhooks-v1a.json).
  */
 
+import v1a from "../../docs/vectors/standard-webhooks-v1a.json" with { type: "json" };
 import vectors from "../fixtures/vectors.json" with { type: "json" };
 import cases from "../fixtures/verify-cases.json" with { type: "json" };
 
@@ -37,6 +39,8 @@ export const PLANNED_CHECKS =
   3 * (vectors.cybavo.length + vectors.cregis.length + vectors.killb.length + vectors.cabital.length) +
   4 * vectors["standard-webhooks"].length +
   cases.length +
+  v1a.valid.length +
+  v1a.invalid.length +
   3;
 
 export async function runSuite(api: Api): Promise<Result[]> {
@@ -133,6 +137,45 @@ export async function runSuite(api: Api): Promise<Result[]> {
         "webhook-signature": v.expectedSignature,
       },
     );
+  }
+
+  // v1a: the signer reproduces each published header, and each key's public key alone verifies it.
+  type V1aKey = keyof typeof v1a.keys;
+  const keyOf = (ref: string) => v1a.keys[ref.split(":")[0] as V1aKey];
+  const headersOf = (c: { id: string; timestamp: number; signature: string }) => ({
+    "webhook-id": c.id,
+    "webhook-timestamp": String(c.timestamp),
+    "webhook-signature": c.signature,
+  });
+  for (const c of v1a.valid) {
+    await check(`standard-webhooks v1a ${c.name}: signed and verified`, async () => {
+      const signingKeys = c.signingKeys.map((ref) => (ref.endsWith(":seedOnly") ? keyOf(ref).seedOnly : keyOf(ref).signingKey));
+      const secrets = c.secrets.map(() => v1a.secrets.hmac);
+      const signed = await api.signWebhook({ id: c.id, body: c.body, timestamp: c.timestamp, secrets, signingKeys });
+      if (signed["webhook-signature"] !== c.signature) return `signed ${signed["webhook-signature"]}`;
+      for (const ref of c.signingKeys) {
+        const result = await api.verifyWebhook({
+          body: c.body,
+          headers: headersOf(c),
+          publicKeys: [keyOf(ref).publicKey],
+          now: c.timestamp * 1000,
+        });
+        if (!result.ok) return `${ref}: ${result.reason}`;
+      }
+      return true;
+    });
+  }
+  for (const c of v1a.invalid) {
+    await check(`standard-webhooks v1a ${c.name}: ${c.reason}`, async () => {
+      const result = await api.verifyWebhook({
+        body: c.body,
+        headers: headersOf(c),
+        secrets: c.secrets.map(() => v1a.secrets.hmac),
+        publicKeys: c.publicKeys.map((ref) => keyOf(ref).publicKey),
+        now: c.now,
+      });
+      return (!result.ok && result.reason === c.reason) || JSON.stringify(result);
+    });
   }
 
   await check("every provider the module lists has contract cases", async () => {
