@@ -60,12 +60,12 @@ export function Destinations(_props: { route: Route }) {
                   <td>
                     <Badge value={d.state} />
                   </td>
-                  <td class="wrap">
+                  <td class="nowrap">
                     <LinkButton onClick={() => openDestination(d.id)} label="Open this destination">
                       {d.url}
                     </LinkButton>
                   </td>
-                  <td>{d.sources.join(", ")}</td>
+                  <td class="wrap">{d.sources.join(", ")}</td>
                   <td class="nowrap">{windowText(d)}</td>
                   <td class="num">{d.consecutiveFailures}</td>
                   <td class="num">{d.waiting}</td>
