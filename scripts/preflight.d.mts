@@ -4,7 +4,7 @@ export interface PreflightResult {
   problems: string[];
   /** Placeholders allowed by --allow-placeholders. */
   notes: string[];
-  /** Every secret the configuration names (ORIGIN_SECRET, ADMIN_TOKEN unless --no-admin, each source's). */
+  /** Every secret the configuration names (ORIGIN_SECRET unless every source names its own keys or ORIGIN_SIGNING_KEY is set, ADMIN_TOKEN unless --no-admin, each source's, its originSecret / originSigningKey). */
   secrets: string[];
 }
 

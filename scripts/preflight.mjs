@@ -5,9 +5,12 @@
 //   - no URL that answers: `workers_dev = false` and no route;
 //   - ORIGIN_URL missing, not https, or the example placeholder;
 //   - SOURCES missing or a source that names no secret list;
+//   - a source's originCertificate that is not an [[mtls_certificates]] binding;
 //   - one of ACCESS_TEAM_DOMAIN and ACCESS_AUD without the other (a var, or a secret when listed);
-//   - a secret the configuration names (each source's, ORIGIN_SECRET, ADMIN_TOKEN) that is not
-//     set on the Worker, read with `wrangler secret list` (needs `npx wrangler login`).
+//   - a secret the configuration names (each source's, its originSecret / originSigningKey,
+//     ORIGIN_SECRET when a source signs with the defaults and ORIGIN_SIGNING_KEY is not set,
+//     ADMIN_TOKEN) that is not set on the Worker, read with `wrangler secret list` (needs
+//     `npx wrangler login`).
 // Options: --config <file> (default wrangler.toml), --env <name> (a wrangler environment),
 // --allow-placeholders (CI: the committed example's placeholders are notes, not problems, and
 // secrets are not checked: CI has no Cloudflare account), --skip-secrets, --no-admin (deploy
@@ -95,7 +98,23 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
       );
   }
 
-  const wanted = new Set(["ORIGIN_SECRET", ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);
+  // Signing (docs/configuration.md "Signing and destinations"): a source that names originSecret
+  // or originSigningKey signs with those secrets only; the others with the defaults, which need
+  // ORIGIN_SECRET unless ORIGIN_SIGNING_KEY is set (it can only be seen when the secrets are listed).
+  const bindingList = (names) => (names === undefined ? [] : Array.isArray(names) ? names : [names]);
+  const ownKeys = (source) => [...bindingList(source?.originSecret), ...bindingList(source?.originSigningKey)];
+  const onDefaults = entries.length === 0 || entries.some(([, source]) => ownKeys(source).length === 0);
+  const signingKeySet = (secretNames ?? []).includes("ORIGIN_SIGNING_KEY");
+  const wanted = new Set([...(onDefaults && !signingKeySet ? ["ORIGIN_SECRET"] : []), ...(noAdmin ? [] : ["ADMIN_TOKEN"])]);
+  const certificates = new Set((config.mtls_certificates ?? []).map((certificate) => certificate.binding));
+  for (const [name, source] of entries) {
+    const certificate = source?.originCertificate;
+    if (certificate !== undefined && !certificates.has(certificate)) {
+      problems.push(
+        `source ${name}'s originCertificate names ${certificate}, which is not an [[mtls_certificates]] binding: \`npx wrangler mtls-certificate upload\` and declare it (docs/deploy.md)`,
+      );
+    }
+  }
   if (entries.length === 0) {
     problems.push("SOURCES is missing or empty: define at least one source in [vars.SOURCES] (docs/configuration.md)");
   }
@@ -104,7 +123,7 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
     const named = [...(Array.isArray(source?.secrets) ? source.secrets : []), ...Object.values(source?.walletSecrets ?? {}).flat()];
     // An rsa-sha256 Coins source verifies with a public key and names no secret.
     if (named.length === 0 && source?.scheme !== "rsa-sha256") problems.push(`source ${name} names no secrets`);
-    for (const secret of named) wanted.add(secret);
+    for (const secret of [...named, ...ownKeys(source)]) wanted.add(secret);
   }
 
   if (secretNames !== undefined) {
@@ -114,7 +133,9 @@ export function checkConfig(config, { allowPlaceholders = false, noAdmin = false
       problems.push(
         secret === "ADMIN_TOKEN"
           ? "secret ADMIN_TOKEN is not set: the operator API would be off; `npx wrangler secret put ADMIN_TOKEN` (16+ characters), or --no-admin"
-          : `secret ${secret} is not set: \`npx wrangler secret put ${secret}\``,
+          : secret === "ORIGIN_SECRET"
+            ? "secret ORIGIN_SECRET is not set: `npx wrangler secret put ORIGIN_SECRET` (or ORIGIN_SIGNING_KEY for v1a signatures: docs/configuration.md)"
+            : `secret ${secret} is not set: \`npx wrangler secret put ${secret}\``,
       );
     }
   }
