@@ -59,6 +59,18 @@ describe("GET /admin/destinations", () => {
     expect(detail.history).toEqual([]);
   });
 
+  it("shows what the destination object counted: a reported run's attempts, failures and last failure", async () => {
+    const id = cybavoDestination();
+    type Detail = { attempts: number; failures: number; consecutiveFailures: number; lastStatus: number | null; lastError: string | null };
+    const read = async () => (await json<Detail>(await admin("GET", `/destinations/${id}`)))[1];
+    const before = await read();
+    const report = { ok: 3, failed: 2, trailingFailed: 1, lastStatus: 503 };
+    await env.DESTINATIONS.get(env.DESTINATIONS.idFromName(id)).report({ destination: id, account: "cybavo/1", source: "cybavo", report });
+    const after = await read();
+    expect([after.attempts - before.attempts, after.failures - before.failures]).toEqual([5, 2]);
+    expect([after.consecutiveFailures, after.lastStatus, after.lastError]).toEqual([1, 503, null]);
+  });
+
   it("answers 404 for an id that is not a configured destination", async () => {
     expect(await json(await admin("GET", "/destinations/0000000000000000"))).toEqual([404, { error: "not_found" }]);
     expect((await admin("GET", `/destinations/${cybavoDestination().toUpperCase()}x`)).status).toBe(404);

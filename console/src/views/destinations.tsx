@@ -25,6 +25,11 @@ function ceilingText(d: Destination): string {
   return d.ratePerSecond === d.maxPerSecond ? `${d.maxPerSecond} per s` : `${d.ratePerSecond} / ${d.maxPerSecond} per s`;
 }
 
+/** The last failure: its status and its error text, either or both ("" when there was none). */
+function lastFailure(d: Destination): string {
+  return [d.lastStatus === null ? null : `HTTP ${d.lastStatus}`, d.lastError].filter((part) => part !== null && part !== "").join(": ");
+}
+
 export function Destinations(_props: { route: Route }) {
   const list = useLoad(() => api.get<{ destinations: Destination[] }>("/admin/destinations"), "destinations", 10_000);
   return (
@@ -71,7 +76,7 @@ export function Destinations(_props: { route: Route }) {
                   <td class="num">{d.waiting}</td>
                   <td class="nowrap">{ceilingText(d)}</td>
                   <td>{d.pausedSources.map((p) => p.source).join(", ")}</td>
-                  <td class="wrap">{d.lastError ?? (d.lastStatus === null ? "" : `HTTP ${d.lastStatus}`)}</td>
+                  <td class="wrap">{lastFailure(d)}</td>
                 </tr>
               ))}
             </tbody>
@@ -123,7 +128,7 @@ export function DestinationView({ route }: { route: Route }) {
               ["opened", time(d.openedAt)],
               ["next probe", time(d.nextProbeAt)],
               ["probe interval", duration(d.probeIntervalMs)],
-              ["last failure", d.lastError ?? (d.lastStatus === null ? "—" : `HTTP ${d.lastStatus}`)],
+              ["last failure", lastFailure(d) || "—"],
               ["accounts waiting", String(d.waiting)],
               ["ceiling", ceilingText(d)],
             ]}
