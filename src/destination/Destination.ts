@@ -187,16 +187,20 @@ export class Destination extends DurableObject<Env> {
   }
 
   /**
-   * Applies what time has made due: a probe lease that ran out (the holder goes to the back of
-   * the queue) and a probe to assign (to the oldest waiter, woken first unless it is `asking`).
+   * Applies what time has made due: a probe lease that ran out and a probe to assign (to the
+   * oldest waiter, woken first unless it is `asking`). A holder that took its probe and never
+   * reported goes to the back of the queue; one that never took it stops waiting (its wake-up
+   * was lost, or it has nothing to send): it asks again by its own recheck if it has work.
    */
   private advance(known: Known, at: number, asking?: string): DestinationState {
     const { settings, state } = known;
     let breaker = state.breaker;
     const expired = expireLease(breaker, at);
-    if (expired.transition !== undefined) {
+    const holder = breaker.holder;
+    if (expired.transition !== undefined && holder !== null) {
       this.store.addHistory(expired.transition);
-      if (breaker.holder !== null) this.store.requeue(breaker.holder.account, at);
+      if (holder.grantedAt === null) this.store.unwait(holder.account);
+      else this.store.requeue(holder.account, at);
       breaker = expired.breaker;
     }
     if (probeDue(breaker, at)) {

@@ -73,12 +73,16 @@ export function assignProbe(breaker: Breaker, at: number, account: string, setti
   return move(breaker, next, at, `probe assigned to ${account}`);
 }
 
-/** A holder that let its lease run out: open again, the probe free for the next waiter at `nextProbeAt`. */
+/**
+ * A holder that let its lease run out: open again. A probe it took (maybe sent) keeps the next
+ * one a full interval away; one it never took was no probe, so the next waiter may have it now.
+ */
 export function expireLease(breaker: Breaker, at: number): Step {
   const holder = breaker.holder;
   if (breaker.state !== "half_open" || holder === null || at < holder.leaseUntil) return { breaker };
-  const what = holder.grantedAt === null ? "did not take it" : "did not report it";
-  return move(breaker, { ...breaker, state: "open", holder: null }, at, `probe lease expired: ${holder.account} ${what}`);
+  const taken = holder.grantedAt !== null;
+  const next: Breaker = { ...breaker, state: "open", holder: null, nextProbeAt: taken ? breaker.nextProbeAt : holder.assignedAt };
+  return move(breaker, next, at, `probe lease expired: ${holder.account} ${taken ? "did not report it" : "did not take it"}`);
 }
 
 /**

@@ -6,8 +6,8 @@
  * After the breaker closes the bucket starts empty (the backlog of every account must not go out
  * as one burst) and the rate ramps linearly from a tenth to full over RECOVERY_RAMP_SECONDS.
  * An account refused for want of tokens is given a time to ask again, staggered by its place in
- * the queue (`reservedUntil` moves by want / rate for each refusal), so the refused accounts come
- * back one after the other instead of all at once.
+ * the queue (`reservedUntil` moves by the time its tokens take to come: want / rate at full
+ * rate), so the refused accounts come back one after the other instead of all at once.
  */
 
 export interface BucketSettings {
@@ -91,9 +91,30 @@ export function take(bucket: TokenBucket, want: number, at: number, settings: Bu
   const least = Math.min(wanted, Math.max(1, Math.floor(capacityOf(rateAt(current, at, settings)) / 10)));
   const granted = Math.min(wanted, Math.floor(current.tokens));
   if (granted > 0 && granted >= least) return { bucket: { ...current, tokens: current.tokens - granted }, granted };
-  const rate = rateAt(current, at, settings);
-  const recheckAt = Math.max(current.reservedUntil, at) + Math.ceil((Math.max(1, want) / rate) * 1000);
+  // Its place in the queue: after the tokens of those refused before it, the time its own
+  // tokens take to come (no more than the bucket can hold; the first in the queue counts what is
+  // in the bucket already). Computed with the ramp, so the queue drains as fast as tokens come.
+  const capacity = capacityOf(rateAt(current, at, settings));
+  const queued = current.reservedUntil > at;
+  const need = Math.max(0, Math.min(Math.max(1, wanted), capacity) - (queued ? 0 : current.tokens));
+  const base = queued ? current.reservedUntil : at;
+  const recheckAt = base + Math.max(1, Math.ceil(timeToProduce(current, base, need, settings)));
   return { bucket: { ...current, reservedUntil: recheckAt }, granted: 0, recheckAt };
+}
+
+/** Milliseconds from `from` until `amount` tokens have come (the inverse of `produced`). */
+function timeToProduce(bucket: TokenBucket, from: number, amount: number, settings: BucketSettings): number {
+  if (amount <= 0) return 0;
+  const rampEnd = bucket.rampFrom === null ? from : bucket.rampFrom + settings.rampMs;
+  if (from < rampEnd) {
+    // Linear rate r0 + k x t (tokens per second, t in ms): amount x 1000 = r0 t + k t^2 / 2.
+    const r0 = rateAt(bucket, from, settings);
+    const k = ((1 - RAMP_START) * settings.maxPerSecond) / settings.rampMs;
+    const inRamp = produced(bucket, from, rampEnd, settings);
+    if (amount <= inRamp) return k === 0 ? (amount * 1000) / r0 : (-r0 + Math.sqrt(r0 * r0 + 2 * k * amount * 1000)) / k;
+    return rampEnd - from + ((amount - inRamp) / settings.maxPerSecond) * 1000;
+  }
+  return (amount / settings.maxPerSecond) * 1000;
 }
 
 /** Tokens a run did not use, back into the bucket (never above its capacity). */

@@ -595,14 +595,22 @@ describe("the token bucket (properties and values)", () => {
     );
   });
 
-  it("after a close: empty, a tenth of the rate, full after the ramp; refusals a want/rate apart", () => {
+  it("after a close: empty, a tenth of the rate, full after the ramp; refusals queued by the time their tokens take", () => {
     const settings = { maxPerSecond: 100, rampMs: 30_000 };
     const t0 = 1_700_000_000_000;
     let bucket = rampingBucket(t0);
+    // The bucket holds 10 then: the first refused waits for 10 tokens at 10/s rising by 3/s each
+    // second (883.04 ms), the next for 10 more from there (727.62 ms), both rounded up.
     const first = takeTokens(bucket, 50, t0, settings);
-    expect(first).toEqual({ bucket: expect.anything(), granted: 0, recheckAt: t0 + 5000 }); // 50 at 10/s
+    expect(first).toEqual({ bucket: expect.anything(), granted: 0, recheckAt: t0 + 884 });
     const second = takeTokens(first.bucket, 50, t0, settings);
-    expect("recheckAt" in second && second.recheckAt).toBe(t0 + 10_000);
+    expect("recheckAt" in second && second.recheckAt).toBe(t0 + 884 + 728);
+    // At full rate, 50 tokens take 500 ms: refusals 500 ms apart.
+    const full = fullBucket(t0, settings);
+    const drained = takeTokens(takeTokens(full, 50, t0, settings).bucket, 50, t0, settings).bucket;
+    const r1 = takeTokens(drained, 50, t0, settings);
+    const r2 = takeTokens(r1.bucket, 50, t0, settings);
+    expect(["recheckAt" in r1 && r1.recheckAt, "recheckAt" in r2 && r2.recheckAt]).toEqual([t0 + 500, t0 + 1000]);
     bucket = second.bucket;
     // One second in: 10/s rising to 13/s, 11.5 tokens made, 13 the capacity then.
     const oneSecond = takeTokens(bucket, 50, t0 + 1000, settings);
