@@ -21,8 +21,8 @@ type Action = "pause" | "resume";
 
 /** One line per state change asked for, naming who asked and whether it changed anything. */
 function logChange(request: IRequest, fields: { action: Action; source: string; account?: string; changed: boolean }): void {
-  const principal = principalOf(request as unknown as Request);
-  log("admin_pause", { ...fields, actor: actorOf(request as unknown as Request), role: principal?.role, via: principal?.via });
+  const principal = principalOf(request);
+  log("admin_pause", { ...fields, actor: actorOf(request), role: principal?.role, via: principal?.via });
 }
 
 function sourceAction(action: Action) {
@@ -30,7 +30,7 @@ function sourceAction(action: Action) {
     const source = config.sources.get(request.params.source ?? "");
     if (source === undefined) return reply.notFound();
     const object = destinationObject(env, source.destination.id);
-    const actor = actorOf(request as unknown as Request);
+    const actor = actorOf(request);
     const result = action === "pause" ? await object.pauseSource(source.name, actor) : await object.resumeSource(source.name, actor);
     logChange(request, { action, source: source.name, changed: result.changed });
     return reply.json(200, { source: source.name, paused: result.paused, changed: result.changed });
@@ -49,7 +49,7 @@ function accountAction(action: Action) {
   return async (request: IRequest, env: Env, config: GatewayConfig) => {
     const target = accountOf(request, env, config);
     if (target === undefined) return reply.notFound();
-    const actor = actorOf(request as unknown as Request);
+    const actor = actorOf(request);
     const result = action === "pause" ? await target.ledger.pause(actor) : await target.ledger.resume(actor);
     logChange(request, { action, source: target.source, account: target.account, changed: result.changed });
     return reply.json(200, { source: target.source, account: target.account, paused: result.paused, changed: result.changed });
