@@ -43,8 +43,9 @@ describe("one storage gate", () => {
     const uses = sources.flatMap((file) =>
       [...code(file.text).matchAll(/.*\bctx\.storage\b.*/g)].map((m) => `${file.path}: ${m[0].trim()}`),
     );
-    // Both Durable Object classes: the account ledger and a bulk job (src/jobs/) keep their SQLite behind the same gate.
+    // Every Durable Object class: the account ledger, a bulk job (src/jobs/) and a destination (src/destination/) keep their SQLite behind the same gate.
     expect(uses).toEqual([
+      "src/destination/Destination.ts: this.gate = new LedgerStorage(ctx.storage);",
       "src/jobs/BulkJob.ts: this.gate = new LedgerStorage(ctx.storage);",
       "src/ledger/AccountLedger.ts: this.gate = new LedgerStorage(ctx.storage);",
     ]);
