@@ -7,7 +7,6 @@
  * without a destination object: no breaker, no ceiling, so nothing about it can raise an
  * operational event about itself.
  */
-import type { GatewayConfig } from "./config";
 
 /** Keys a source's events are signed with (Standard Webhooks), newest first. */
 export interface OriginSigning {
@@ -37,6 +36,16 @@ export interface OriginTarget {
   readonly fetcher?: Fetcher;
 }
 
+/**
+ * What `targetFor` reads of the configuration (GatewayConfig has it): the sources' destinations
+ * and keys, and the operations webhook. Declared here so this module does not import the
+ * configuration's (no import cycle).
+ */
+export interface Targets {
+  readonly sources: ReadonlyMap<string, { readonly destination: DestinationConfig; readonly signing: OriginSigning }>;
+  readonly ops?: { readonly url: string; readonly signing: OriginSigning };
+}
+
 /** The reserved source name of the operations webhook's outbox: never a valid source name (src/config.ts). */
 export const OPS_SOURCE = "~ops";
 
@@ -58,7 +67,7 @@ export function destinationId(url: string, certificate: string | undefined): str
  * Where an event of `source` goes now, or undefined when the source is no longer configured (the
  * outbox keeps the event and tries later). `env` gives the certificate binding.
  */
-export function targetFor(config: GatewayConfig, env: Env, source: string): OriginTarget | undefined {
+export function targetFor(config: Targets, env: Env, source: string): OriginTarget | undefined {
   if (source === OPS_SOURCE) return config.ops === undefined ? undefined : { url: config.ops.url, signing: config.ops.signing };
   const configured = config.sources.get(source);
   if (configured === undefined) return undefined;
