@@ -112,8 +112,9 @@ function main() {
     process.exit(1);
   }
 
-  const wanted = checkConfig(config, {}).secrets;
   const set = new Set(listSecrets({ config: file, env: values.env }));
+  // Read with the secrets already set: ORIGIN_SIGNING_KEY set stands in for ORIGIN_SECRET.
+  const wanted = checkConfig(config, { secretNames: [...set] }).secrets;
   const toSet = wanted.filter((name) => !set.has(name));
   console.log(
     `setup: the configuration names ${wanted.length} secrets: ${wanted.map((name) => `${name} (${set.has(name) ? "set" : "to set"})`).join(", ")}`,

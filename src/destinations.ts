@@ -12,7 +12,7 @@
 export interface OriginSigning {
   /** `v1`: HMAC-SHA256 keys (the bytes after `whsec_`). */
   readonly hmac: readonly Uint8Array<ArrayBuffer>[];
-  /** `v1a`: Ed25519 private keys (32-byte seeds, from `whsk_`). */
+  /** `v1a`: Ed25519 signing keys (the bytes after `whsk_`: a 32-byte seed, or 64 bytes: seed then public key). */
   readonly ed25519: readonly Uint8Array<ArrayBuffer>[];
 }
 

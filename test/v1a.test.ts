@@ -88,6 +88,39 @@ describe("v1a on the delivery path", () => {
   });
 });
 
+describe("a 64-byte key whose halves do not match", () => {
+  // The configuration takes it (the check needs WebCrypto, which is asynchronous); its first use refuses it.
+  const bytes = decode(CURRENT);
+  bytes[40] = (bytes[40] as number) ^ 1;
+  const BROKEN = `whsk_${toBase64(bytes)}`;
+
+  it("is never used to sign: the attempt fails with the reason and sends nothing; the keys URL answers 503", async () => {
+    const custom = {
+      ...bindings,
+      BROKEN,
+      SOURCES: { b: { provider: "cybavo", secrets: ["CYBAVO_API_SECRET"], originSigningKey: "BROKEN" } },
+    };
+    const config = parseConfig(custom);
+    if (!config.ok) throw new Error(config.errors.join("; "));
+    const sent: string[] = [];
+    const recorder = {
+      fetch: async (input: RequestInfo | URL) => {
+        sent.push(String(input));
+        return new Response("ok");
+      },
+    };
+    const target = { ...targetFor(config.config, env, "b")!, fetcher: recorder as unknown as Fetcher };
+    expect(await deliverOnce(target, { id: "evt_broken", body: "{}" }, Date.now(), 1000)).toEqual({
+      kind: "retry",
+      error: "signing failed: ed25519: a 64-byte whsk_ key's last 32 bytes are not the public key of its first 32",
+    });
+    expect(sent).toEqual([]);
+    const keys = await call(new Request(KEYS_URL), { ...custom, SOURCES: JSON.stringify(custom.SOURCES) } as unknown as Env);
+    expect(keys.status).toBe(503);
+    expect(await keys.text()).not.toContain(toBase64(bytes).slice(0, 40));
+  });
+});
+
 describe("GET /.well-known/webhook-gateway/signing-keys", () => {
   it("publishes the public keys, current first, with the sources they sign for, and no private byte", async () => {
     const response = await call(new Request(KEYS_URL));

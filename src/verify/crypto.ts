@@ -1,6 +1,7 @@
 /**
- * The one place where bytes are hashed, MACed, encoded and compared. Providers describe which of
- * these they use; they never compute on their own. Only Web standards are used here
+ * The one place where bytes are hashed, MACed, encoded and compared (Ed25519, the asymmetric
+ * Standard Webhooks scheme, is in ./ed25519.ts). Providers describe which of these they use;
+ * they never compute on their own. Only Web standards are used here
  * (`crypto.subtle`, `TextEncoder`), so this module runs unchanged in Workers, Node and browsers.
  * Decoders never throw: bad input yields `undefined`, which callers turn into a 401.
  */
