@@ -85,6 +85,7 @@ describe("gateway.backlog.stale episodes", () => {
         let t = base;
         let active = false;
         let episodes = 0;
+        let startedAt = 0;
         for (const s of steps) {
           t += s.advanceMs;
           const oldest = s.oldestAgeSeconds === null ? null : t - s.oldestAgeSeconds * 1000;
@@ -95,11 +96,20 @@ describe("gateway.backlog.stale episodes", () => {
             .bind(account, oldest === null ? 0 : 1, oldest, t)
             .run();
           const stale = oldest !== null && oldest <= t - config.opsBacklogSeconds * 1000;
-          if (stale && !active) episodes++;
+          if (stale && !active) {
+            episodes++;
+            startedAt = t;
+          }
           active = stale;
           await checkBacklog(opsEnv, config, t);
         }
         expect(await countOf("gateway.backlog.stale", `sources/cybavo/accounts/${account}`)).toBe(episodes);
+        // An episode in progress was marked notified by the check that started it: later checks
+        // do not call the ledger again.
+        const { results } = await env.INDEX_DB.prepare("SELECT notified_at AS at FROM ops_conditions WHERE account = ?")
+          .bind(account)
+          .all<{ at: number | null }>();
+        expect(results.map((r) => r.at)).toEqual(active ? [startedAt] : []);
       }),
       { numRuns: 25 },
     );
