@@ -139,7 +139,7 @@ export class Destination extends DurableObject<Env> {
     const changed = this.store.resume(source);
     const woken = this.store.release("paused", source);
     log("source_resumed", { source, by, changed, waiting: woken });
-    if (woken > 0) await this.gate.wakeBy(Date.now());
+    if (woken > 0) await this.gate.wakeBy(now());
     return { paused: false, changed };
   }
 
@@ -257,8 +257,9 @@ export class Destination extends DurableObject<Env> {
     if (due !== null && probeDue(state.breaker, at) && this.store.oldestWaiter() === undefined) due = null;
     if (this.store.hasWakes() || this.store.notices().length > 0) due = at;
     if (due === null) return;
-    // Alarms run on the platform's clock: the wait is what counts (the same in the Worker, where `now()` is `Date.now()`).
-    await this.gate.wakeBy(Date.now() + Math.max(0, due - at));
+    // At the delivery clock's time, as the ledgers' alarms: in the Worker `now()` is `Date.now()`;
+    // the protection tests' simulation runs each alarm itself at its simulated time.
+    await this.gate.wakeBy(due);
   }
 
   /** The destination's settings and state, or undefined (logged at error) when the configuration does not know `id`. */
