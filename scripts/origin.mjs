@@ -10,9 +10,15 @@ import { Webhook } from "standardwebhooks";
  * as a second receiver: the tests' operations webhook).
  * Returns { url, port, events, close() }. `events` holds every verified delivery:
  * { id, headers, body, json }. Test control endpoints (loopback only, never in production):
- *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject)
- *   GET    /_attempts?subject=S   every verified attempt with the status it was answered and
- *                                  its arrival time (`at`, Unix ms)
+ *   GET    /_events?subject=S     verified deliveries (optionally for one CloudEvent subject;
+ *                                  or ?path=P: those POSTed to that path)
+ *   GET    /_attempts?subject=S   every verified attempt with the status it was answered, its
+ *                                  arrival time (`at`, Unix ms) and `path` (or ?path=P)
+ *   GET    /_count?path=P         {"attempts": n, "events": n} for that path: cheap to poll
+ *   POST   /_faults               {"path": P, "status": 503}: every verified POST to P answers
+ *                                  that status (a whole origin down); {"match": T, "status": 500}:
+ *                                  every one whose body contains the text T does (a poison
+ *                                  payload); "status": null lifts it. Applied before scripts.
  *   DELETE /_events               forget events and attempts
  *   POST   /_script               {"subject": S, "replies": [503, "hang", 200]}: the next replies for S
  *                                  ("hang" = no answer until the gateway gives up; a reply
@@ -28,6 +34,8 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSe
   const attempts = [];
   const scripts = new Map();
   const keySets = new Map();
+  const pathFaults = new Map();
+  const bodyFaults = new Map();
 
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -41,11 +49,27 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSe
 
     if (url.pathname === "/_events" && req.method === "GET") {
       const subject = url.searchParams.get("subject");
+      const path = url.searchParams.get("path");
+      if (path !== null) return send(200, events.filter((e) => e.path === path));
       return send(200, subject === null ? events : events.filter((e) => e.json.subject === subject));
     }
     if (url.pathname === "/_attempts" && req.method === "GET") {
       const subject = url.searchParams.get("subject");
+      const path = url.searchParams.get("path");
+      if (path !== null) return send(200, attempts.filter((a) => a.path === path));
       return send(200, subject === null ? attempts : attempts.filter((a) => a.subject === subject));
+    }
+    if (url.pathname === "/_count" && req.method === "GET") {
+      const path = url.searchParams.get("path");
+      const count = (list) => list.reduce((n, item) => n + (item.path === path ? 1 : 0), 0);
+      return send(200, { attempts: count(attempts), events: count(events) });
+    }
+    if (url.pathname === "/_faults" && req.method === "POST") {
+      const { path, match, status } = JSON.parse(body);
+      const faults = path !== undefined ? pathFaults : bodyFaults;
+      if (status === null) faults.delete(path ?? match);
+      else faults.set(path ?? match, status);
+      return send(200, { ok: true });
     }
     if (url.pathname === "/_events" && req.method === "DELETE") {
       events.length = 0;
@@ -76,10 +100,11 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSe
       onInvalid(err);
       return send(401, { error: "invalid signature" });
     }
-    const next = scripts.get(json.subject)?.shift() ?? 200;
+    const fault = pathFaults.get(url.pathname) ?? [...bodyFaults].find(([text]) => body.includes(text))?.[1];
+    const next = fault ?? scripts.get(json.subject)?.shift() ?? 200;
     // A reply is a status, "hang", or { status, retryAfter } to send a Retry-After header.
     const scripted = typeof next === "object" ? next.status : next;
-    attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted, at: Date.now() });
+    attempts.push({ id: req.headers["webhook-id"], subject: json.subject, status: scripted, at: Date.now(), path: url.pathname });
     if (scripted === "hang") {
       // Never answers in time: the gateway's attempt times out. Closed after 10 s at most.
       setTimeout(() => res.destroy(), 10_000).unref();
@@ -89,7 +114,7 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSe
       if (typeof next === "object" && next.retryAfter !== undefined) res.setHeader("retry-after", String(next.retryAfter));
       return send(scripted, { error: `scripted ${scripted}` });
     }
-    const event = { id: req.headers["webhook-id"], headers: req.headers, body, json };
+    const event = { id: req.headers["webhook-id"], headers: req.headers, body, json, path: url.pathname };
     events.push(event);
     onEvent(event);
     return send(200, { ok: true });
