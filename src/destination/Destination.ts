@@ -108,12 +108,14 @@ export class Destination extends DurableObject<Env> {
         log("breaker_opened", { level: "warn", destination: known.id, reason });
       }
     } else if (outcome.probe !== undefined) {
+      // Open or half-open: only the probe counts (a run granted before the opening may still report).
       const detail =
         outcome.lastStatus !== undefined ? `HTTP ${outcome.lastStatus}` : (outcome.lastError?.slice(0, LAST_ERROR_CHARS) ?? "failed");
       const step = reportProbe(state.breaker, req.account, outcome.probe, at, detail, settings.breaker);
       if (step.transition !== undefined) {
         this.store.addHistory(step.transition);
-        // The next probe is someone else's: a poison event of this account must not keep it closed... or open.
+        // The next probe goes to another waiter: an account whose own head fails (a poison
+        // event) must not be the only one ever to probe.
         this.store.requeue(req.account, at);
         next = { ...next, breaker: step.breaker };
         if (step.breaker.state === "closed") {
