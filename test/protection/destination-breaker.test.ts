@@ -595,6 +595,51 @@ describe("the token bucket (properties and values)", () => {
     );
   });
 
+  it("a backlog drains at the ceiling: the refused accounts, asking again when told, finish within 10 % of the time the tokens take", () => {
+    /** When `total` tokens have come since a close, the ramp included. */
+    const tokensComeBy = (total: number, max: number, rampMs: number) => {
+      const inRamp = ((max / 10 + max) / 2) * (rampMs / 1000);
+      if (total > inRamp) return rampMs + ((total - inRamp) / max) * 1000;
+      const r0 = max / 10;
+      const k = (0.9 * max) / rampMs;
+      return (-r0 + Math.sqrt(r0 * r0 + 2 * k * total * 1000)) / k;
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 60_000 }),
+        (accounts, backlog, maxPerSecond, rampMs) => {
+          const settings = { maxPerSecond, rampMs };
+          const t0 = 1_700_000_000_000;
+          let bucket = rampingBucket(t0);
+          const left = Array.from({ length: accounts }, () => backlog);
+          const askAt = Array.from({ length: accounts }, () => t0);
+          let last = t0;
+          for (;;) {
+            // The account whose time to ask comes first (each sends its grant at 5 ms an event, then asks again).
+            let i = -1;
+            for (let j = 0; j < accounts; j++) if ((left[j] ?? 0) > 0 && (i < 0 || (askAt[j] ?? 0) < (askAt[i] ?? 0))) i = j;
+            if (i < 0) break;
+            const at = askAt[i] ?? t0;
+            const result = takeTokens(bucket, Math.min(50, left[i] ?? 0), at, settings);
+            bucket = result.bucket;
+            if ("recheckAt" in result) askAt[i] = result.recheckAt;
+            else {
+              left[i] = (left[i] ?? 0) - result.granted;
+              askAt[i] = at + result.granted * 5;
+              last = Math.max(last, askAt[i] ?? 0);
+            }
+          }
+          const ideal = tokensComeBy(accounts * backlog, maxPerSecond, rampMs);
+          expect(last - t0).toBeLessThanOrEqual(ideal * 1.1 + 1000);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
   it("after a close: empty, a tenth of the rate, full after the ramp; refusals queued by the time their tokens take", () => {
     const settings = { maxPerSecond: 100, rampMs: 30_000 };
     const t0 = 1_700_000_000_000;
