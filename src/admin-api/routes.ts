@@ -3,37 +3,14 @@
  * of the OpenAPI document (./openapi.ts, `npm run schema`). test/openapi.test.ts sends a request
  * to each path listed here and checks the router answers it.
  */
-import type * as v from "valibot";
 import { ErrorBody } from "./common";
-import * as destinations from "./destinations";
+import { DESTINATION_ROUTES } from "./destination-routes";
 import * as events from "./events";
 import * as jobs from "./jobs";
 import * as ops from "./operations";
+import { ACCOUNT, type ApiRoute, notFound, ok } from "./route-kit";
 
-export type Method = "get" | "post" | "delete";
-
-export interface ApiResponse {
-  readonly description: string;
-  readonly schema?: v.GenericSchema;
-}
-
-export interface ApiRoute {
-  readonly method: Method;
-  /** The path with `{name}` parameters (OpenAPI's form), under /admin. */
-  readonly path: string;
-  readonly summary: string;
-  readonly tag: "events" | "index" | "quarantine" | "jobs" | "destinations" | "operations" | "session";
-  /** An object schema (its entries are the query parameters). */
-  readonly query?: { readonly entries: v.ObjectEntries };
-  readonly body?: v.GenericSchema;
-  readonly responses: Readonly<Record<number, ApiResponse>>;
-}
-
-const ok = (schema: v.GenericSchema, description = "OK"): ApiResponse => ({ description, schema });
-const notFound: ApiResponse = { description: "Unknown source, account or event.", schema: ErrorBody };
-const ACCOUNT = "/admin/sources/{source}/accounts/{account}";
-const unknownSource: ApiResponse = { description: "Unknown source.", schema: ErrorBody };
-const unknownAccount: ApiResponse = { description: "Unknown source (any account key is an account).", schema: ErrorBody };
+export type { ApiResponse, ApiRoute, Method } from "./route-kit";
 
 export const ROUTES: readonly ApiRoute[] = [
   {
@@ -223,55 +200,7 @@ export const ROUTES: readonly ApiRoute[] = [
     summary: "Cancel a job: it stops before its next event",
     responses: { 200: ok(jobs.JobAnswer), 404: { description: "Unknown job.", schema: ErrorBody } },
   },
-  {
-    method: "get",
-    path: "/admin/destinations",
-    tag: "destinations",
-    summary: "Every destination with its breaker, ceiling and paused sources",
-    responses: { 200: ok(destinations.DestinationList) },
-  },
-  {
-    method: "get",
-    path: "/admin/destinations/{destination}",
-    tag: "destinations",
-    summary: "One destination with its breaker's history",
-    responses: { 200: ok(destinations.DestinationDetail), 404: { description: "Unknown destination.", schema: ErrorBody } },
-  },
-  {
-    method: "post",
-    path: "/admin/sources/{source}/pause",
-    tag: "destinations",
-    summary: "Pause a source's deliveries (ingest and acks go on)",
-    responses: { 200: ok(destinations.SourcePause, "Paused (`changed` false: it was paused already)."), 404: unknownSource },
-  },
-  {
-    method: "post",
-    path: "/admin/sources/{source}/resume",
-    tag: "destinations",
-    summary: "Resume a source's deliveries, in order",
-    responses: { 200: ok(destinations.SourcePause, "Resumed (`changed` false: it was not paused)."), 404: unknownSource },
-  },
-  {
-    method: "get",
-    path: `${ACCOUNT}/delivery`,
-    tag: "destinations",
-    summary: "Whether an account is paused, and why its outbox is held",
-    responses: { 200: ok(destinations.AccountDelivery), 404: unknownAccount },
-  },
-  {
-    method: "post",
-    path: `${ACCOUNT}/pause`,
-    tag: "destinations",
-    summary: "Pause one account's deliveries (ingest and acks go on)",
-    responses: { 200: ok(destinations.AccountPause, "Paused (`changed` false: it was paused already)."), 404: unknownAccount },
-  },
-  {
-    method: "post",
-    path: `${ACCOUNT}/resume`,
-    tag: "destinations",
-    summary: "Resume one account's deliveries, in order",
-    responses: { 200: ok(destinations.AccountPause, "Resumed (`changed` false: it was not paused)."), 404: unknownAccount },
-  },
+  ...DESTINATION_ROUTES,
   {
     method: "post",
     path: "/admin/session",
