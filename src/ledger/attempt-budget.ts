@@ -59,7 +59,7 @@ export function recordFailedAttempt(storage: LedgerStorage, row: FailedAttemptRo
  */
 export function creditHold(storage: LedgerStorage, seq: number, attempt: number, ms: number): void {
   if (attempt <= 0 || ms <= 0) return;
-  storage.run("UPDATE attempts SET held_ms = held_ms + ?3 WHERE event_seq = ?1 AND attempt = ?2", seq, attempt, Math.round(ms));
+  storage.run("UPDATE attempts SET held_ms = held_ms + ?3 WHERE event_seq = ?1 AND attempt = ?2", seq, attempt, Math.ceil(ms));
 }
 
 /**

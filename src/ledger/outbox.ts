@@ -29,15 +29,7 @@ const ALARM_BUDGET_MS = 20_000;
  */
 export const BETWEEN_EVERY_MS = 1_000;
 
-interface HeadRow {
-  seq: number;
-  id: string;
-  source: string;
-  body: string;
-  attempts: number;
-  next_attempt_at: number | null;
-  state: string;
-}
+type HeadRow = { seq: number; id: string; source: string; body: string; attempts: number; next_attempt_at: number | null; state: string };
 
 /** The outbox head, and where its row is: a keys partition, or `events` (undefined). */
 type Head = HeadRow & { keys?: Partition | undefined };
@@ -130,15 +122,15 @@ export class Outbox {
   }
 
   /**
-   * When the outbox next has something to send: the head's due time (null: now), or its hold's
-   * recheck time if later (./hold.ts); undefined when nothing is pending or the account is paused.
+   * When the outbox next has something to send: undefined when nothing is pending or the account
+   * is paused; while held (./hold.ts), the hold's recheck time (null when woken: now) in place of
+   * the head's own retry time; otherwise the head's due time (null: now).
    */
   dueAt(): number | null | undefined {
     if (this.holds.paused() !== undefined) return undefined;
     const head = this.headDueAt();
-    if (head === undefined) return undefined;
-    const until = this.holds.until(now());
-    return until === undefined ? head : Math.max(until, head ?? 0);
+    if (head === undefined || !this.holds.holding()) return head;
+    return this.holds.until(now()) ?? null;
   }
 
   /**
@@ -147,13 +139,15 @@ export class Outbox {
    * BETWEEN_EVERY_MS (never in the middle of one: an attempt's outcome is recorded before it
    * runs). An event with a destination asks its object first (one `take`) and reports the run's
    * outcomes once at the end (./destination-run.ts); a held account sends nothing and asks again
-   * by the hold's recheck time. The operations webhook (`~ops`, no destination) is never held.
+   * by the hold's recheck time, and when its hold ends its head goes at once, whatever its own
+   * retry time said. The operations webhook (`~ops`, no destination) is never held.
    */
   async deliver(config: GatewayConfig, stats: Counts, between?: () => Promise<void>): Promise<void> {
     const started = now();
     if (this.holds.paused() !== undefined) return;
     const first = this.head();
-    if (first === undefined || (first.next_attempt_at ?? 0) > started || this.holds.until(started) !== undefined) return;
+    const held = this.holds.holding();
+    if (first === undefined || this.holds.until(started) !== undefined || (!held && (first.next_attempt_at ?? 0) > started)) return;
     const target = targetFor(config, this.env(), first.source);
     let run: DestinationRun | undefined;
     if (target?.destination !== undefined) {
@@ -167,12 +161,12 @@ export class Outbox {
         return;
       }
       // The hold (if any) is over: its time goes to the head that waited (./attempt-budget.ts).
-      if (this.holds.holding()) this.holds.release(this.head() ?? first, now());
+      if (held) this.holds.release(this.head() ?? first, now());
     }
     try {
       // The head just read is sent first unless the take's await came between (a redelivery may
       // have put an older event back meanwhile): then the loop reads it again.
-      await this.send(config, stats, run, started, between, run === undefined ? first : undefined);
+      await this.send(config, stats, run, started, between, run === undefined ? first : undefined, held);
     } finally {
       await run?.report();
     }
@@ -185,9 +179,11 @@ export class Outbox {
     started: number,
     between?: () => Promise<void>,
     read?: Head,
+    released = false,
   ) {
     let lastBetween = started;
     let known = read;
+    let anyDue = released;
     for (;;) {
       if (run !== undefined && run.remaining() <= 0) return;
       if (between !== undefined && now() - lastBetween >= BETWEEN_EVERY_MS) {
@@ -199,7 +195,8 @@ export class Outbox {
       if (head === undefined) return;
       const attemptStarted = now();
       // Not due (an early wake-up: the index retry, a prune): the schedule wakes at its time.
-      if ((head.next_attempt_at ?? 0) > attemptStarted) return;
+      if (!anyDue && (head.next_attempt_at ?? 0) > attemptStarted) return;
+      anyDue = false;
       if (attemptStarted - started > ALARM_BUDGET_MS) return;
       const target = targetFor(config, this.env(), head.source);
       const outbound = { id: head.id, body: withSequence(head.body, head.seq) };
