@@ -96,7 +96,7 @@ describe("opsEvent", () => {
           const before = await storedEvents("~ops", "gateway");
           // Each input once, then some of them again (a retried call, a second isolate's check).
           const calls = [...inputs, ...repeats.map((i) => inputs[i % inputs.length]!)];
-          for (const input of calls) expect(await opsEvent(opsEnv, input)).toBe(true);
+          for (const input of calls) expect(await opsEvent(opsEnv, input)).toBe("stored");
           const after = await storedEvents("~ops", "gateway");
           const known = new Set(before.map((row) => row.id));
           const added = after.filter((row) => !known.has(row.id));
@@ -153,7 +153,7 @@ describe("opsEvent", () => {
       status: 503,
       reason: "HTTP 503",
     });
-    expect(await opsEvent(opsEnv, aboutOps)).toBe(false);
+    expect(await opsEvent(opsEnv, aboutOps)).toBe("skipped");
     const ordinary = deadLettered({
       source: "cybavo",
       account: "7",
@@ -163,7 +163,7 @@ describe("opsEvent", () => {
       reason: "HTTP 503",
     });
     // This project's bindings have no OPS_WEBHOOK_URL.
-    expect(await opsEvent(env, ordinary)).toBe(false);
+    expect(await opsEvent(env, ordinary)).toBe("skipped");
     expect((await storedEvents("~ops", "gateway")).length).toBe(before);
   });
 
@@ -176,6 +176,6 @@ describe("opsEvent", () => {
       },
     } as unknown as Env;
     const input = quarantined({ source: "cybavo", eventId: `evt_${"c".repeat(32)}`, reason: "schema", receivedAt: 0 });
-    await expect(opsEvent(unreachable, input)).resolves.toBe(false);
+    await expect(opsEvent(unreachable, input)).resolves.toBe("failed");
   });
 });

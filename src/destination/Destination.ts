@@ -41,10 +41,13 @@ interface Known {
 }
 
 const LAST_ERROR_CHARS = 200;
+const NOTICE_RETRY_MS = 30_000; // a breaker notice the ops ledger failed to store is tried again this much later
 
 export class Destination extends DurableObject<Env> {
   private readonly gate: LedgerStorage;
   private readonly store: DestinationStore;
+  /** When a notice that failed to store is tried again (in memory: a fresh isolate tries at once). */
+  private noticeRetryAt: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -245,9 +248,14 @@ export class Destination extends DurableObject<Env> {
         notice.type === "opened"
           ? breakerOpened({ destination: known.id, url: known.url, reason: notice.reason, openedAt: notice.openedAt })
           : breakerClosed({ destination: known.id, url: known.url, openedAt: notice.openedAt, closedAt: notice.closedAt });
-      await opsEvent(this.env, input);
+      // Kept when storing failed: the next alarm tries again with the same key (one event).
+      if ((await opsEvent(this.env, input)) === "failed") {
+        this.noticeRetryAt = now() + NOTICE_RETRY_MS;
+        return;
+      }
       this.store.dropNotice(seq);
     }
+    this.noticeRetryAt = undefined;
   }
 
   /** Sets the alarm for the earliest thing due, from the stored state (after any await). */
@@ -257,7 +265,8 @@ export class Destination extends DurableObject<Env> {
     let due = nextDeadline(state.breaker);
     // A probe due with nobody waiting: the next account to ask gets it at once, no alarm needed.
     if (due !== null && probeDue(state.breaker, at) && this.store.oldestWaiter() === undefined) due = null;
-    if (this.store.hasWakes() || this.store.notices().length > 0) due = at;
+    if (this.store.notices().length > 0) due = Math.min(due ?? Number.MAX_SAFE_INTEGER, this.noticeRetryAt ?? at);
+    if (this.store.hasWakes()) due = at;
     if (due === null) return;
     // At the delivery clock's time, as the ledgers' alarms: in the Worker `now()` is `Date.now()`;
     // the protection tests' simulation runs each alarm itself at its simulated time.

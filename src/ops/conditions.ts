@@ -49,7 +49,7 @@ export async function notify(
   const stored: Episode[] = [];
   for (const episode of episodes) {
     const input = build(episode);
-    if (input !== undefined && (await opsEvent(env, input))) stored.push(episode);
+    if (input !== undefined && (await opsEvent(env, input)) === "stored") stored.push(episode);
   }
   if (stored.length === 0) return 0;
   try {

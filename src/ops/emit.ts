@@ -38,22 +38,24 @@ function aboutOps(input: OpsEventInput): boolean {
 }
 
 /**
- * Stores `input` for delivery to the operations webhook. Returns whether it is stored (now, or
- * before under the same key); false when no operations webhook is configured, when it is about
- * the operations feed itself, or when storing failed. Never throws: a failure is logged at
- * `error` (the occurrence is still in the logs and in the admin API; only its notification is
- * lost, unless the caller tries again with the same key).
+ * Stores `input` for delivery to the operations webhook. Answers `stored` (now, or before under
+ * the same key); `skipped` when no operations webhook is configured, when it is about the
+ * operations feed itself, or when its data does not match the schema (nothing to retry); `failed`
+ * when storing failed (a caller that keeps the occurrence may try again with the same key: one
+ * event). Never throws: a failure is logged at `error`.
  */
-export async function opsEvent(env: Env, input: OpsEventInput): Promise<boolean> {
+export type OpsOutcome = "stored" | "skipped" | "failed";
+
+export async function opsEvent(env: Env, input: OpsEventInput): Promise<OpsOutcome> {
   try {
     const loaded = loadConfig(env);
-    if (!loaded.ok || loaded.config.ops === undefined) return false;
-    if (aboutOps(input)) return false;
+    if (!loaded.ok || loaded.config.ops === undefined) return "skipped";
+    if (aboutOps(input)) return "skipped";
     const problem = dataProblem(input);
     if (problem !== undefined) {
       // A caller's bug: nothing that does not match the published schema is sent.
       log("ops_event_error", { level: "error", type: input.type, subject: input.subject, error: "invalid_data", message: problem });
-      return false;
+      return "skipped";
     }
     const id = await opsEventId(input.key);
     const body = JSON.stringify({
@@ -76,9 +78,9 @@ export async function opsEvent(env: Env, input: OpsEventInput): Promise<boolean>
       receivedAt: Date.now(),
     });
     log("ops_event", { type: input.type, subject: input.subject, eventId: id, duplicate: claim.duplicate === true });
-    return true;
+    return "stored";
   } catch (err) {
     log("ops_event_error", { level: "error", type: input.type, subject: input.subject, ...storageFailure(err).fields });
-    return false;
+    return "failed";
   }
 }

@@ -17,7 +17,7 @@ import { fullBucket, giveBack, rampingBucket, type TokenBucket, take as takeToke
 import type { Grant, OutcomeReport } from "../../src/destination/contract";
 import { counts, EMPTY_WINDOW, openReason, record, type WindowSettings } from "../../src/destination/window";
 import { breakerClosed, breakerOpened } from "../../src/ops";
-import { ledger, storedEvents } from "../support/gateway";
+import { ledger, storedEvents, unreachableLedgers } from "../support/gateway";
 
 const loaded = loadConfig(env);
 if (!loaded.ok) throw new Error(loaded.errors.join("; "));
@@ -330,6 +330,27 @@ describe("operational events", () => {
     expect(await opsEvents("gateway.breaker.closed", openedAt)).toEqual([
       expect.objectContaining({ subject: closed.subject, data: closed.data }),
     ]);
+    expect(await opsEvents("gateway.breaker.opened", openedAt)).toHaveLength(1);
+  });
+});
+
+describe("operational events when the ops ledger fails", () => {
+  it("keeps a breaker notice the ops ledger could not store and stores it on a later alarm", async () => {
+    const stub = freshDestination();
+    const openedAt = await openBreaker(stub);
+    const pending = () =>
+      runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM notices").one().n);
+    // The alarm runs with ledgers that cannot be reached: the notice stays.
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { env: Env }).env = unreachableLedgers();
+    });
+    await runDurableObjectAlarm(stub);
+    expect(await pending()).toBe(1);
+    expect(await opsEvents("gateway.breaker.opened", openedAt)).toHaveLength(0);
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { env: Env }).env = env;
+    });
+    await emitNotices(stub);
     expect(await opsEvents("gateway.breaker.opened", openedAt)).toHaveLength(1);
   });
 });
