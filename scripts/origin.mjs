@@ -50,14 +50,14 @@ export async function startOrigin({ port = 0, host = "127.0.0.1", secret, pathSe
     if (url.pathname === "/_events" && req.method === "GET") {
       const subject = url.searchParams.get("subject");
       const path = url.searchParams.get("path");
-      if (path !== null) return send(200, events.filter((e) => e.path === path));
-      return send(200, subject === null ? events : events.filter((e) => e.json.subject === subject));
+      const matches = (e) => (path !== null ? e.path === path : subject === null || e.json.subject === subject);
+      return send(200, events.filter(matches));
     }
     if (url.pathname === "/_attempts" && req.method === "GET") {
       const subject = url.searchParams.get("subject");
       const path = url.searchParams.get("path");
-      if (path !== null) return send(200, attempts.filter((a) => a.path === path));
-      return send(200, subject === null ? attempts : attempts.filter((a) => a.subject === subject));
+      const matches = (a) => (path !== null ? a.path === path : subject === null || a.subject === subject);
+      return send(200, attempts.filter(matches));
     }
     if (url.pathname === "/_count" && req.method === "GET") {
       const path = url.searchParams.get("path");
