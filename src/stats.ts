@@ -34,6 +34,9 @@ export const COUNTERS = [
   "kv_reads",
   "kv_writes",
   "subrequests",
+  // Requests an account object made to its destination's object (src/ledger/destination-run.ts):
+  // one take per outbox run, and one report when the take granted anything.
+  "destination_requests",
   // Rows the operators' D1 index wrote for the account objects (D1's own count: src/ledger/index-feed.ts).
   "d1_rows_written",
 ] as const;

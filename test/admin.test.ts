@@ -83,6 +83,8 @@ describe("inspection", () => {
       do_requests: 2,
       alarms: 1,
       subrequests: 1,
+      // The alarm run's one take and one report to its destination's object.
+      destination_requests: 2,
       // The run's one batch to the operators' D1 index: the event's row and its `events_by_time`
       // entry (2), its references, serial and txid (2), and the account's row (1).
       d1_rows_written: 5,

@@ -95,9 +95,12 @@ export class DestinationRun {
     }
   }
 
-  /** The run's one report, when it granted anything. Never throws: the deliveries are already recorded. */
-  async report(): Promise<void> {
-    if (this.granted === 0) return;
+  /**
+   * The run's one report, when it granted anything; answers whether it made the request. Never
+   * throws: the deliveries are already recorded.
+   */
+  async report(): Promise<boolean> {
+    if (this.granted === 0) return false;
     const report: OutcomeReport = {
       ok: this.ok,
       failed: this.failed,
@@ -119,5 +122,6 @@ export class DestinationRun {
         error: err instanceof Error ? err.message : String(err),
       });
     }
+    return true;
   }
 }

@@ -156,6 +156,7 @@ export class Outbox {
       run = new DestinationRun(this.env(), target.destination.id, account, first.source);
       const want = Math.max(1, Math.min(TAKE_MAX, this.partitions.highestSeq() - first.seq + 1));
       const grant = await run.take(want);
+      stats.destination_requests = (stats.destination_requests ?? 0) + 1;
       if (grant.kind === "held") {
         this.holds.held(grant.reason, now(), grant.recheckAt);
         return;
@@ -168,7 +169,7 @@ export class Outbox {
       // have put an older event back meanwhile): then the loop reads it again.
       await this.send(config, stats, run, started, between, run === undefined ? first : undefined, held);
     } finally {
-      await run?.report();
+      if (await run?.report()) stats.destination_requests = (stats.destination_requests ?? 0) + 1;
     }
   }
 
