@@ -231,7 +231,7 @@ describe("no loop", () => {
     const input = breakerOpened({ destination, url: "https://origin.example/hooks", reason: "test", openedAt: Date.now() });
     await scriptOrigin(input.subject, [410]);
     const before = await opsStored();
-    expect(await opsEvent(env, input)).toBe(true);
+    expect(await opsEvent(env, input)).toBe("stored");
     await drain("~ops", "gateway");
     const after = await opsStored();
     const added = after.slice(before.length);
@@ -245,7 +245,7 @@ describe("no loop", () => {
     const input = breakerOpened({ destination, url: "https://origin.example/hooks", reason: "test", openedAt: Date.now() });
     await scriptOrigin(input.subject, Array(40).fill(503));
     const before = await opsStored();
-    expect(await opsEvent(env, input)).toBe(true);
+    expect(await opsEvent(env, input)).toBe("stored");
     const feed = ledger("~ops", "gateway");
     for (let run = 0; run < 40; run++) {
       const added = (await opsStored()).slice(before.length);
