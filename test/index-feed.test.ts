@@ -124,6 +124,29 @@ describe("what the index holds", () => {
     });
   });
 
+  it("events that arrive while the account is paused are indexed, pending, before it resumes", async () => {
+    const account = String(uniqueAccount());
+    expect((await postCybavo(SOURCE, cybavoCallback({ wallet_id: Number(account) }))).status).toBe(200);
+    await drain(SOURCE, account);
+    await ledger(SOURCE, account).pause("test");
+    // No forced alarm: the object schedules the index's write itself, also for an event that
+    // arrives behind one already held (a claim into a non-empty outbox sets no delivery alarm).
+    for (const statuses of [
+      ["delivered", "pending"],
+      ["delivered", "pending", "pending"],
+    ]) {
+      expect((await postCybavo(SOURCE, cybavoCallback({ wallet_id: Number(account) }))).status).toBe(200);
+      await vi.waitFor(async () => expect((await indexedRows(SOURCE, account)).map((r) => r.status)).toEqual(statuses), {
+        timeout: 5_000,
+        interval: 100,
+      });
+    }
+    expect((await originEvents(account)).length).toBe(1);
+    await ledger(SOURCE, account).resume("test");
+    await drain(SOURCE, account);
+    expect((await originEvents(account)).length).toBe(3);
+  }, 20_000);
+
   it("a quarantined callback: status quarantined, no type, no references, its reason; re-processed later", async () => {
     const callback = cybavoCallback({ wallet_id: uniqueAccount(), state: 42 });
     expect((await postCybavo(SOURCE, callback)).status).toBe(200);

@@ -33,7 +33,7 @@ import { type EraseResult, eraseEvent, keyDigestOf } from "./erase";
 import { Holds } from "./hold";
 import { ObjectIdentity } from "./identity";
 import { IndexFeed } from "./index-feed";
-import { Outbox } from "./outbox";
+import { BETWEEN_EVERY_MS, Outbox } from "./outbox";
 import { Partitions } from "./partitions";
 import { PruneSchedule } from "./prune-schedule";
 import { claimQuarantined, keptSigned, listQuarantined, markReprocessed, rawBytes } from "./quarantine";
@@ -111,6 +111,9 @@ export class AccountLedger extends DurableObject<Env> {
       const due = this.outbox.dueAt();
       if (due !== undefined) await this.gate.wakeBy(due ?? now());
     }
+    // A paused or held outbox sends nothing, but the operators' index shows what arrives: a run within a second writes it.
+    if (claim.outcome === "stored" && (this.holds.paused() !== undefined || this.holds.until(now()) !== undefined))
+      await this.gate.wakeBy(now() + BETWEEN_EVERY_MS);
     return claimResult(this.gate, claim.outcome);
   }
 
