@@ -8,8 +8,11 @@ import { signatureHeader } from "./verify/standard-webhooks";
 
 export type AttemptOutcome =
   | { kind: "delivered"; status: number }
-  /** Worth trying again: 5xx, 408, 429, timeouts, network errors. */
-  | { kind: "retry"; status?: number; error: string; retryAfterMs?: number }
+  /**
+   * Worth trying again: 5xx, 408, 429, timeouts, network errors. `unsent`: nothing reached the
+   * origin (the event could not be signed), so the destination's breaker does not count it.
+   */
+  | { kind: "retry"; status?: number; error: string; retryAfterMs?: number; unsent?: true }
   /** The origin refused the event for good (410 and other 4xx): dead letter at once. */
   | { kind: "rejected"; status: number; error: string };
 
@@ -140,7 +143,7 @@ export async function deliverOnce(target: OriginTarget, event: OutboundEvent, no
     // Only a 64-byte `whsk_` key whose halves do not match gets here (src/verify/ed25519.ts): a
     // configuration fault, logged by the caller with the event. Nothing is sent unsigned; the
     // event waits for a fixed key. The message names no key material.
-    return { kind: "retry", error: `signing failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { kind: "retry", error: `signing failed: ${err instanceof Error ? err.message : String(err)}`, unsent: true };
   }
   try {
     // The destination's mTLS certificate binding presents the client certificate; else the global fetch.

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { deliverOnce } from "../src/delivery";
 import { destinationId, targetFor } from "../src/destinations";
+import { verdictOf } from "../src/ledger/destination-run";
 import { toBase64, toHex } from "../src/verify/crypto";
 import { verifyWebhook } from "../src/verify/index";
 import { call, cybavoCallback, drain, originEvents, postCybavo, secrets, uniqueAccount } from "./support/gateway";
@@ -110,10 +111,14 @@ describe("a 64-byte key whose halves do not match", () => {
       },
     };
     const target = { ...targetFor(config.config, env, "b")!, fetcher: recorder as unknown as Fetcher };
-    expect(await deliverOnce(target, { id: "evt_broken", body: "{}" }, Date.now(), 1000)).toEqual({
+    const outcome = await deliverOnce(target, { id: "evt_broken", body: "{}" }, Date.now(), 1000);
+    expect(outcome).toEqual({
       kind: "retry",
       error: "signing failed: ed25519: a 64-byte whsk_ key's last 32 bytes are not the public key of its first 32",
+      unsent: true,
     });
+    // Nothing reached the origin: the destination's breaker does not count it as the origin's failure.
+    expect(verdictOf(outcome)).toBe("neither");
     expect(sent).toEqual([]);
     const keys = await call(new Request(KEYS_URL), { ...custom, SOURCES: JSON.stringify(custom.SOURCES) } as unknown as Env);
     expect(keys.status).toBe(503);

@@ -18,7 +18,7 @@ export type Verdict = "ok" | "failed" | "neither";
 /** How the breaker counts an attempt's outcome. */
 export function verdictOf(outcome: AttemptOutcome): Verdict {
   if (outcome.kind !== "retry") return "ok";
-  if (outcome.status === 408 || outcome.status === 429) return "neither";
+  if (outcome.unsent === true || outcome.status === 408 || outcome.status === 429) return "neither";
   return "failed";
 }
 
