@@ -16,6 +16,23 @@ export const SECRETS = {
   ORIGIN_SECRET: "whsec_YmVuY2gtb3JpZ2luLXNlY3JldC1mb3ItYmVuY2htYXJrcw==",
   ADMIN_TOKEN: "bench-admin-token-0123456789",
 };
+/**
+ * The gateway's Durable Object bindings, as wrangler.toml declares them: the account ledgers,
+ * the bulk jobs, and the destinations (the delivery ceiling and breaker each outbox run asks
+ * once, src/destination/). A gateway started without DESTINATIONS would hold every event.
+ */
+export const DURABLE_OBJECTS = {
+  LEDGER: { className: "AccountLedger", useSQLite: true },
+  JOBS: { className: "BulkJob", useSQLite: true },
+  DESTINATIONS: { className: "Destination", useSQLite: true },
+};
+/**
+ * The delivery ceiling (DESTINATION_MAX_PER_SECOND, default 100/s per destination) for every
+ * section but 9: they measure the gateway's own capacity, and the ceiling is an operator's
+ * setting for the origin's sake, high enough here never to be what limits a run. Section 9
+ * (scripts/bench/protection.mjs) measures the ceiling itself, at its own setting.
+ */
+export const UNCAPPED = { DESTINATION_MAX_PER_SECOND: "100000" };
 export const SOURCES = Object.fromEntries(
   [...signers].map(([provider, signer]) => [provider, { provider, ...signer.schemes[0].options, secrets: [binding(provider)] }]),
 );

@@ -25,6 +25,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { applyLocalMigrations } from "../lib/local-d1.mjs";
+import { DURABLE_OBJECTS } from "./fixtures.mjs";
 import { BODY_CAP, forgedCatalogue } from "./forged-bodies.mjs";
 import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
@@ -126,7 +127,7 @@ async function measureCase(gateway, bare, request, previous) {
 export async function measureForged({ scriptPath, modulesRoot, compatibilityDate, previousRoot, log = () => {} }) {
   const catalogue = forgedCatalogue();
   const sources = JSON.stringify(catalogue.sources);
-  const startGateway = async (script, dir) => {
+  const startGateway = async (script, dir, current = true) => {
     const server = await startMeasured({
       modules: true,
       scriptPath: script,
@@ -135,7 +136,9 @@ export async function measureForged({ scriptPath, modulesRoot, compatibilityDate
       // OPS_INDEX: the KV index a bundle before the D1 index used (a `previousRoot` one).
       kvNamespaces: ["SEEN", "OPS_INDEX"],
       d1Databases: ["INDEX_DB"],
-      durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
+      // A `previousRoot` bundle may predate the bulk jobs' and destinations' classes: it gets
+      // only the ledgers (forged requests never reach an outbox, so none of them is used).
+      durableObjects: current ? DURABLE_OBJECTS : { LEDGER: DURABLE_OBJECTS.LEDGER },
       bindings: { ...catalogue.secrets, ORIGIN_SECRET, SOURCES: sources, ORIGIN_URL: "http://127.0.0.1:9/events" },
     });
     // Rejected requests are recorded in the index database (off the request path).
@@ -143,7 +146,7 @@ export async function measureForged({ scriptPath, modulesRoot, compatibilityDate
     return server;
   };
   const gateway = await startGateway(scriptPath, modulesRoot);
-  const previous = previousRoot === undefined ? undefined : await startGateway(join(previousRoot, "index.js"), previousRoot);
+  const previous = previousRoot === undefined ? undefined : await startGateway(join(previousRoot, "index.js"), previousRoot, false);
   const bare = await startMeasured({
     modules: true,
     script: "export default { async fetch(request) { await request.arrayBuffer(); return new Response('ok'); } };",

@@ -69,8 +69,11 @@ export function perEvent(after, before, events, workerRequests) {
   const ops = { worker_requests: workerRequests / events };
   for (const key of ["sql_rows_read", "sql_rows_written", "kv_reads", "kv_writes", "subrequests"])
     ops[key] = delta(after, before, key) / events;
-  // Alarm invocations are billed as Durable Object requests.
-  ops.do_requests = (delta(after, before, "do_requests") + delta(after, before, "alarms")) / events;
+  // The outbox runs' takes and reports to their destination's object (src/ledger/destination-run.ts).
+  ops.destination_requests = delta(after, before, "destination_requests") / events;
+  // Alarm invocations, and those takes and reports (RPC calls), are billed as Durable Object requests.
+  ops.do_requests =
+    (delta(after, before, "do_requests") + delta(after, before, "alarms") + delta(after, before, "destination_requests")) / events;
   return ops;
 }
 
@@ -179,6 +182,22 @@ export function benchmarksJson(report) {
       do_requests_per_event: round3(ops.do_requests),
     },
     cost_usd_per_million: round3(total),
+    ...(report.protection && { protection: protectionJson(report.protection) }),
+  };
+}
+
+/** Section 9's figures for docs/benchmarks.json. */
+function protectionJson(x) {
+  const w = Object.fromEntries(x.windows.map((v) => [v.seconds, v]));
+  return {
+    destination_max_per_second: x.rate,
+    mean_rate: round3(x.meanRate),
+    mean_rate_last_80_percent: round3(x.meanRateLast80),
+    max_in_1s: w[1].max,
+    bound_1s: w[1].bound,
+    max_in_10s: w[10].max,
+    bound_10s: w[10].bound,
+    destination_requests_per_delivered_event: round3(x.destinationRequestsPerDelivered),
   };
 }
 
@@ -334,6 +353,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   if (report.forged) renderForged(p, report.forged);
   renderRetained(p, report);
   renderIndex(p, report);
+  renderProtection(p, report);
   p("## Targets, and why they are met or missed");
   p();
   const kinds = ["new", "duplicate", "forged"].map((kind) => {
@@ -370,6 +390,11 @@ export function renderReport({ report, machine, connections, seconds }) {
   p(`| cost_usd_per_million ≤ 4.00 | $${fmt(json.cost_usd_per_million, 2)} | ${pass(json.cost_usd_per_million <= 4)} |`);
   p(`| pure path ≤ 50 µs, every provider | worst ${fmt(worstCpu, 1)} µs | ${pass(worstCpu <= 50)} |`);
   p(`| ≤ $5.00 per million accepted events | $${fmt(newCost.total, 2)} | ${pass(newCost.total <= 5)} |`);
+  if (report.protection)
+    for (const w of report.protection.windows)
+      p(
+        `| delivery ceiling at ${fmt(report.protection.rate)}/s: attempts in any ${w.seconds} s ≤ rate × ${w.seconds} + capacity (section 9) | ${fmt(w.max)} of ${fmt(w.bound)} | ${pass(w.withinBound)} |`,
+      );
   if (report.forged) {
     const worst = forgedWorst(report.forged).reduce((a, b) => (b.gatewayMs - b.bareMs > a.gatewayMs - a.bareMs ? b : a));
     const extra = worst.gatewayMs - worst.bareMs;
@@ -389,7 +414,7 @@ export function renderReport({ report, machine, connections, seconds }) {
   );
   p();
   p(
-    `What the cost is made of, and what is left. Per accepted event in an account that exists: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, plus alarm runs, which batch the events an account receives together), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written over its life (${ROWS.claim} for the claim, ${ROWS.delivery} for the delivery, its share of \`setAlarm\` calls, ${fmt(retentionRows(), 4)} for its partitions), no KV read (this isolate's memory answers retries it has seen; KV is read only while a source is being retried: a KV read, $0.50 per million, costs more than the Durable Object request it can save, $0.15) and almost no KV writes (the edge cache is written when a provider first retries an event). Rows written still dominate, and they are now what one write per table touched gives: the key (1) and the body (1) at the claim, the key again at the delivery (1), nothing at retention. Each event lives in time partitions (src/ledger/partitions.ts): a keys partition (\`WITHOUT ROWID\`, keyed by \`id\`, so the claim is one entry and the dedupe probe is its primary key) and a bodies partition (\`seq\` is the rowid: the outbox reads it in order from its cursor), which retention drops whole. What the platform counts for that was measured (test/storage-gate.test.ts, "retired in bulk"): a \`DROP TABLE\` of 1,000 rows with a unique index writes no row and reads 14, where a \`DELETE\` of the same rows writes 1,000. Below 3 rows would need the claim to write one table, which the outbox (in \`seq\` order) and the dedupe (by \`id\`) cannot share without an index entry more.`,
+    `What the cost is made of, and what is left. Per accepted event in an account that exists: one Worker request, ${fmt(newOps.do_requests, 2)} Durable Object requests (the claim, alarm runs, which batch the events an account receives together, and each run's take and report to its destination's object: ${fmt(newOps.destination_requests, 2)} per event), ${fmt(newOps.sql_rows_written, 2)} SQLite rows written over its life (${ROWS.claim} for the claim, ${ROWS.delivery} for the delivery, its share of \`setAlarm\` calls, ${fmt(retentionRows(), 4)} for its partitions), no KV read (this isolate's memory answers retries it has seen; KV is read only while a source is being retried: a KV read, $0.50 per million, costs more than the Durable Object request it can save, $0.15) and almost no KV writes (the edge cache is written when a provider first retries an event). Rows written still dominate, and they are now what one write per table touched gives: the key (1) and the body (1) at the claim, the key again at the delivery (1), nothing at retention. Each event lives in time partitions (src/ledger/partitions.ts): a keys partition (\`WITHOUT ROWID\`, keyed by \`id\`, so the claim is one entry and the dedupe probe is its primary key) and a bodies partition (\`seq\` is the rowid: the outbox reads it in order from its cursor), which retention drops whole. What the platform counts for that was measured (test/storage-gate.test.ts, "retired in bulk"): a \`DROP TABLE\` of 1,000 rows with a unique index writes no row and reads 14, where a \`DELETE\` of the same rows writes 1,000. Below 3 rows would need the claim to write one table, which the outbox (in \`seq\` order) and the dedupe (by \`id\`) cannot share without an index entry more.`,
   );
   p();
   return `${out.join("\n")}\n`;
@@ -561,6 +586,44 @@ function renderIndex(p, report) {
     );
     p();
   }
+}
+
+export function renderProtection(p, report) {
+  const x = report.protection;
+  if (!x) return;
+  p("## 9. Origin protection: the delivery ceiling, in real time");
+  p();
+  p(
+    `One gateway with \`DESTINATION_MAX_PER_SECOND\` = ${fmt(x.rate)} (\`RECOVERY_RAMP_SECONDS\` at its default, which only applies after a breaker closes: nothing here opens the breaker, so the token bucket starts full at full rate), delivering to the local origin (scripts/origin.mjs on 127.0.0.1, verifying every signature, answering 200). ${fmt(x.events)} new CYBAVO events over ${fmt(x.accounts)} accounts were sent as fast as the gateway took them (${fmt(x.ingestRps)}/s, all acknowledged in ${fmt(x.ackSeconds, 1)} s); every account's outbox asks the one destination object for tokens once per run and reports once when the run ends. The origin recorded when each attempt arrived, by the wall clock: this section runs in real time, not on the simulated clock of test/protection/ (which checks the same bound over days in seconds). Every other section runs with the ceiling at 100,000/s, out of the way: they measure the gateway's own capacity, and the ceiling is an operator's setting.`,
+  );
+  p();
+  p(
+    `Delivered: ${fmt(x.delivered)} of ${fmt(x.events)} distinct events${x.allDelivered ? "" : " (**NOT all within the wait**)"}, in ${fmt(x.attempts)} attempts, over ${fmt(x.drainSeconds, 1)} s from the first arrival to the last (the last ${fmt(x.lastArrivalAfterAckSeconds, 1)} s after the last acknowledgement). Mean rate over the whole drain ${fmt(x.meanRate, 1)}/s; over its last 80 % ${fmt(x.meanRateLast80, 1)}/s (the first fifth includes the bucket's initial second of tokens).`,
+  );
+  p();
+  p(
+    `The ceiling's bound: at most rate × w + capacity attempts start in any w seconds, capacity being one second of tokens (${fmt(x.capacity)}). The most arrivals in any window (sliding, each window starting at an arrival):`,
+  );
+  p();
+  p("| window | most attempts measured | bound (rate × w + capacity) | within the bound |");
+  p("| --- | --- | --- | --- |");
+  for (const w of x.windows) p(`| ${w.seconds} s | ${fmt(w.max)} | ${fmt(w.bound)} | ${w.withinBound ? "yes" : "**no**"} |`);
+  p();
+  const over = x.windows.filter((w) => !w.withinBound);
+  p(
+    `Over the whole drain, as one window: ${fmt(x.wholeDrain.attempts)} attempts against a bound of ${fmt(x.wholeDrain.bound)} for its ${fmt(x.drainSeconds, 1)} s.`,
+  );
+  p();
+  p(
+    over.length === 0 && x.wholeDrain.attempts <= x.wholeDrain.bound
+      ? "Arrival is a little after an attempt starts (the loopback request's own time); every window measured stayed within the bound."
+      : `**Finding: the measured arrivals exceed the bound** (${over.map((w) => `${fmt(w.max)} in ${w.seconds} s against ${fmt(w.bound)}`).join(", ")}${x.wholeDrain.attempts > x.wholeDrain.bound ? `; the whole drain ${fmt(x.wholeDrain.attempts)} against ${fmt(x.wholeDrain.bound)}` : ""}). Reported as measured, not smoothed. The bucket bounds the tokens the destination object grants (its arithmetic is checked on the simulated clock in test/protection/); an attempt starts when its account's run reaches it, one event after another, up to a whole run after the grant (a grant is at most 50 events, a run at most 20 s), and arrives a little later still. So attempt starts can exceed rate × w + capacity by the tokens granted before a window and spent inside it: the bound holds for grants, and for attempts only with the length of a run added to w. The first arrival came ${fmt(x.firstArrivalAfterLoadMs)} ms after the load began. That explanation is the likely one, not measured here (the grant times are inside the destination object).`,
+  );
+  p();
+  p(
+    `Requests from the account objects to the destination object (the gateway's \`destination_requests\` counter: one take per outbox run, one report per run that was granted anything): ${fmt(x.counters.destinationRequests)} for ${fmt(x.counters.delivered)} delivered events, ${fmt(x.destinationRequestsPerDelivered, 3)} per delivered event, from ${fmt(x.alarmsPerDelivered, 3)} alarm runs per delivered event. At the ceiling an account's run is granted what is left in the bucket, so runs are small and each costs its two requests; an account refused for want of tokens still pays its take. Each is a billed Durable Object request (section 5 counts them in its Durable Object requests).`,
+  );
+  p();
 }
 
 function renderForged(p, forged) {

@@ -17,6 +17,9 @@
 //   7. rows read per event by an account holding 100,000 retained events (scripts/bench/retained.mjs);
 //   8. the operators' D1 index on and off in paired rounds: ingest ratio, D1 rows written per
 //      event in each index mode, and the index's lag under sustained load (scripts/bench/index-cost.mjs).
+//   9. the delivery ceiling (origin protection) at 50/s: 1,500 events over 100 accounts, each
+//      arrival timed at the local origin, the most in any 1 s and 10 s against the bucket's bound,
+//      and the destination requests per delivered event (scripts/bench/protection.mjs).
 // Writes docs/benchmarks.md and docs/benchmarks.json and prints the same numbers.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -28,9 +31,10 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { applyLocalMigrations } from "../lib/local-d1.mjs";
-import { PROVIDERS, requests, SECRETS, SOURCES } from "./fixtures.mjs";
+import { DURABLE_OBJECTS, PROVIDERS, requests, SECRETS, SOURCES, UNCAPPED } from "./fixtures.mjs";
 import { measureForged } from "./forged.mjs";
 import { measureIndex } from "./index-cost.mjs";
+import { measureProtection } from "./protection.mjs";
 import { measureRetained } from "./retained.mjs";
 import { cpuNs, newWorkerd, workerdChildren } from "./workerd-cpu.mjs";
 
@@ -110,8 +114,17 @@ async function startGateway(dir, scriptPath, originUrl, compatibilityDate, persi
     compatibilityDate,
     kvNamespaces: ["SEEN"],
     d1Databases: ["INDEX_DB"],
-    durableObjects: { LEDGER: { className: "AccountLedger", useSQLite: true } },
-    bindings: { ...SECRETS, SOURCES: JSON.stringify(SOURCES), ORIGIN_URL: `${originUrl}/events`, STATS_FLUSH_MS: "1000", ...extraBindings },
+    durableObjects: DURABLE_OBJECTS,
+    // UNCAPPED: the throughput sections measure the gateway, not the delivery ceiling (fixtures.mjs);
+    // section 9 passes its own DESTINATION_MAX_PER_SECOND in `extraBindings`.
+    bindings: {
+      ...SECRETS,
+      SOURCES: JSON.stringify(SOURCES),
+      ORIGIN_URL: `${originUrl}/events`,
+      STATS_FLUSH_MS: "1000",
+      ...UNCAPPED,
+      ...extraBindings,
+    },
     host: "127.0.0.1",
     port: 0,
     // The gateway's log lines (one per request) are discarded, not printed by this process, which
@@ -398,6 +411,18 @@ function indexSection() {
   });
 }
 
+/** Section 9 (scripts/bench/protection.mjs): the delivery ceiling at 50/s, in real time, on its own gateway. */
+function protectionSection() {
+  return measureProtection({
+    startGateway: (bindings, originUrl) => startGateway(dir, scriptPath, originUrl, compatibilityDate, undefined, bindings),
+    requests,
+    load,
+    counters,
+    waitFor,
+    log,
+  });
+}
+
 const dir = await mkdtemp(join(tmpdir(), "bench-"));
 const origin = await startOrigin();
 const scriptPath = await buildWorker(dir);
@@ -476,6 +501,7 @@ const report = {
   forged: null,
   retained: null,
   index: null,
+  protection: null,
 };
 /** Runs one section alone (BENCH_COST_ONLY, BENCH_RETAINED_ONLY): prints what it returns, writes nothing, stops every server. */
 async function onlySection(run) {
@@ -505,6 +531,8 @@ if (process.env.BENCH_COST_ONLY) {
 if (process.env.BENCH_RETAINED_ONLY) await onlySection(retainedSection);
 // BENCH_INDEX_ONLY=1: section 8 alone.
 if (process.env.BENCH_INDEX_ONLY) await onlySection(indexSection);
+// BENCH_PROTECTION_ONLY=1: section 9 alone.
+if (process.env.BENCH_PROTECTION_ONLY) await onlySection(protectionSection);
 
 try {
   const bareBody = requests("cybavo", `${bare.url}/`, "new", 1)[0];
@@ -634,6 +662,9 @@ try {
 
   // 8. The operators' index on and off (its own gateways; the section-1 gateway idles meanwhile).
   report.index = await indexSection();
+
+  // 9. The delivery ceiling (its own gateway, at 50/s).
+  report.protection = await protectionSection();
 } finally {
   await gateway.mf.dispose();
   await bare.mf.dispose();
