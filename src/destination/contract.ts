@@ -13,8 +13,12 @@ export interface OutcomeReport {
   readonly failed: number;
   /** Failures after the batch's last `ok`, in order: the consecutive-failure count goes on from them. */
   readonly trailingFailed: number;
-  /** Set when the batch is the one attempt of a probe this account was granted. */
-  readonly probe?: "ok" | "failed";
+  /**
+   * Set when this account was granted a probe: `ok` or `failed` as its attempt counted; `none`
+   * when nothing countable came of it (nothing sent, or a 408/429, or an attempt that could not
+   * be signed): the probe is handed on at once, the interval not doubled.
+   */
+  readonly probe?: "ok" | "failed" | "none";
   /** The last failure, for the breaker's history: status, or the error text (never a body). */
   readonly lastStatus?: number;
   readonly lastError?: string;
