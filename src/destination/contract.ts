@@ -45,6 +45,13 @@ export interface ReportRequest {
 
 export const TAKE_MAX = 50;
 
+/**
+ * A grant is good for this long after the account receives it: a run stops sending from it then
+ * and gives the rest back in its report. Without it a run could spend tokens granted long before
+ * (a run lasts up to 20 s), and the origin would see more than the ceiling's bound in a window.
+ */
+export const GRANT_TTL_MS = 1_000;
+
 /** The answer to `take`. */
 export type Grant =
   /** Send up to `count` events now (a probe: exactly one, then report at once). */
