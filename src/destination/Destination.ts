@@ -20,17 +20,15 @@ import { LedgerStorage } from "../ledger/storage";
 import { log } from "../log";
 import { opsEvent } from "../ops/emit";
 import { breakerClosed, breakerOpened } from "../ops/events";
-import { storageFailure } from "../platform-errors";
 import { assignProbe, expireLease, nextDeadline, open, probeDue, reportProbe, takeProbe } from "./breaker";
 import { fullBucket, giveBack, rampingBucket, rateAt, take as takeTokens } from "./bucket";
 import type { DestinationStatus, Grant, ReportRequest, TakeRequest } from "./contract";
 import { TAKE_MAX } from "./contract";
+import { handOnProbe } from "./probe";
 import { type DestinationSettings, destinationSettings } from "./settings";
 import { type DestinationState, DestinationStore } from "./store";
+import { sendWakes } from "./wakes";
 import { counts, EMPTY_WINDOW, openReason, record } from "./window";
-
-/** Wake-ups sent per alarm run: a close with thousands of waiters is spread over runs. */
-export const WAKES_PER_RUN = 50;
 
 /** What a request needs once its destination id is known to the configuration. */
 interface Known {
@@ -110,6 +108,8 @@ export class Destination extends DurableObject<Env> {
         this.store.addNotice({ type: "opened", reason, openedAt: at });
         log("breaker_opened", { level: "warn", destination: known.id, reason });
       }
+    } else if (outcome.probe === "none") {
+      next = { ...next, breaker: handOnProbe(this.store, state.breaker, req.account, at, settings.breaker) };
     } else if (outcome.probe !== undefined) {
       // Open or half-open: only the probe counts (a run granted before the opening may still report).
       const detail =
@@ -184,7 +184,7 @@ export class Destination extends DurableObject<Env> {
     if (known === undefined) return;
     try {
       this.advance(known, now());
-      await this.sendWakes(id);
+      await sendWakes(this.env, this.store, id, now());
       await this.sendNotices(known);
     } finally {
       await this.schedule();
@@ -193,9 +193,9 @@ export class Destination extends DurableObject<Env> {
 
   /**
    * Applies what time has made due: a probe lease that ran out and a probe to assign (to the
-   * oldest waiter, woken first unless it is `asking`). A holder that took its probe and never
-   * reported goes to the back of the queue; one that never took it stops waiting (its wake-up
-   * was lost, or it has nothing to send): it asks again by its own recheck if it has work.
+   * oldest waiter, woken first unless it is `asking`). A holder that let its lease run out goes
+   * to the back of the queue, still waiting, whether it took its probe or not: if its wake-up was
+   * lost, a close (or its source's resume, when it was paused meanwhile) must still wake it.
    */
   private advance(known: Known, at: number, asking?: string): DestinationState {
     const { settings, state } = known;
@@ -204,8 +204,7 @@ export class Destination extends DurableObject<Env> {
     const holder = breaker.holder;
     if (expired.transition !== undefined && holder !== null) {
       this.store.addHistory(expired.transition);
-      if (holder.grantedAt === null) this.store.unwait(holder.account);
-      else this.store.requeue(holder.account, at);
+      this.store.requeue(holder.account, at);
       breaker = expired.breaker;
     }
     if (probeDue(breaker, at)) {
@@ -221,24 +220,6 @@ export class Destination extends DurableObject<Env> {
     const next = { ...state, breaker };
     this.store.save(next);
     return next;
-  }
-
-  /** Wakes up to WAKES_PER_RUN accounts; one that cannot be reached asks again by itself (its recheck). */
-  private async sendWakes(id: string): Promise<void> {
-    const accounts = this.store.takeWakes(WAKES_PER_RUN);
-    if (accounts.length === 0) return;
-    const results = await Promise.allSettled(accounts.map((account) => this.env.LEDGER.get(this.env.LEDGER.idFromName(account)).wake()));
-    const failures = results.flatMap((result, i) =>
-      result.status === "rejected" ? [{ account: accounts[i], reason: result.reason as unknown }] : [],
-    );
-    const first = failures[0];
-    log("destination_wake", {
-      level: first === undefined ? "info" : "warn",
-      destination: id,
-      accounts: accounts.length,
-      failed: failures.length,
-      ...(first !== undefined && { firstFailed: first.account, ...storageFailure(first.reason).fields }),
-    });
   }
 
   /** The breaker's operational events, each once (its key names the opening). */
@@ -266,7 +247,8 @@ export class Destination extends DurableObject<Env> {
     // A probe due with nobody waiting: the next account to ask gets it at once, no alarm needed.
     if (due !== null && probeDue(state.breaker, at) && this.store.oldestWaiter() === undefined) due = null;
     if (this.store.notices().length > 0) due = Math.min(due ?? Number.MAX_SAFE_INTEGER, this.noticeRetryAt ?? at);
-    if (this.store.hasWakes()) due = at;
+    const wakeAt = this.store.nextWakeAt();
+    if (wakeAt !== null) due = Math.min(due ?? Number.MAX_SAFE_INTEGER, Math.max(wakeAt, at));
     if (due === null) return;
     // At the delivery clock's time, as the ledgers' alarms: in the Worker `now()` is `Date.now()`;
     // the protection tests' simulation runs each alarm itself at its simulated time.

@@ -39,6 +39,13 @@ export interface Breaker {
   readonly nextProbeAt: number | null;
   /** Set in half_open only. */
   readonly holder: ProbeHolder | null;
+  /**
+   * When this interval's first probe was assigned, while probes are handed on (./probe.ts): a
+   * probe whose holder had nothing countable goes at once only to an account waiting since before
+   * it, so a round of such holders ends and the next waits for the next interval. Absent in
+   * states stored before it existed.
+   */
+  readonly roundAt?: number | null;
 }
 
 export const CLOSED: Breaker = { state: "closed", openedAt: null, intervalMs: null, nextProbeAt: null, holder: null };
@@ -69,7 +76,7 @@ export function probeDue(breaker: Breaker, at: number): boolean {
 export function assignProbe(breaker: Breaker, at: number, account: string, settings: BreakerSettings): Step {
   if (!probeDue(breaker, at) || breaker.intervalMs === null) return { breaker };
   const holder: ProbeHolder = { account, assignedAt: at, grantedAt: null, leaseUntil: at + settings.leaseMs };
-  const next: Breaker = { ...breaker, state: "half_open", nextProbeAt: at + breaker.intervalMs, holder };
+  const next: Breaker = { ...breaker, state: "half_open", nextProbeAt: at + breaker.intervalMs, holder, roundAt: breaker.roundAt ?? at };
   return move(breaker, next, at, `probe assigned to ${account}`);
 }
 
@@ -81,7 +88,13 @@ export function expireLease(breaker: Breaker, at: number): Step {
   const holder = breaker.holder;
   if (breaker.state !== "half_open" || holder === null || at < holder.leaseUntil) return { breaker };
   const taken = holder.grantedAt !== null;
-  const next: Breaker = { ...breaker, state: "open", holder: null, nextProbeAt: taken ? breaker.nextProbeAt : holder.assignedAt };
+  const next: Breaker = {
+    ...breaker,
+    state: "open",
+    holder: null,
+    nextProbeAt: taken ? breaker.nextProbeAt : holder.assignedAt,
+    roundAt: taken ? null : (breaker.roundAt ?? null),
+  };
   return move(breaker, next, at, `probe lease expired: ${holder.account} ${taken ? "did not report it" : "did not take it"}`);
 }
 
@@ -136,8 +149,27 @@ export function reportProbe(
     intervalMs: interval,
     nextProbeAt: Math.max(breaker.nextProbeAt ?? at, at + interval),
     holder: null,
+    roundAt: null,
   };
   return move(breaker, next, at, `probe failed: ${detail}`);
+}
+
+/**
+ * The holder's report of a granted probe that got nothing countable (nothing sent, a 408/429, an
+ * attempt it could not sign): open again, the interval not doubled, and the probe due at once for
+ * another waiter (`handOn`), or at the interval's time as it stood when no one else may have it now.
+ */
+export function releaseProbe(breaker: Breaker, account: string, at: number, handOn: boolean): Step {
+  const holder = breaker.holder;
+  if (breaker.state !== "half_open" || holder === null || holder.account !== account || holder.grantedAt === null) return { breaker };
+  const next: Breaker = {
+    ...breaker,
+    state: "open",
+    holder: null,
+    nextProbeAt: handOn ? at : breaker.nextProbeAt,
+    roundAt: handOn ? (breaker.roundAt ?? holder.assignedAt) : null,
+  };
+  return move(breaker, next, at, `probe released: ${account} had nothing countable`);
 }
 
 /** When the breaker next needs the object's alarm: the probe's time, or the holder's lease end. */

@@ -42,8 +42,10 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS paused_sources (source TEXT PRIMARY KEY, at INTEGER NOT NULL, by TEXT NOT NULL)",
   `CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, from_state TEXT NOT NULL,
      to_state TEXT NOT NULL, reason TEXT NOT NULL)`,
-  // Wake-ups to send, probe holders first (priority 0), then in the order they were queued.
-  "CREATE TABLE IF NOT EXISTS wakes (account TEXT PRIMARY KEY, priority INTEGER NOT NULL)",
+  // Wake-ups to send, probe holders first (priority 0), then in the order they were queued; one
+  // that failed waits until `due` (./wakes.ts), `failures` counting its failures in a row.
+  `CREATE TABLE IF NOT EXISTS wakes (account TEXT PRIMARY KEY, priority INTEGER NOT NULL, due INTEGER NOT NULL DEFAULT 0,
+     failures INTEGER NOT NULL DEFAULT 0)`,
   "CREATE TABLE IF NOT EXISTS notices (seq INTEGER PRIMARY KEY AUTOINCREMENT, notice TEXT NOT NULL)",
 ];
 
@@ -113,6 +115,14 @@ export class DestinationStore {
     this.gate.run("UPDATE waiters SET since = ? WHERE account = ?", at, account);
   }
 
+  /** The account that has waited for the breaker longest, since before `before`. */
+  oldestWaiterBefore(before: number): string | undefined {
+    return this.gate.rows<{ account: string }>(
+      "SELECT account FROM waiters WHERE reason = 'open' AND since < ? ORDER BY since, account LIMIT 1",
+      before,
+    )[0]?.account;
+  }
+
   /** The account that has waited longest for the breaker. */
   oldestWaiter(): string | undefined {
     return this.gate.rows<{ account: string }>("SELECT account FROM waiters WHERE reason = 'open' ORDER BY since, account LIMIT 1")[0]
@@ -134,20 +144,36 @@ export class DestinationStore {
     return this.gate.rows<{ account: string }>(`DELETE FROM waiters WHERE ${filter} RETURNING account`, ...bindings).length;
   }
 
-  /** Queues a wake-up for the probe holder, ahead of any other. */
+  /** Queues a wake-up for the probe holder, ahead of any other, due now (even one waiting to be tried again). */
   wakeFirst(account: string): void {
-    this.gate.run("INSERT INTO wakes (account, priority) VALUES (?, 0) ON CONFLICT (account) DO UPDATE SET priority = 0", account);
+    this.gate.run("INSERT INTO wakes (account, priority) VALUES (?, 0) ON CONFLICT (account) DO UPDATE SET priority = 0, due = 0", account);
   }
 
-  /** Takes up to `limit` wake-ups off the queue. */
-  takeWakes(limit: number): string[] {
-    const rows = this.gate.rows<{ account: string }>("SELECT account FROM wakes ORDER BY priority, rowid LIMIT ?", limit);
+  /** Takes up to `limit` wake-ups due at `at` off the queue. */
+  takeWakes(limit: number, at: number): { account: string; priority: number; failures: number }[] {
+    const rows = this.gate.rows<{ account: string; priority: number; failures: number }>(
+      "SELECT account, priority, failures FROM wakes WHERE due <= ? ORDER BY priority, rowid LIMIT ?",
+      at,
+      limit,
+    );
     for (const { account } of rows) this.gate.run("DELETE FROM wakes WHERE account = ?", account);
-    return rows.map((row) => row.account);
+    return rows;
   }
 
-  hasWakes(): boolean {
-    return this.gate.rows("SELECT 1 FROM wakes LIMIT 1").length > 0;
+  /** Puts back a wake-up that failed, due at `due`; one queued again meanwhile (due now) is kept as it is. */
+  retryWake(account: string, priority: number, failures: number, due: number): void {
+    this.gate.run(
+      "INSERT INTO wakes (account, priority, due, failures) VALUES (?, ?, ?, ?) ON CONFLICT (account) DO NOTHING",
+      account,
+      priority,
+      due,
+      failures,
+    );
+  }
+
+  /** When the next wake-up is due; null when none is queued. */
+  nextWakeAt(): number | null {
+    return this.gate.rows<{ due: number | null }>("SELECT MIN(due) AS due FROM wakes")[0]?.due ?? null;
   }
 
   isPaused(source: string): boolean {

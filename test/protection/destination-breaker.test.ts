@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { advanceClock, advanceClockTo, now } from "../../src/clock";
 import { loadConfig } from "../../src/config";
-import { assignProbe, type Breaker, CLOSED, expireLease, open, reportProbe, takeProbe } from "../../src/destination/breaker";
+import { assignProbe, type Breaker, CLOSED, expireLease, open, releaseProbe, reportProbe, takeProbe } from "../../src/destination/breaker";
 import { fullBucket, giveBack, rampingBucket, type TokenBucket, take as takeTokens } from "../../src/destination/bucket";
 import type { Grant, OutcomeReport } from "../../src/destination/contract";
 import { counts, EMPTY_WINDOW, openReason, record, type WindowSettings } from "../../src/destination/window";
@@ -264,6 +264,76 @@ describe("probes", () => {
     expect(await take(stub, "acct-b")).toEqual({ kind: "send", count: 1, probe: true });
   });
 
+  it("a probe with nothing countable (probe: none) is handed on at once, the interval not doubled, its holder to the back", async () => {
+    const stub = freshDestination();
+    await openBreaker(stub);
+    for (const account of ["acct-a", "acct-b", "acct-c"]) {
+      await take(stub, account);
+      advanceClock(1000);
+    }
+    await toNextProbe(stub);
+    expect(await take(stub, "acct-a")).toEqual({ kind: "send", count: 1, probe: true });
+    await report(stub, "acct-a", { ok: 0, failed: 0, trailingFailed: 0, probe: "none" });
+    let status = await stub.status();
+    expect(status).toMatchObject({ state: "half_open", probeIntervalMs: config.breakerProbeSeconds * 1000, waiting: 3 });
+    expect(status.history.slice(0, 2).map((t) => t.reason)).toEqual([
+      "probe assigned to acct-b",
+      "probe released: acct-a had nothing countable",
+    ]);
+    // acct-b is woken now (not at the next interval) and gets the probe.
+    const woken = await linesOf("destination_wake", () => runDurableObjectAlarm(stub));
+    expect(woken.map((line) => [line.accounts, line.failed])).toEqual([[1, 0]]);
+    expect(await take(stub, "acct-a")).toMatchObject({ kind: "held", reason: "open" });
+    expect(await take(stub, "acct-b")).toEqual({ kind: "send", count: 1, probe: true });
+    await report(stub, "acct-b", { ok: 0, failed: 0, trailingFailed: 0, probe: "none" });
+    expect((await stub.status()).history[0]?.reason).toBe("probe assigned to acct-c");
+    expect(await take(stub, "acct-c")).toEqual({ kind: "send", count: 1, probe: true });
+    // The round is over when every waiter had its turn: acct-a, released in it, waits for the next interval.
+    const releasedAt = now();
+    await report(stub, "acct-c", { ok: 0, failed: 0, trailingFailed: 0, probe: "none" });
+    status = await stub.status();
+    expect(status).toMatchObject({ state: "open", probeIntervalMs: config.breakerProbeSeconds * 1000, waiting: 3 });
+    expect(status.history[0]?.reason).toBe("probe released: acct-c had nothing countable");
+    expect(status.nextProbeAt ?? 0).toBeGreaterThan(releasedAt);
+    expect(await take(stub, "acct-a")).toMatchObject({ kind: "held", reason: "open" });
+    // The next interval's probe goes to the one that waited longest since: acct-a; a real probe then counts.
+    await toNextProbe(stub);
+    expect(await take(stub, "acct-a")).toEqual({ kind: "send", count: 1, probe: true });
+    await report(stub, "acct-a", { ok: 0, failed: 1, trailingFailed: 1, probe: "failed", lastStatus: 503 });
+    expect((await stub.status()).probeIntervalMs).toBe(config.breakerProbeSeconds * 2000);
+  });
+
+  it("a holder that never took its probe keeps waiting: it is woken on close, and on its source's resume", async () => {
+    const stub = freshDestination();
+    await openBreaker(stub);
+    await take(stub, "acct-a");
+    advanceClock(1000);
+    await take(stub, "acct-b", "killb");
+    await toNextProbe(stub);
+    expect((await stub.status()).history[0]?.reason).toBe("probe assigned to acct-a");
+    advanceClock(LEASE_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await stub.status()).waiting).toBe(2);
+    expect(await take(stub, "acct-b", "killb")).toEqual({ kind: "send", count: 1, probe: true });
+    await report(stub, "acct-b", { ok: 1, failed: 0, trailingFailed: 0, probe: "ok" }, "killb");
+    const woken = await linesOf("destination_wake", () => runDurableObjectAlarm(stub));
+    expect(woken.map((line) => [line.accounts, line.failed])).toEqual([[2, 0]]);
+
+    // Paused while it held the probe: its resume wakes it.
+    const paused = freshDestination();
+    await openBreaker(paused);
+    await take(paused, "acct-a");
+    advanceClock(1000);
+    await take(paused, "acct-b", "killb");
+    await toNextProbe(paused);
+    await paused.pauseSource("cybavo", "alice@example.com");
+    expect(await take(paused, "acct-a")).toMatchObject({ kind: "held", reason: "paused" });
+    advanceClock(LEASE_MS);
+    expect(await runDurableObjectAlarm(paused)).toBe(true);
+    const resumed = await linesOf("source_resumed", () => paused.resumeSource("cybavo", "alice@example.com"));
+    expect(resumed.map((line) => line.waiting)).toEqual([1]);
+  });
+
   it("status() keeps the newest 100 transitions, newest first", async () => {
     const stub = freshDestination();
     await openBreaker(stub);
@@ -419,6 +489,37 @@ describe("source pauses", () => {
   }, 30_000);
 });
 
+describe("wake-ups that fail", () => {
+  it("are kept and sent again after 30 s, doubling, so a resume reaches every account", async () => {
+    const stub = freshDestination();
+    await stub.pauseSource("cybavo", "alice@example.com");
+    for (let i = 0; i < 3; i++) await take(stub, `cybavo/acct-${i}`);
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { env: Env }).env = unreachableLedgers();
+    });
+    const failed = await linesOf("destination_wake", async () => {
+      await stub.resumeSource("cybavo", "alice@example.com");
+      await runDurableObjectAlarm(stub);
+    });
+    expect(failed.map((line) => [line.accounts, line.failed])).toEqual([[3, 3]]);
+    expect(await pendingWakes(stub)).toBe(3);
+    // Still unreachable 30 s later: kept again, next try 60 s later.
+    advanceClock(30_000);
+    const again = await linesOf("destination_wake", () => runDurableObjectAlarm(stub));
+    expect(again.map((line) => [line.accounts, line.failed])).toEqual([[3, 3]]);
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { env: Env }).env = env;
+    });
+    advanceClock(30_000);
+    expect(await linesOf("destination_wake", () => runDurableObjectAlarm(stub))).toEqual([]);
+    expect(await pendingWakes(stub)).toBe(3);
+    advanceClock(30_000);
+    const sent = await linesOf("destination_wake", () => runDurableObjectAlarm(stub));
+    expect(sent.map((line) => [line.accounts, line.failed])).toEqual([[3, 0]]);
+    expect(await pendingWakes(stub)).toBe(0);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Properties of the pure modules.
 
@@ -565,6 +666,39 @@ describe("the breaker (properties)", () => {
             if (breaker.intervalMs !== null) {
               expect(breaker.intervalMs).toBeGreaterThanOrEqual(interval);
               interval = breaker.intervalMs;
+            }
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe("probes with nothing countable (properties)", () => {
+  it("a release never changes the interval; kept, the probe's time stays; handed on, it is due now and the round's start is kept", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(commandArb, fc.record({ kind: fc.constant("release" as const), handOn: fc.boolean() })), { maxLength: 200 }),
+        (commands) => {
+          let at = 1_700_000_000_000;
+          let breaker = open(CLOSED, at, "test", BREAKER).breaker;
+          for (const command of commands) {
+            if (breaker.state === "closed") break;
+            if (command.kind === "advance") at += command.ms;
+            else if (command.kind === "alarm") breaker = assignProbe(expireLease(breaker, at).breaker, at, "acct-0", BREAKER).breaker;
+            else if (command.kind === "take") breaker = takeProbe(breaker, `acct-${command.account}`, at, BREAKER).breaker;
+            else if (command.kind === "report")
+              breaker = reportProbe(breaker, `acct-${command.account}`, command.ok ? "ok" : "failed", at, "HTTP 500", BREAKER).breaker;
+            else if (command.kind === "release") {
+              const holder = breaker.holder;
+              const step = releaseProbe(breaker, holder?.account ?? "acct-0", at, command.handOn);
+              if (step.transition === undefined) expect(holder?.grantedAt ?? null).toBeNull();
+              else {
+                expect(step.breaker).toMatchObject({ state: "open", holder: null, intervalMs: breaker.intervalMs });
+                expect(step.breaker.nextProbeAt).toBe(command.handOn ? at : breaker.nextProbeAt);
+                expect(step.breaker.roundAt).toBe(command.handOn ? (breaker.roundAt ?? holder?.assignedAt) : null);
+              }
+              breaker = step.breaker;
             }
           }
         },
