@@ -7,7 +7,7 @@
  */
 import { now } from "../clock";
 import type { AttemptOutcome } from "../delivery";
-import type { Grant, OutcomeReport } from "../destination/contract";
+import { GRANT_TTL_MS, type Grant, type OutcomeReport } from "../destination/contract";
 import { log } from "../log";
 
 /** A take that could not reach the destination's object is asked again this soon. */
@@ -31,6 +31,8 @@ export class DestinationRun {
   private granted = 0;
   private sent = 0;
   private probe = false;
+  /** When the grant's answer arrived: it is good for GRANT_TTL_MS from then. */
+  private grantedAt = 0;
 
   constructor(
     private readonly env: Env,
@@ -54,6 +56,7 @@ export class DestinationRun {
       if (grant.kind === "send") {
         this.granted = grant.count;
         this.probe = grant.probe;
+        this.grantedAt = now();
       }
       return grant;
     } catch (err) {
@@ -68,9 +71,20 @@ export class DestinationRun {
     }
   }
 
-  /** How many more events the grant allows. */
+  /**
+   * How many more events the grant allows: none once it is GRANT_TTL_MS old (the rest goes back
+   * in the report, and the next run takes again). Spending tokens granted long before (a run
+   * lasts up to 20 s) would let the origin see more than the ceiling's bound in a window.
+   */
   remaining(): number {
+    if (now() - this.grantedAt >= GRANT_TTL_MS) return 0;
     return this.granted - this.sent;
+  }
+
+  /** The breaker's reading of a probe: `none` when nothing countable came of it (nothing sent, 408/429, unsigned). */
+  private probeOutcome(): "ok" | "failed" | "none" {
+    if (this.ok > 0) return "ok";
+    return this.failed > 0 ? "failed" : "none";
   }
 
   /** Whether this run is the breaker's probe (one attempt, reported at once). */
@@ -96,8 +110,9 @@ export class DestinationRun {
   }
 
   /**
-   * The run's one report, when it granted anything; answers whether it made the request. Never
-   * throws: the deliveries are already recorded.
+   * The run's one report, when it granted anything (a granted probe always reports, even when
+   * nothing was sent: the destination hands the probe on at once); answers whether it made the
+   * request. Never throws: the deliveries are already recorded.
    */
   async report(): Promise<boolean> {
     if (this.granted === 0) return false;
@@ -106,7 +121,7 @@ export class DestinationRun {
       failed: this.failed,
       trailingFailed: this.trailingFailed,
       unused: this.granted - this.sent,
-      ...(this.probe && this.sent > 0 && { probe: this.ok > 0 ? "ok" : "failed" }),
+      ...(this.probe && { probe: this.probeOutcome() }),
       ...(this.lastStatus !== undefined && { lastStatus: this.lastStatus }),
       ...(this.lastError !== undefined && { lastError: this.lastError }),
     };

@@ -38,6 +38,8 @@ export class Holds {
   private loaded = false;
   private pause: Pause | undefined;
   private hold: Hold | undefined;
+  /** Wake-ups received by this isolate: a run compares it across its take (a wake meanwhile is not overwritten). */
+  private wakeCount = 0;
 
   constructor(private readonly storage: LedgerStorage) {}
 
@@ -109,9 +111,15 @@ export class Holds {
   /** Woken by its destination (breaker closed, a probe, a source resumed): the next run asks at once. */
   woken(at: number): void {
     this.load();
+    this.wakeCount += 1;
     if (this.hold === undefined || this.hold.until === null || this.hold.until <= at) return;
     if (this.hold.reason === "ceiling") this.hold = { ...this.hold, until: at };
     else this.store({ ...this.hold, until: at });
+  }
+
+  /** How many wake-ups this isolate has received (compared before and after a take). */
+  wakes(): number {
+    return this.wakeCount;
   }
 
   /**

@@ -155,14 +155,27 @@ export class Outbox {
       const account = identity === undefined ? "" : accountObjectName(identity.source, identity.account);
       run = new DestinationRun(this.env(), target.destination.id, account, first.source);
       const want = Math.max(1, Math.min(TAKE_MAX, this.partitions.highestSeq() - first.seq + 1));
+      const wakes = this.holds.wakes();
       const grant = await run.take(want);
       stats.destination_requests = (stats.destination_requests ?? 0) + 1;
       if (grant.kind === "held") {
-        this.holds.held(grant.reason, now(), grant.recheckAt);
+        // A wake-up that came while the take was on its way is newer than its answer: ask again at once.
+        const until = this.holds.wakes() !== wakes ? now() : grant.recheckAt;
+        this.holds.held(grant.reason, now(), until);
+        return;
+      }
+      // Paused while the take was on its way: the operator was told "paused", so nothing goes
+      // out; the grant goes back (a probe is handed on) and the pause's hold stays.
+      if (this.holds.paused() !== undefined) {
+        if (await run.report()) stats.destination_requests = (stats.destination_requests ?? 0) + 1;
         return;
       }
       // The hold (if any) is over: its time goes to the head that waited (./attempt-budget.ts).
       if (held) this.holds.release(this.head() ?? first, now());
+    } else if (held) {
+      // No destination to hold it any more (its source left the configuration): the hold ends
+      // here, so the head keeps its own retry schedule instead of being due at every alarm.
+      this.holds.release(first, now());
     }
     try {
       // The head just read is sent first unless the take's await came between (a redelivery may
