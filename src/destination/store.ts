@@ -62,6 +62,10 @@ export class DestinationStore {
   constructor(private readonly gate: LedgerStorage) {
     gate.atomically(() => {
       for (const statement of SCHEMA) gate.run(statement);
+      // An object created before wake-ups were retried has a `wakes` table without their columns.
+      const columns = new Set(gate.rows<{ name: string }>("SELECT name FROM pragma_table_info('wakes')").map((row) => row.name));
+      if (!columns.has("due")) gate.run("ALTER TABLE wakes ADD COLUMN due INTEGER NOT NULL DEFAULT 0");
+      if (!columns.has("failures")) gate.run("ALTER TABLE wakes ADD COLUMN failures INTEGER NOT NULL DEFAULT 0");
     });
   }
 
