@@ -28,7 +28,6 @@ import type { Counts } from "../stats";
 import { type Claim, claimEvent } from "./claim";
 import { addCounters, readCounters } from "./counters";
 import { Cursors } from "./cursors";
-import { announceDeadLetters } from "./dead-letter";
 import { type EraseResult, eraseEvent, keyDigestOf } from "./erase";
 import { Holds } from "./hold";
 import { ObjectIdentity } from "./identity";
@@ -266,7 +265,7 @@ export class AccountLedger extends DurableObject<Env> {
       if (config !== undefined) await this.outbox.deliver(config, stats, () => this.index.sync(stats, config));
       await this.index.sync(stats, config);
       if (config !== undefined) this.nextPruneAt = this.prunes.runIfDue(config, now(), (stats.delivered ?? 0) > 0, this.nextPruneAt);
-      await announceDeadLetters(this.env, this.identity.get()?.account, this.outbox.deadLetters.splice(0));
+      await this.outbox.notices.announce(this.env, this.identity.get()?.account);
       await flushRunStats(this.env, this.identity, { ...stats, ...this.gate.take() }, config);
     } catch (err) {
       // Not swallowed: the runtime retries a failed run. The line says which object and why.
@@ -284,15 +283,15 @@ export class AccountLedger extends DurableObject<Env> {
    * Sets the alarm from the stored state, in one synchronous block (nothing can change the
    * state between the read and the set): the outbox head's due time or its hold's recheck time
    * (none while the account is paused; a retry soon when the configuration cannot be read), the
-   * index's next look or retry (./index-feed.ts), the next prune.
+   * index's next look or retry (./index-feed.ts), queued dead-letter notices (./dead-letter.ts), the next prune.
    */
   private async schedule(config: GatewayConfig | undefined): Promise<void> {
     const at = now();
     const wakes: number[] = [];
     const head = this.outbox.dueAt();
     if (head !== undefined) wakes.push(config !== undefined ? (head ?? at) : at + RETRY.baseMs);
-    const index = this.index.wakeAt(at, config);
-    if (index !== undefined) wakes.push(index);
+    // The index's next look or retry; dead letters' notices the operations feed did not store.
+    for (const next of [this.index.wakeAt(at, config), this.outbox.notices.retryAt(at)]) if (next !== undefined) wakes.push(next);
     if (this.nextPruneAt !== undefined) wakes.push(this.nextPruneAt);
     if (wakes.length > 0) await this.gate.wakeBy(Math.min(...wakes));
   }

@@ -12,8 +12,9 @@ import { targetFor } from "../destinations";
 import { accountObjectName } from "../object-names";
 import type { Counts } from "../stats";
 import { recordFailedAttempt, retryAt } from "./attempt-budget";
-import { type DeadLetter, logAttempt } from "./attempt-log";
+import { logAttempt } from "./attempt-log";
 import { type Cursors, OUTBOX_STORE_EVERY } from "./cursors";
+import { DeadLetterNotices } from "./dead-letter";
 import { DestinationRun } from "./destination-run";
 import type { Holds } from "./hold";
 import type { ObjectIdentity } from "./identity";
@@ -45,10 +46,12 @@ export class Outbox {
     /** The object's bindings, read at each use (tests swap them): certificate bindings for mTLS. */
     private readonly env: () => Env,
     private readonly holds: Holds,
-  ) {}
+  ) {
+    this.notices = new DeadLetterNotices(storage);
+  }
 
-  /** Events dead-lettered since the ledger last took them (it raises their operations event: ./dead-letter.ts). */
-  readonly deadLetters: DeadLetter[] = [];
+  /** Dead letters whose operations event is not stored yet (kept in `_meta`; the ledger announces them: ./dead-letter.ts). */
+  readonly notices: DeadLetterNotices;
 
   /**
    * The oldest pending event: the first pending row after the `outbox_after` cursor, in
@@ -274,7 +277,7 @@ export class Outbox {
       logAttempt(head, this.identity.get()?.account, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
       this.passed(head);
-      this.deadLetters.push({ id: head.id, source: head.source, seq: head.seq, attempts, status, error });
+      this.notices.add({ id: head.id, source: head.source, seq: head.seq, attempts, status, error });
       return true;
     }
     this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retry);
