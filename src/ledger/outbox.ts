@@ -18,6 +18,7 @@ import { DeadLetterNotices } from "./dead-letter";
 import { DestinationRun } from "./destination-run";
 import type { Holds } from "./hold";
 import type { ObjectIdentity } from "./identity";
+import { type Head, OutboxHead } from "./outbox-head";
 import type { Partition, Partitions } from "./partitions";
 import type { LedgerStorage } from "./storage";
 
@@ -30,13 +31,6 @@ const ALARM_BUDGET_MS = 20_000;
  */
 export const BETWEEN_EVERY_MS = 1_000;
 
-type HeadRow = { seq: number; id: string; source: string; body: string; attempts: number; next_attempt_at: number | null; state: string };
-
-/** The outbox head, and where its row is: a keys partition, or `events` (undefined). */
-type Head = HeadRow & { keys?: Partition | undefined };
-
-const HEAD_COLUMNS = "seq, id, source, body, attempts, next_attempt_at, state";
-
 export class Outbox {
   constructor(
     private readonly storage: LedgerStorage,
@@ -48,79 +42,23 @@ export class Outbox {
     private readonly holds: Holds,
   ) {
     this.notices = new DeadLetterNotices(storage);
+    this.heads = new OutboxHead(storage, cursors, partitions);
   }
+
+  /** Finds the oldest pending event (./outbox-head.ts). */
+  private readonly heads: OutboxHead;
 
   /** Dead letters whose operations event is not stored yet (kept in `_meta`; the ledger announces them: ./dead-letter.ts). */
   readonly notices: DeadLetterNotices;
 
-  /**
-   * The oldest pending event: the first pending row after the `outbox_after` cursor, in
-   * `events` or in the bodies partitions (walked oldest first, which is `seq` order:
-   * ./partitions.ts), or an older one an operator put back (`events_requeued`, empty
-   * otherwise), whichever comes first (./cursors.ts). Reads the rows between the cursor and the
-   * head: in steady state the head's body row and key (2 rows), plus the one delivered just
-   * before it; at most OUTBOX_STORE_EVERY more in a fresh isolate. This is also what moves the
-   * cursor: a head delivered or dead-lettered is passed over by the next look.
-   */
-  private head(): Head | undefined {
-    const after = this.cursors.get("outbox_after");
-    let next: Head | undefined = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
-      `SELECT ${HEAD_COLUMNS} FROM events WHERE seq > ? AND state = 'pending' ORDER BY seq LIMIT 1`,
-      after,
-    )[0];
-    for (const bodies of this.partitions.bodies()) {
-      if (this.partitions.lastSeq(bodies) <= after) continue;
-      const row = this.firstPending(bodies, after, next?.seq ?? Number.MAX_SAFE_INTEGER);
-      if (row !== undefined) {
-        next = { ...row, keys: this.partitions.keys().find((k) => k.name === bodies.keys) };
-        break;
-      }
-      if (next !== undefined && this.partitions.lastSeq(bodies) >= next.seq) break;
-    }
-    // Every row between the cursor and `next` (or the newest row) is not pending, as these reads
-    // just showed: the cursor moves over them, so each is read once, whatever the object holds
-    // (a quarantine's rows, dead letters, rows delivered before a restart).
-    const done = next !== undefined ? next.seq - 1 : this.partitions.highestSeq();
-    if (done > after) this.cursors.set("outbox_after", done, OUTBOX_STORE_EVERY);
-    const requeued = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
-      `SELECT ${HEAD_COLUMNS} FROM events WHERE requeued = 1 AND state = 'pending' ORDER BY seq LIMIT 1`,
-    )[0];
-    if (next === undefined) return requeued;
-    return requeued !== undefined && requeued.seq < next.seq ? requeued : next;
-  }
-
-  /**
-   * The first pending row of a bodies partition between two `seq`s. A partition row is pending
-   * or delivered (./partitions.ts invariant 3): the walk steps over delivered ones in pages that
-   * double from 1 (in steady state the first row after the cursor is the head: its body and its
-   * key, 2 rows read), so it reads little past the head however long the run of delivered rows
-   * behind it.
-   */
-  private firstPending(bodies: Partition, after: number, before: number): HeadRow | undefined {
-    let from = after;
-    for (let page = 1; ; page = Math.min(page * 2, 256)) {
-      const rows = this.storage.rows<HeadRow & Record<string, SqlStorageValue>>(
-        `SELECT b.seq, b.id, k.source, b.body, k.attempts, k.next_attempt_at, k.state
-         FROM ${bodies.name} AS b JOIN ${bodies.keys} AS k ON k.id = b.id
-         WHERE b.seq > ?1 AND b.seq < ?2 ORDER BY b.seq LIMIT ?3`,
-        from,
-        before,
-        page,
-      );
-      const pending = rows.find((r) => r.state === "pending");
-      if (pending !== undefined || rows.length < page) return pending;
-      from = rows.at(-1)!.seq;
-    }
-  }
-
   /** Whether nothing is pending. */
   empty(): boolean {
-    return this.head() === undefined;
+    return this.heads.read() === undefined;
   }
 
   /** The oldest pending event's due time (null: due now), or undefined when nothing is pending. */
   headDueAt(): number | null | undefined {
-    const head = this.head();
+    const head = this.heads.read();
     return head === undefined ? undefined : head.next_attempt_at;
   }
 
@@ -148,7 +86,7 @@ export class Outbox {
   async deliver(config: GatewayConfig, stats: Counts, between?: () => Promise<void>): Promise<void> {
     const started = now();
     if (this.holds.paused() !== undefined) return;
-    const first = this.head();
+    const first = this.heads.read();
     const held = this.holds.holding();
     if (first === undefined || this.holds.until(started) !== undefined || (!held && (first.next_attempt_at ?? 0) > started)) return;
     const target = targetFor(config, this.env(), first.source);
@@ -174,7 +112,7 @@ export class Outbox {
         return;
       }
       // The hold (if any) is over: its time goes to the head that waited (./attempt-budget.ts).
-      if (held) this.holds.release(this.head() ?? first, now());
+      if (held) this.holds.release(this.heads.read() ?? first, now());
     } else if (held) {
       // No destination to hold it any more (its source left the configuration): the hold ends
       // here, so the head keeps its own retry schedule instead of being due at every alarm.
@@ -207,7 +145,7 @@ export class Outbox {
         await between();
         lastBetween = now();
       }
-      const head = known ?? this.head();
+      const head = known ?? this.heads.read();
       known = undefined;
       if (head === undefined) return;
       const attemptStarted = now();
