@@ -259,11 +259,11 @@ describe("a long delivery run", () => {
     const seen: D1Calls = { calls: {}, rowsWritten: [] };
     const restore = await setLedgerEnv(stub, (real) => ({ ...real, INDEX_DB: countingD1(real.INDEX_DB, seen) }));
     const inputs = await Promise.all(Array.from({ length: 12 }, (_, i) => cybavoInput(account, Number(account) * 100 + i)));
-    // A clock that moves 150 ms at each reading: the run lasts a few "seconds" of it, well inside
+    // A clock that moves 50 ms at each reading: the run lasts a few "seconds" of it, well inside
     // its 20 s budget, so its feed is called between events several times.
     const real = Date.now.bind(Date);
     let ticks = 0;
-    const clock = vi.spyOn(Date, "now").mockImplementation(() => real() + 150 * ++ticks);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => real() + 50 * ++ticks);
     try {
       await counterDeltas(SOURCE, () => claimAndRunOnce(stub, inputs));
     } finally {

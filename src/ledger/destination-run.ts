@@ -137,6 +137,15 @@ export class DestinationRun {
         error: err instanceof Error ? err.message : String(err),
       });
     }
+    // Reported: the next grant of this run (./outbox.ts takes again) counts from zero.
+    this.granted = 0;
+    this.sent = 0;
+    this.ok = 0;
+    this.failed = 0;
+    this.trailingFailed = 0;
+    this.lastStatus = undefined;
+    this.lastError = undefined;
+    this.probe = false;
     return true;
   }
 }

@@ -50,6 +50,8 @@ export class Outbox {
 
   /** Dead letters whose operations event is not stored yet (kept in `_meta`; the ledger announces them: ./dead-letter.ts). */
   readonly notices: DeadLetterNotices;
+  /** Whether the operations webhook is configured (read at each run): dead letters' notices are queued only then. */
+  private opsConfigured = false;
 
   /** Whether nothing is pending. */
   empty(): boolean {
@@ -85,6 +87,7 @@ export class Outbox {
    */
   async deliver(config: GatewayConfig, stats: Counts, between?: () => Promise<void>): Promise<void> {
     const started = now();
+    this.opsConfigured = config.ops !== undefined;
     if (this.holds.paused() !== undefined) return;
     const first = this.heads.read();
     const held = this.holds.holding();
@@ -140,7 +143,11 @@ export class Outbox {
     let known = read;
     let anyDue = released;
     for (;;) {
-      if (run !== undefined && run.remaining() <= 0) return;
+      // A grant spent or GRANT_TTL_MS old: a probe's run ends; another reports and takes again
+      // while it has time (at most one exchange a second of a long run, never one per event).
+      if (run !== undefined && run.remaining() <= 0) {
+        if (run.isProbe() || now() - started > ALARM_BUDGET_MS || !(await this.renew(run, stats))) return;
+      }
       if (between !== undefined && now() - lastBetween >= BETWEEN_EVERY_MS) {
         await between();
         lastBetween = now();
@@ -166,6 +173,20 @@ export class Outbox {
       const probe = run?.isProbe() === true;
       if (!this.record(head, outcome, attemptStarted, now() - attemptStarted, stats, probe) || probe) return;
     }
+  }
+
+  /** Reports a spent grant and takes a new one; false when the account is held (its hold recorded) or paused. */
+  private async renew(run: DestinationRun, stats: Counts): Promise<boolean> {
+    if (await run.report()) stats.destination_requests = (stats.destination_requests ?? 0) + 1;
+    if (this.heads.read() === undefined) return false;
+    const wakes = this.holds.wakes();
+    const grant = await run.take(Math.max(1, Math.min(TAKE_MAX, this.partitions.highestSeq() - this.cursors.get("outbox_after"))));
+    stats.destination_requests = (stats.destination_requests ?? 0) + 1;
+    if (grant.kind === "held") {
+      this.holds.held(grant.reason, now(), this.holds.wakes() !== wakes ? now() : grant.recheckAt);
+      return false;
+    }
+    return this.holds.paused() === undefined; // paused meanwhile: the grant goes back in the final report
   }
 
   /** Writes an attempt's outcome; returns whether to go on with the next event (false: the head waits for a retry). */
@@ -215,7 +236,8 @@ export class Outbox {
       logAttempt(head, this.identity.get()?.account, outcome, attempts, ms, "dead");
       stats.dead = (stats.dead ?? 0) + 1;
       this.passed(head);
-      this.notices.add({ id: head.id, source: head.source, seq: head.seq, attempts, status, error });
+      // Only with an operations webhook configured: otherwise the notice would be written only to be dropped.
+      if (this.opsConfigured) this.notices.add({ id: head.id, source: head.source, seq: head.seq, attempts, status, error });
       return true;
     }
     this.update(head, "attempts = ?2, last_status = ?3, reason = ?4, next_attempt_at = ?5", attempts, status, error, retry);
