@@ -594,7 +594,7 @@ export function renderProtection(p, report) {
   p("## 9. Origin protection: the delivery ceiling, in real time");
   p();
   p(
-    `One gateway with \`DESTINATION_MAX_PER_SECOND\` = ${fmt(x.rate)} (\`RECOVERY_RAMP_SECONDS\` at its default, which only applies after a breaker closes: nothing here opens the breaker, so the token bucket starts full at full rate), delivering to the local origin (scripts/origin.mjs on 127.0.0.1, verifying every signature, answering 200). ${fmt(x.events)} new CYBAVO events over ${fmt(x.accounts)} accounts were sent as fast as the gateway took them (${fmt(x.ingestRps)}/s, all acknowledged in ${fmt(x.ackSeconds, 1)} s); every account's outbox asks the one destination object for tokens once per run and reports once when the run ends. The origin recorded when each attempt arrived, by the wall clock: this section runs in real time, not on the simulated clock of test/protection/ (which checks the same bound over days in seconds). Every other section runs with the ceiling at 100,000/s, out of the way: they measure the gateway's own capacity, and the ceiling is an operator's setting.`,
+    `One gateway with \`DESTINATION_MAX_PER_SECOND\` = ${fmt(x.rate)} (\`RECOVERY_RAMP_SECONDS\` at its default, which only applies after a breaker closes: nothing here opens the breaker, so the token bucket starts full at full rate), delivering to the local origin (scripts/origin.mjs on 127.0.0.1, verifying every signature, answering 200). ${fmt(x.events)} new CYBAVO events over ${fmt(x.accounts)} accounts were sent as fast as the gateway took them (${fmt(x.ingestRps)}/s, all acknowledged in ${fmt(x.ackSeconds, 1)} s); every account's outbox asks the one destination object for tokens once per run (and once a second in a longer run: a grant is good for a second) and reports each grant's outcomes. The origin recorded when each attempt arrived, by the wall clock: this section runs in real time, not on the simulated clock of test/protection/ (which checks the same bound over days in seconds). Every other section runs with the ceiling at 100,000/s, out of the way: they measure the gateway's own capacity, and the ceiling is an operator's setting.`,
   );
   p();
   p(
@@ -602,10 +602,10 @@ export function renderProtection(p, report) {
   );
   p();
   p(
-    `The ceiling's bound: at most rate × w + capacity attempts start in any w seconds, capacity being one second of tokens (${fmt(x.capacity)}). The most arrivals in any window (sliding, each window starting at an arrival):`,
+    `The ceiling's bound: at most rate × (w + 1 s) + capacity attempts start in any w seconds, capacity being one second of tokens (${fmt(x.capacity)}) and 1 s how long a grant may be spent after it arrives (\`GRANT_TTL_MS\`). The most arrivals in any window (sliding, each window starting at an arrival):`,
   );
   p();
-  p("| window | most attempts measured | bound (rate × w + capacity) | within the bound |");
+  p("| window | most attempts measured | bound (rate × (w + 1 s) + capacity) | within the bound |");
   p("| --- | --- | --- | --- |");
   for (const w of x.windows) p(`| ${w.seconds} s | ${fmt(w.max)} | ${fmt(w.bound)} | ${w.withinBound ? "yes" : "**no**"} |`);
   p();
@@ -621,7 +621,7 @@ export function renderProtection(p, report) {
   );
   p();
   p(
-    `Requests from the account objects to the destination object (the gateway's \`destination_requests\` counter: one take per outbox run, one report per run that was granted anything): ${fmt(x.counters.destinationRequests)} for ${fmt(x.counters.delivered)} delivered events, ${fmt(x.destinationRequestsPerDelivered, 3)} per delivered event, from ${fmt(x.alarmsPerDelivered, 3)} alarm runs per delivered event. At the ceiling an account's run is granted what is left in the bucket, so runs are small and each costs its two requests; an account refused for want of tokens still pays its take. Each is a billed Durable Object request (section 5 counts them in its Durable Object requests).`,
+    `Requests from the account objects to the destination object (the gateway's \`destination_requests\` counter: one take per outbox run and per second of a longer run, one report per grant): ${fmt(x.counters.destinationRequests)} for ${fmt(x.counters.delivered)} delivered events, ${fmt(x.destinationRequestsPerDelivered, 3)} per delivered event, from ${fmt(x.alarmsPerDelivered, 3)} alarm runs per delivered event. At the ceiling an account's run is granted what is left in the bucket, so runs are small and each costs its two requests; an account refused for want of tokens still pays its take. Each is a billed Durable Object request (section 5 counts them in its Durable Object requests).`,
   );
   p();
 }
