@@ -13,6 +13,7 @@ import type { Grant, ReportRequest, TakeRequest } from "../src/destination/contr
 import { destinationId } from "../src/destinations";
 import type { AccountLedger } from "../src/ledger/AccountLedger";
 import { verdictOf } from "../src/ledger/destination-run";
+import { hookedDestinations } from "./support/destinations";
 import { ledger, originAttempts, scriptOrigin, uniqueAccount } from "./support/gateway";
 import { acceptInput } from "./support/ledger-faults";
 
@@ -26,26 +27,11 @@ type TakeHook = (req: TakeRequest, real: Grant) => Promise<Grant>;
 
 /** The ledger's bindings with every call to a destination's object recorded in `calls`. */
 function recording(real: Env, calls: Call[], onTake?: TakeHook): Env {
-  const namespace = real.DESTINATIONS;
-  const destinations = {
-    idFromName: (name: string) => namespace.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = namespace.get(id);
-      return new Proxy(stub, {
-        get: (target, name) => {
-          if (name !== "take" && name !== "report") return Reflect.get(target, name);
-          return (req: TakeRequest & ReportRequest) => {
-            calls.push({ method: name, req } as Call);
-            // Called as a method of the stub: an RPC stub's method has no `call` of its own.
-            const answer = (target as unknown as Record<string, (r: unknown) => Promise<unknown>>)[name]!(req);
-            if (name !== "take" || onTake === undefined) return answer;
-            return answer.then((grant) => onTake(req, grant as Grant));
-          };
-        },
-      });
-    },
-  };
-  return { ...real, DESTINATIONS: destinations } as unknown as Env;
+  return hookedDestinations(real, {
+    beforeTake: (req) => calls.push({ method: "take", req }),
+    ...(onTake !== undefined && { afterTake: onTake }),
+    beforeReport: (req) => calls.push({ method: "report", req }),
+  });
 }
 
 describe("one take and one report per outbox run", () => {

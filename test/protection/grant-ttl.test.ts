@@ -13,9 +13,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceClock, now } from "../../src/clock";
-import { GRANT_TTL_MS, type Grant, type OutcomeReport, type ReportRequest, type TakeRequest } from "../../src/destination/contract";
+import { GRANT_TTL_MS, type Grant, type OutcomeReport } from "../../src/destination/contract";
 import { destinationId } from "../../src/destinations";
 import { accountObjectName } from "../../src/object-names";
+import { hookedDestinations } from "../support/destinations";
 import { uniqueAccount } from "../support/gateway";
 import { acceptAt, originCount, Simulation, simulatedEnv, useEnv } from "../support/simulation";
 
@@ -30,32 +31,13 @@ type Noted =
 
 /** `real` with its DESTINATIONS binding noting each take's answer and each report in `notes`. */
 function noting(real: Env, notes: Noted[]): Env {
-  const namespace = real.DESTINATIONS;
-  const destinations = {
-    idFromName: (name: string) => namespace.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = namespace.get(id);
-      return new Proxy(stub, {
-        get: (target, name) => {
-          // Called as a method of the stub: an RPC stub's method has no `call` of its own.
-          const methods = target as unknown as Record<string, (r: unknown) => Promise<unknown>>;
-          if (name === "take")
-            return async (req: TakeRequest) => {
-              const grant = (await methods.take!(req)) as Grant;
-              notes.push({ kind: "take", at: now(), grant });
-              return grant;
-            };
-          if (name === "report")
-            return async (req: ReportRequest) => {
-              notes.push({ kind: "report", at: now(), report: req.report });
-              return methods.report!(req);
-            };
-          return Reflect.get(target, name);
-        },
-      });
+  return hookedDestinations(real, {
+    afterTake: (_req, grant) => {
+      notes.push({ kind: "take", at: now(), grant });
+      return grant;
     },
-  };
-  return { ...real, DESTINATIONS: destinations } as unknown as Env;
+    beforeReport: (req) => notes.push({ kind: "report", at: now(), report: req.report }),
+  });
 }
 
 describe("a grant is good for GRANT_TTL_MS", () => {
