@@ -8,9 +8,10 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { presentDestinationDetail, redactedUrl, scrubbed } from "../src/admin/destination-view";
+import { presentDestinationDetail } from "../src/admin/destination-view";
 import { loadConfig } from "../src/config";
 import type { DestinationStatus } from "../src/destination/contract";
+import { redactedUrl, scrubbed } from "../src/redact-url";
 import { admin, call, captureLogs, secrets, uniqueAccount } from "./support/gateway";
 
 const GATEWAY = "https://gateway.test";

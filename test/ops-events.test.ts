@@ -21,10 +21,10 @@ import {
   opsEvent,
   opsEventId,
   quarantined,
-  redactUrl,
   rejectionsHigh,
 } from "../src/ops";
 import { opsEventsJsonSchema } from "../src/ops/schema";
+import { redactedUrl } from "../src/redact-url";
 import { ledger, storedEvents } from "./support/gateway";
 
 /** The gateway's bindings with an operations webhook configured (nothing listens there: these tests read what is stored). */
@@ -128,7 +128,7 @@ describe("opsEvent", () => {
   it("shows a destination's URL as origin and path only: never its query, fragment or credentials", () => {
     fc.assert(
       fc.property(url, (raw) => {
-        const shown = redactUrl(raw);
+        const shown = redactedUrl(raw);
         const parsed = new URL(raw);
         expect(shown).toBe(`${parsed.origin}${parsed.pathname}`);
         const again = new URL(shown);

@@ -7,6 +7,8 @@
  * is one event), so keys and data stay defined here, in one place. docs/ops-events.md.
  */
 import * as v from "valibot";
+import { redactedUrl } from "../redact-url";
+import { isoTime } from "../time";
 
 export const OPS_EVENT_TYPES = [
   "gateway.breaker.opened",
@@ -131,26 +133,13 @@ export function dataProblem(input: OpsEventInput): string | undefined {
   return issue === undefined ? "invalid" : `${v.getDotPath(issue) ?? "data"}: ${issue.message}`;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A URL as an ops event shows it: scheme, host, port and path; never a query, fragment or userinfo (they can hold tokens). */
-export function redactUrl(raw: string): string {
-  try {
-    const parsed = new URL(raw);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    // Not a URL (the configuration refuses those): nothing of it is shown.
-    return "(invalid URL)";
-  }
-}
-
 /** The breaker of a destination opened (src/destination/). `url` is redacted here. */
 export function breakerOpened(d: { destination: string; url: string; reason: string; openedAt: number }): OpsEventInput {
   return {
     type: "gateway.breaker.opened",
     subject: `destinations/${d.destination}`,
     key: `breaker.opened/${d.destination}/${d.openedAt}`,
-    data: { destination: d.destination, url: redactUrl(d.url), reason: d.reason, openedAt: iso(d.openedAt) },
+    data: { destination: d.destination, url: redactedUrl(d.url), reason: d.reason, openedAt: isoTime(d.openedAt) },
   };
 }
 
@@ -160,7 +149,7 @@ export function breakerClosed(d: { destination: string; url: string; openedAt: n
     type: "gateway.breaker.closed",
     subject: `destinations/${d.destination}`,
     key: `breaker.closed/${d.destination}/${d.openedAt}`,
-    data: { destination: d.destination, url: redactUrl(d.url), openedAt: iso(d.openedAt), closedAt: iso(d.closedAt) },
+    data: { destination: d.destination, url: redactedUrl(d.url), openedAt: isoTime(d.openedAt), closedAt: isoTime(d.closedAt) },
   };
 }
 
@@ -190,7 +179,7 @@ export function quarantined(d: { source: string; eventId: string; reason: string
     type: "gateway.event.quarantined",
     subject: `events/${d.eventId}`,
     key: `event.quarantined/${d.eventId}`,
-    data: { source: d.source, eventId: d.eventId, reason: d.reason, receivedAt: iso(d.receivedAt) },
+    data: { source: d.source, eventId: d.eventId, reason: d.reason, receivedAt: isoTime(d.receivedAt) },
   };
 }
 
@@ -228,7 +217,7 @@ export function backlogStale(d: {
       source: d.source,
       account: d.account,
       pending: d.pending,
-      oldestPendingAt: iso(d.oldestPendingAt),
+      oldestPendingAt: isoTime(d.oldestPendingAt),
       thresholdSeconds: d.thresholdSeconds,
     },
   };

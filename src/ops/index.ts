@@ -15,7 +15,6 @@ export {
   type OpsEventInput,
   type OpsEventType,
   quarantined,
-  redactUrl,
   rejectionsHigh,
 } from "./events";
 export { checkRejections } from "./rejections-high";
